@@ -1,0 +1,12 @@
+"""The one Definitions object: assets, checks, resources of the current environment, automation."""
+
+import dagster as dg
+
+from video_assets.assets import raw
+from video_assets.environment import build_resources
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules([raw]),
+    resources=build_resources(),
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,110 @@
+"""A lazily started SparkSession with Delta Lake.
+
+Lazy so that a process that only launches steps elsewhere (the Databricks
+step launcher's side) never starts a JVM. On a Databricks cluster
+``getOrCreate`` returns the cluster's own session and the local settings
+below are ignored there.
+"""
+
+import os
+from importlib import metadata
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+_DELTA_EXTENSIONS = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+
+class SparkStartupError(RuntimeError):
+    """Spark (or its Delta jars) could not start; the message says what to check."""
+
+
+def delta_package_coordinate() -> str:
+    """Maven coordinate of the Delta jar matching the installed pyspark and delta-spark.
+
+    Delta 4.x publishes one artifact per Spark minor (delta-spark_<spark>_<scala>),
+    and the jar version follows the delta-spark Python package.
+    """
+    import pyspark  # noqa: PLC0415 - only where Spark starts
+
+    spark_minor = ".".join(pyspark.__version__.split(".")[:2])
+    return f"io.delta:delta-spark_{spark_minor}_2.13:{metadata.version('delta-spark')}"
+
+
+class SparkResource(dg.ConfigurableResource):
+    """Gives assets a SparkSession, started on first use and shared by the whole process."""
+
+    master: str = Field(default="local[*]", description="Spark master; ignored on a Databricks cluster.")
+    app_name: str = Field(default="video_assets")
+    shuffle_partitions: int = Field(
+        default=4, description="spark.sql.shuffle.partitions; a few per core suits one machine."
+    )
+    ui_enabled: bool = Field(default=False, description="Start the Spark web UI (port 4040).")
+    driver_memory: str = Field(default="4g")
+    use_delta_packages: bool = Field(
+        default=True,
+        description="Fetch the Delta jars from Maven Central (cached in ~/.ivy2). Off where the cluster ships Delta.",
+    )
+    conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings, applied last.")
+
+    _session = PrivateAttr(default=None)
+
+    def settings(self) -> dict[str, str]:
+        """Every Spark setting this resource applies when it starts a session."""
+        settings = {
+            "spark.master": self.master,
+            "spark.app.name": self.app_name,
+            "spark.sql.shuffle.partitions": str(self.shuffle_partitions),
+            "spark.ui.enabled": str(self.ui_enabled).lower(),
+            "spark.driver.memory": self.driver_memory,
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.adaptive.enabled": "true",
+            "spark.databricks.delta.snapshotPartitions": "2",
+            "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
+            # Small Delta tables: keep commit-time file listing and stats cheap.
+            "spark.databricks.delta.stats.collect": "true",
+            **_DELTA_EXTENSIONS,
+        }
+        if self.use_delta_packages:
+            settings["spark.jars.packages"] = delta_package_coordinate()
+        settings.update(self.conf)
+        return settings
+
+    def get_session(self):
+        """The process's SparkSession, starting it (and fetching Delta jars) on first call."""
+        if self._session is None:
+            self._session = start_spark_session(self.settings())
+        return self._session
+
+    @property
+    def spark_session(self):
+        return self.get_session()
+
+
+def start_spark_session(settings: dict[str, str]):
+    from pyspark.sql import SparkSession  # noqa: PLC0415 - keep import cost off the launching side
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    builder = SparkSession.builder
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    try:
+        session = builder.getOrCreate()
+    except Exception as error:  # pyspark raises several unrelated types here
+        package = settings.get("spark.jars.packages", "")
+        java_home = os.environ.get("JAVA_HOME", "(not set)")
+        raise SparkStartupError(
+            "Spark did not start. "
+            f"Check that a Java 17+ runtime is installed (`java -version`; JAVA_HOME={java_home}) and, "
+            f"when it is the first start on this machine, that Maven Central is reachable so Spark can fetch "
+            f"the Delta jars '{package}' into ~/.ivy2 (behind a proxy, set spark.jars.ivySettings in "
+            f"resources/<env>.yaml; offline, put the jars in place and set spark.jars instead). "
+            f"Underlying error: {type(error).__name__}: {str(error).strip()[-800:]}"
+        ) from error
+    session.sparkContext.setLogLevel("WARN")
+    return session

@@ -1,0 +1,21 @@
+"""Daily UTC partitions and the one-day lookback that session ownership needs."""
+
+import os
+
+import dagster as dg
+
+DEFAULT_PARTITION_START = "2024-01-01"
+
+
+def partition_start_date() -> str:
+    """First partition day (YYYY-MM-DD), from VIDEO_ASSETS_PARTITION_START."""
+    return os.environ.get("VIDEO_ASSETS_PARTITION_START", DEFAULT_PARTITION_START)
+
+
+daily_partitions = dg.DailyPartitionsDefinition(start_date=partition_start_date(), timezone="UTC")
+
+# Partition D of the session stage reads raw events of D-1 and D (SEMANTICS.md 6).
+# The day before the first partition does not exist; that is fine, not an error.
+previous_and_same_day = dg.TimeWindowPartitionMapping(
+    start_offset=-1, end_offset=0, allow_nonexistent_upstream_partitions=True
+)
