@@ -1,15 +1,17 @@
 """What every asset wrapper shares: the partition range of the run, timing, progress logs."""
 
 import time
+from typing import Optional
 from contextlib import contextmanager
 from datetime import date, timedelta
 
 import dagster as dg
 
 SPARK_KINDS = {"spark", "delta"}
-# Every Spark asset asks for the step launcher: on Databricks it takes the step
-# to the cluster; locally the key holds nothing and the step runs in process.
-STEP_LAUNCHER = {"step_launcher"}
+# Every Spark asset takes a `step_launcher: StepLauncherParam` argument: on
+# Databricks that resource takes the step to the cluster; locally it holds
+# nothing and the step runs in process. The asset body never uses it.
+StepLauncherParam = dg.ResourceParam[Optional[object]]
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[str]:

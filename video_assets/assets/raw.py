@@ -3,7 +3,7 @@
 import dagster as dg
 from pyspark import StorageLevel
 
-from video_assets.assets.common import SPARK_KINDS, STEP_LAUNCHER, partition_days, timed_step
+from video_assets.assets.common import SPARK_KINDS, StepLauncherParam, partition_days, timed_step
 from video_assets.io.landing import LandingZone, list_day_files, path_exists
 from video_assets.io.spark import SparkResource
 from video_assets.partitions import daily_partitions
@@ -15,13 +15,14 @@ RAW_GROUP = "raw"
 @dg.asset(
     group_name=RAW_GROUP,
     kinds=SPARK_KINDS,
-    required_resource_keys=STEP_LAUNCHER,
     description=(
         "One row per video from <landing>/videos/videos.csv: video_id, title, duration_seconds "
         "(s; null when the file gives no positive number), category, published_at."
     ),
 )
-def video_catalog(context: dg.AssetExecutionContext, spark: SparkResource, landing: LandingZone):
+def video_catalog(
+    context: dg.AssetExecutionContext, spark: SparkResource, landing: LandingZone, step_launcher: StepLauncherParam
+):
     session = spark.get_session()
     csv_path = landing.catalog_path()
     if not path_exists(session, csv_path):
@@ -34,9 +35,8 @@ def video_catalog(context: dg.AssetExecutionContext, spark: SparkResource, landi
 
 
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            "raw_video_events",
+    outs={
+        "raw_video_events": dg.AssetOut(
             group_name=RAW_GROUP,
             kinds=SPARK_KINDS,
             description=(
@@ -44,8 +44,7 @@ def video_catalog(context: dg.AssetExecutionContext, spark: SparkResource, landi
                 "event). Canonical event_name, event_ts in UTC, position_seconds = playhead (s)."
             ),
         ),
-        dg.AssetSpec(
-            "raw_video_events_quarantine",
+        "raw_video_events_quarantine": dg.AssetOut(
             group_name=RAW_GROUP,
             kinds=SPARK_KINDS,
             description=(
@@ -53,13 +52,14 @@ def video_catalog(context: dg.AssetExecutionContext, spark: SparkResource, landi
                 "file and the landing folder's date (partition_date)."
             ),
         ),
-    ],
+    },
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=False,
-    required_resource_keys=STEP_LAUNCHER,
 )
-def raw_video_events(context: dg.AssetExecutionContext, spark: SparkResource, landing: LandingZone):
+def raw_video_events(
+    context: dg.AssetExecutionContext, spark: SparkResource, landing: LandingZone, step_launcher: StepLauncherParam
+):
     """Parse, normalize, quarantine and de-duplicate the day's landing files (SEMANTICS.md 1-2)."""
     session = spark.get_session()
     days = partition_days(context)
