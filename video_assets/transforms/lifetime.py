@@ -1,0 +1,67 @@
+"""All-time rollup: one row per (user, video) from the daily tables (SEMANTICS.md 9b).
+
+Derived only from user_video_metrics and watch_intervals, never from raw
+events: sums over days, unique seconds as the union of every day's watched
+segments, and the score and tier recomputed from the lifetime figures.
+"""
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from video_assets.settings import EngagementSettings
+from video_assets.transforms.metrics import engagement_columns, interval_segments, union_length
+
+_SUMMED = (
+    "total_watch_seconds", "session_count", "completion_count", "pause_count", "seek_count", "heartbeat_count",
+    "event_count", "skipped_forward_seconds", "skipped_backward_seconds", "video_switch_count",
+    "browser_close_count", "session_wall_seconds",
+)
+
+
+def user_video_engagement(metrics: DataFrame, intervals: DataFrame, settings: EngagementSettings) -> DataFrame:
+    """One row per (user_id, video_id) over all days; duration, title and source from the latest day."""
+    per_pair = metrics.groupBy("user_id", "video_id").agg(
+        *[F.sum(column).alias(column) for column in _SUMMED],
+        F.max("max_position_seconds").alias("max_position_seconds"),
+        F.min("first_event_ts").alias("first_watch_ts"),
+        F.max("last_event_ts").alias("last_watch_ts"),
+        F.countDistinct("metric_date").alias("active_days"),
+        F.min("metric_date").alias("first_metric_date"),
+        F.max("metric_date").alias("last_metric_date"),
+        F.max(F.col("completed").cast("int")).alias("_ever_completed"),
+        F.max_by("video_duration_seconds", "metric_date").alias("video_duration_seconds"),
+        F.max_by("duration_source", "metric_date").alias("duration_source"),
+        F.max_by("video_title", "metric_date").alias("video_title"),
+    )
+    segments = interval_segments(intervals, date_column="session_date")
+    unique = union_length(segments, ["user_id", "video_id"])
+    joined = per_pair.join(unique, ["user_id", "video_id"], "left").withColumn(
+        "unique_watch_seconds", F.coalesce("unique_watch_seconds", F.lit(0.0))
+    )
+    scored = engagement_columns(joined, settings)
+    return scored.select(
+        "user_id",
+        "video_id",
+        "video_title",
+        "video_duration_seconds",
+        "duration_source",
+        "first_watch_ts",
+        "last_watch_ts",
+        "first_metric_date",
+        "last_metric_date",
+        "active_days",
+        "total_watch_seconds",
+        "unique_watch_seconds",
+        "rewatched_seconds",
+        "watch_percentage",
+        "unique_watch_percentage",
+        "max_position_seconds",
+        "completion_percentage",
+        (F.col("_ever_completed") == 1).alias("completed_at_least_once"),
+        "completion_count",
+        "session_count",
+        (F.col("session_count") > 1).alias("is_replay"),
+        *[c for c in _SUMMED if c not in ("total_watch_seconds", "session_count", "completion_count")],
+        "engagement_score",
+        "engagement_tier",
+    )

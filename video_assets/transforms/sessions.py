@@ -1,0 +1,393 @@
+"""Stage 2: clean events -> sessions, with the playback state of every event (SEMANTICS.md 3, 5, 6, 7).
+
+The heart of the stage is ``annotate_events``: one row per event of the
+sessions that close inside the run's days, carrying its session, the
+playback state it found and left, the watched segment that ends at it, and
+the jumps it makes. ``video_sessions`` aggregates those rows per session;
+``intervals.watch_intervals`` joins their segments into runs.
+
+Everything is a window over one user's events, so the whole stage needs a
+single shuffle by user_id.
+"""
+
+from datetime import date
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.window import Window
+
+from video_assets.settings import EngagementSettings
+
+PLAY, PAUSE, RESUME, SEEK, HEARTBEAT, END = (
+    "video_play", "video_pause", "video_resume", "video_seek", "video_heartbeat", "video_end",
+)
+# Section 3: progress is reported before playback stops, and stops before it starts again.
+TIE_ORDER = {HEARTBEAT: 0, PAUSE: 1, END: 2, SEEK: 3, RESUME: 4, PLAY: 5}
+STARTS_PLAYBACK = (PLAY, RESUME, HEARTBEAT)
+
+SESSION_KEY = ("user_id", "video_id", "session_seq")
+ENDED_BY = ("end_event", "pause", "video_switch", "browser_close")
+SESSION_FLAGS = (
+    "session_truncated", "implicit_resume", "browser_close", "position_beyond_duration", "duration_inferred",
+)
+DURATION_SOURCES = ("catalog", "player", "inferred")
+
+
+def _tie_rank(name: Column) -> Column:
+    rank = F.lit(None)
+    for event_name, position in TIE_ORDER.items():
+        rank = F.when(name == event_name, position).otherwise(rank)
+    return rank
+
+
+def event_order() -> list[Column]:
+    """Section 3 order: timestamp, tie rank of the name, position, eventId; event_key makes it total."""
+    return [
+        F.col("event_ts"),
+        F.col("_tie_rank"),
+        F.col("position_seconds"),
+        F.col("event_id").asc_nulls_last(),
+        F.col("event_key"),
+    ]
+
+
+def seconds_between(earlier: Column, later: Column) -> Column:
+    """Wall seconds from one timestamp to another, to the microsecond."""
+    return (F.unix_micros(later) - F.unix_micros(earlier)) / 1_000_000
+
+
+def plus_seconds(moment: Column, seconds: float) -> Column:
+    return F.timestamp_micros(F.unix_micros(moment) + F.lit(int(round(seconds * 1_000_000))))
+
+
+def ratio(numerator: Column, denominator: Column) -> Column:
+    """numerator / denominator, 0 when the denominator is 0 (an inferred duration of 0 s)."""
+    return F.when(denominator > 0, numerator / denominator).otherwise(F.lit(0.0))
+
+
+def resolve_durations(events: DataFrame, catalog: DataFrame, first_day: date, last_day: date) -> DataFrame:
+    """Section 5, per (video_id, session_date): duration in seconds and where it came from.
+
+    Partition D's window is events of D-1 and D, so each event speaks for the
+    days it can belong to: its own date and the next one. Catalog first, then
+    the median player-reported duration in the window, then the largest
+    position seen there (``inferred``).
+    """
+    in_window = events.select(
+        "video_id",
+        "reported_duration_seconds",
+        "position_seconds",
+        F.explode(F.array(F.col("event_date"), F.date_add("event_date", 1))).alias("session_date"),
+    ).where(F.col("session_date").between(F.lit(first_day), F.lit(last_day)))
+    seen = in_window.groupBy("video_id", "session_date").agg(
+        F.median("reported_duration_seconds").alias("player_duration"),
+        F.max("position_seconds").alias("largest_position"),
+    )
+    listed = catalog.select("video_id", F.col("duration_seconds").alias("catalog_duration"), F.col("title"))
+    resolved = seen.join(listed, "video_id", "left")
+    return resolved.select(
+        "video_id",
+        "session_date",
+        F.coalesce("catalog_duration", "player_duration", "largest_position").alias("video_duration_seconds"),
+        F.when(F.col("catalog_duration").isNotNull(), "catalog")
+        .when(F.col("player_duration").isNotNull(), "player")
+        .otherwise("inferred")
+        .alias("duration_source"),
+        F.col("title").alias("video_title"),
+    )
+
+
+def assign_sessions(events: DataFrame, settings: EngagementSettings, first_day: date, last_day: date) -> DataFrame:
+    """Events of the sessions that close on first_day..last_day, each with its session (section 6).
+
+    A new session starts at a user-video's first event, after a gap longer
+    than the timeout, or at a play right after an end (a replay). A session
+    closes at its last event + timeout and belongs to that UTC date. Events
+    earlier than the day before the session's date are cut, exactly as a
+    single-day run (which reads only D-1 and D) would never see them; so a
+    range run and day-by-day runs give the same sessions.
+    """
+    timeout = settings.session_timeout_seconds
+    ordered = events.withColumn("_tie_rank", _tie_rank(F.col("event_name")))
+    by_user_video = Window.partitionBy("user_id", "video_id").orderBy(*event_order())
+    by_user = Window.partitionBy("user_id").orderBy(*event_order())
+
+    previous_ts = F.lag("event_ts").over(by_user_video)
+    starts_session = (
+        previous_ts.isNull()
+        | (seconds_between(previous_ts, F.col("event_ts")) > timeout)
+        | ((F.col("event_name") == PLAY) & (F.lag("event_name").over(by_user_video) == END))
+    )
+    sequenced = ordered.select(
+        "*",
+        starts_session.cast("int").alias("_starts_session"),
+        # The user's next event on any video decides between a video switch and a browser close.
+        F.lead("event_ts").over(by_user).alias("next_user_event_ts"),
+        F.lead("video_id").over(by_user).alias("next_user_video_id"),
+    ).withColumn("session_seq", F.sum("_starts_session").over(by_user_video.rowsBetween(Window.unboundedPreceding, 0)))
+
+    whole_session = Window.partitionBy(*SESSION_KEY)
+    closes_at = plus_seconds(F.max("event_ts").over(whole_session), timeout)
+    dated = sequenced.withColumn("session_date", F.to_date(closes_at)).withColumn(
+        "window_start", F.to_timestamp(F.date_sub("session_date", 1))
+    )
+    kept = dated.where(
+        F.col("session_date").between(F.lit(first_day), F.lit(last_day)) & (F.col("event_ts") >= F.col("window_start"))
+    )
+    first_ts = F.min("event_ts").over(whole_session)
+    return kept.withColumn("session_start_ts", first_ts).withColumn(
+        "session_id",
+        F.substring(
+            F.sha2(F.concat_ws("|", "user_id", "video_id", F.date_format(first_ts, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")), 256),
+            1,
+            32,
+        ),
+    ).withColumn(
+        "session_truncated", first_ts < plus_seconds(F.col("window_start"), timeout)
+    ).drop("_starts_session")
+
+
+def _segment(kind: Column, start: Column, end: Column, wall_start: Column, wall_end: Column) -> Column:
+    return F.struct(
+        kind.alias("kind"),
+        start.alias("start_position_seconds"),
+        end.alias("end_position_seconds"),
+        (end - start).alias("watched_seconds"),
+        wall_start.alias("wall_start_ts"),
+        wall_end.alias("wall_end_ts"),
+    )
+
+
+def annotate_events(
+    events: DataFrame, catalog: DataFrame, settings: EngagementSettings, first_day: date, last_day: date
+) -> DataFrame:
+    """Every event of the run's sessions with its playback state, segment and jumps (section 7).
+
+    Positions are clipped to [0, duration]. Per event: ``playing_before`` /
+    ``playing_after`` (the state it found and left), ``segment`` (what was
+    watched between the previous event and this one, or null), ``switch_segment``
+    (the video-switch credit after a session's last event, or null),
+    ``segment_jump`` and ``event_jump`` (jump distances in seconds, or null).
+    """
+    tolerance = settings.position_tolerance_seconds
+    rate = settings.max_playback_rate
+    timeout = settings.session_timeout_seconds
+
+    sessions = assign_sessions(events, settings, first_day, last_day)
+    durations = resolve_durations(events, catalog, first_day, last_day)
+    frame = sessions.join(F.broadcast(durations), ["video_id", "session_date"], "left")
+
+    duration = F.col("video_duration_seconds")
+    in_session = Window.partitionBy(*SESSION_KEY).orderBy(*event_order())
+    so_far = in_session.rowsBetween(Window.unboundedPreceding, 0)
+
+    def clip(position: Column) -> Column:
+        return F.least(F.greatest(position, F.lit(0.0)), duration)
+
+    frame = frame.select(
+        "*",
+        clip(F.col("position_seconds")).alias("position"),
+        (F.col("position_seconds") > duration + tolerance).alias("beyond_duration"),
+        F.row_number().over(in_session).alias("event_index"),
+        # A seek keeps the state it found, so the state after an event is set by the last non-seek event.
+        F.coalesce(
+            F.last(F.when(F.col("event_name") != SEEK, F.col("event_name")), ignorenulls=True)
+            .over(so_far)
+            .isin(*STARTS_PLAYBACK),
+            F.lit(False),
+        ).alias("playing_after"),
+    )
+    frame = frame.select(
+        "*",
+        F.coalesce(F.lag("playing_after").over(in_session), F.lit(False)).alias("playing_before"),
+        F.lag("position").over(in_session).alias("previous_position"),
+        F.lag("event_ts").over(in_session).alias("previous_ts"),
+        F.lead("event_ts").over(in_session).isNull().alias("is_last"),
+    )
+
+    is_first = F.col("event_index") == 1
+    wall = seconds_between(F.col("previous_ts"), F.col("event_ts"))
+    previous = F.col("previous_position")
+    position = F.col("position")
+    is_seek = F.col("event_name") == SEEK
+    closing = F.when(
+        is_seek, F.coalesce(clip(F.col("from_position_seconds")), F.least(previous + wall, duration))
+    ).otherwise(position)
+    moved = closing - previous
+    continuous_limit = rate * wall + tolerance
+    segment_kind = (
+        F.when(~F.col("playing_before") | is_first, None)
+        .when((moved >= 0) & (moved <= continuous_limit), "continuous")
+        .when(moved > continuous_limit, "forward_jump")
+        .when(moved < -tolerance, "backward_jump")
+    )
+    frame = frame.withColumn("_closing", closing).withColumn("_moved", moved).withColumn("_wall", wall)
+    frame = frame.withColumn("_kind", segment_kind)
+    kind, closing, moved, wall = F.col("_kind"), F.col("_closing"), F.col("_moved"), F.col("_wall")
+
+    segment_start = F.when(kind == "backward_jump", F.greatest(F.lit(0.0), closing - wall)).otherwise(previous)
+    segment_end = F.when(kind == "forward_jump", F.least(previous + wall, duration)).otherwise(closing)
+    segment = F.when(
+        kind.isNotNull(),
+        _segment(kind, segment_start, segment_end, F.col("previous_ts"), F.col("event_ts")),
+    )
+
+    switch_wall = seconds_between(F.col("event_ts"), F.col("next_user_event_ts"))
+    is_switch = (
+        F.col("is_last")
+        & F.col("playing_after")
+        & F.col("next_user_event_ts").isNotNull()
+        & (switch_wall <= timeout)
+        & (F.col("next_user_video_id") != F.col("video_id"))
+    )
+    switch_segment = F.when(
+        is_switch,
+        _segment(
+            F.lit("switch_credit"),
+            position,
+            F.least(position + switch_wall, duration),
+            F.col("event_ts"),
+            F.col("next_user_event_ts"),
+        ),
+    )
+    segment_jump = F.when(kind == "forward_jump", moved - wall).when(kind == "backward_jump", moved)
+    finds_paused_elsewhere = (
+        F.col("event_name").isin(*STARTS_PLAYBACK)
+        & ~F.col("playing_before")
+        & (F.abs(position - previous) > tolerance)
+    )
+    event_jump = (
+        F.when(is_first, None)
+        .when(is_seek & F.col("playing_before"), position - closing)
+        .when(is_seek, position - previous)
+        .when(finds_paused_elsewhere, position - previous)
+    )
+    ended_by = F.when(~F.col("is_last"), None).when(F.col("event_name") == END, "end_event").when(
+        F.col("playing_after"), F.when(is_switch, "video_switch").otherwise("browser_close")
+    ).otherwise("pause")
+
+    return frame.select(
+        "session_id",
+        *SESSION_KEY,
+        "session_date",
+        "session_start_ts",
+        "session_truncated",
+        "event_index",
+        "event_ts",
+        "event_name",
+        "event_key",
+        "position",
+        "beyond_duration",
+        "playing_before",
+        "playing_after",
+        "is_last",
+        "video_duration_seconds",
+        "duration_source",
+        "video_title",
+        "player_session_id",
+        "device_id",
+        "platform",
+        segment.alias("segment"),
+        switch_segment.alias("switch_segment"),
+        segment_jump.alias("segment_jump"),
+        event_jump.alias("event_jump"),
+        ((F.col("event_name") == HEARTBEAT) & ~F.col("playing_before")).alias("implicit_resume"),
+        ended_by.alias("ended_by"),
+    )
+
+
+def _count_of(name: str) -> Column:
+    return F.count(F.when(F.col("event_name") == name, 1))
+
+
+def video_sessions(annotated: DataFrame, settings: EngagementSettings) -> DataFrame:
+    """One row per session: span, event counts, watched seconds, jumps, how it ended, quality flags.
+
+    Seconds are wall seconds for *_ts spans and content seconds for positions
+    and watched_seconds. jump_count counts section-7 jumps (the metrics'
+    seek_count); skipped_*_seconds add their distances (backward as a
+    positive number).
+    """
+    watched = F.coalesce(F.col("segment.watched_seconds"), F.lit(0.0)) + F.coalesce(
+        F.col("switch_segment.watched_seconds"), F.lit(0.0)
+    )
+    furthest = F.greatest(F.col("segment.end_position_seconds"), F.col("switch_segment.end_position_seconds"))
+    jumps = F.array_compact(F.array("segment_jump", "event_jump"))
+    per_session = annotated.withColumn("_jumps", jumps).groupBy("session_id", *SESSION_KEY).agg(
+        F.first("session_date").alias("session_date"),
+        F.min("event_ts").alias("first_event_ts"),
+        F.max("event_ts").alias("last_event_ts"),
+        F.count(F.lit(1)).alias("event_count"),
+        _count_of(PLAY).alias("play_count"),
+        _count_of(PAUSE).alias("pause_count"),
+        _count_of(RESUME).alias("resume_count"),
+        _count_of(SEEK).alias("seek_event_count"),
+        _count_of(HEARTBEAT).alias("heartbeat_count"),
+        _count_of(END).alias("end_count"),
+        F.min_by("position", "event_index").alias("start_position_seconds"),
+        F.max_by("position", "event_index").alias("end_position_seconds"),
+        F.sum(watched).alias("watched_seconds"),
+        F.coalesce(F.max(furthest), F.lit(0.0)).alias("max_position_seconds"),
+        F.sum(F.size("_jumps")).alias("jump_count"),
+        F.sum(F.aggregate("_jumps", F.lit(0.0), lambda acc, d: acc + F.greatest(d, F.lit(0.0)))).alias(
+            "skipped_forward_seconds"
+        ),
+        F.sum(F.aggregate("_jumps", F.lit(0.0), lambda acc, d: acc + F.greatest(-d, F.lit(0.0)))).alias(
+            "skipped_backward_seconds"
+        ),
+        F.max_by("ended_by", "event_index").alias("ended_by"),
+        F.first("session_truncated").alias("session_truncated"),
+        F.max(F.col("implicit_resume").cast("int")).alias("_implicit_resume"),
+        F.max(F.col("beyond_duration").cast("int")).alias("_beyond_duration"),
+        F.first("video_duration_seconds").alias("video_duration_seconds"),
+        F.first("duration_source").alias("duration_source"),
+        F.first("video_title", ignorenulls=True).alias("video_title"),
+        F.first("player_session_id", ignorenulls=True).alias("player_session_id"),
+        F.first("device_id", ignorenulls=True).alias("device_id"),
+        F.first("platform", ignorenulls=True).alias("platform"),
+    )
+    flags = F.array_sort(
+        F.array_compact(
+            F.array(
+                F.when(F.col("session_truncated"), F.lit("session_truncated")),
+                F.when(F.col("_implicit_resume") == 1, F.lit("implicit_resume")),
+                F.when(F.col("ended_by") == "browser_close", F.lit("browser_close")),
+                F.when(F.col("_beyond_duration") == 1, F.lit("position_beyond_duration")),
+                F.when(F.col("duration_source") == "inferred", F.lit("duration_inferred")),
+            )
+        )
+    )
+    completion = F.least(F.lit(100.0), 100 * ratio(F.col("max_position_seconds"), F.col("video_duration_seconds")))
+    return per_session.select(
+        "session_id",
+        "user_id",
+        "video_id",
+        "session_date",
+        "first_event_ts",
+        "last_event_ts",
+        seconds_between(F.col("first_event_ts"), F.col("last_event_ts")).alias("wall_seconds"),
+        plus_seconds(F.col("last_event_ts"), settings.session_timeout_seconds).alias("closed_at"),
+        "event_count",
+        "play_count",
+        "pause_count",
+        "resume_count",
+        "seek_event_count",
+        "heartbeat_count",
+        "end_count",
+        "start_position_seconds",
+        "end_position_seconds",
+        "watched_seconds",
+        "max_position_seconds",
+        (completion >= settings.completion_threshold_percent).alias("reached_completion"),
+        "jump_count",
+        "skipped_forward_seconds",
+        "skipped_backward_seconds",
+        "ended_by",
+        flags.alias("quality_flags"),
+        "video_duration_seconds",
+        "duration_source",
+        "video_title",
+        "player_session_id",
+        "device_id",
+        "platform",
+    )

@@ -1,0 +1,114 @@
+"""Stage 5: user_video_metrics -> tier summary and video summary with retention (SEMANTICS.md 9)."""
+
+from datetime import date
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from video_assets.settings import TIERS, EngagementSettings
+from video_assets.transforms.sessions import ratio
+
+
+def _days_and_tiers(spark: SparkSession, first_day: date, last_day: date) -> DataFrame:
+    days = spark.range(1).select(
+        F.explode(F.sequence(F.lit(first_day), F.lit(last_day), F.expr("INTERVAL 1 DAY"))).alias("metric_date")
+    )
+    tiers = spark.createDataFrame([(tier, order) for order, tier in enumerate(TIERS)], "engagement_tier string, tier_order int")
+    return days.crossJoin(tiers)
+
+
+def engagement_tier_summary(metrics: DataFrame, first_day: date, last_day: date) -> DataFrame:
+    """One row per (metric_date, engagement_tier) for every day of the run and all four tiers, zeros included.
+
+    share_of_pairs is the tier's share of the day's (user, video) pairs;
+    completion_rate the share of the tier's pairs that completed; averages are
+    per pair (seconds, percent, score).
+    """
+    per_tier = metrics.groupBy("metric_date", "engagement_tier").agg(
+        F.count(F.lit(1)).alias("pair_count"),
+        F.countDistinct("user_id").alias("user_count"),
+        F.countDistinct("video_id").alias("video_count"),
+        F.avg("engagement_score").alias("avg_engagement_score"),
+        F.avg("total_watch_seconds").alias("avg_watch_seconds"),
+        F.avg("completion_percentage").alias("avg_completion_percentage"),
+        F.avg(F.col("completed").cast("double")).alias("completion_rate"),
+        F.sum("total_watch_seconds").alias("total_watch_seconds"),
+    )
+    per_day = metrics.groupBy("metric_date").agg(F.count(F.lit(1)).alias("_day_pairs"))
+    grid = _days_and_tiers(metrics.sparkSession, first_day, last_day)
+    filled = grid.join(per_tier, ["metric_date", "engagement_tier"], "left").join(per_day, "metric_date", "left")
+    zero = F.lit(0)
+    return filled.select(
+        "metric_date",
+        "engagement_tier",
+        F.coalesce("pair_count", zero).alias("pair_count"),
+        F.coalesce("user_count", zero).alias("user_count"),
+        F.coalesce("video_count", zero).alias("video_count"),
+        F.round(ratio(F.coalesce("pair_count", zero), F.coalesce("_day_pairs", zero)), 4).alias("share_of_pairs"),
+        F.round(F.coalesce("avg_engagement_score", F.lit(0.0)), 2).alias("avg_engagement_score"),
+        F.coalesce("avg_watch_seconds", F.lit(0.0)).alias("avg_watch_seconds"),
+        F.round(F.coalesce("avg_completion_percentage", F.lit(0.0)), 2).alias("avg_completion_percentage"),
+        F.round(F.coalesce("completion_rate", F.lit(0.0)), 4).alias("completion_rate"),
+        F.coalesce("total_watch_seconds", F.lit(0.0)).alias("total_watch_seconds"),
+        "tier_order",
+    ).orderBy("metric_date", "tier_order").drop("tier_order")
+
+
+def retention_curves(metrics: DataFrame, intervals: DataFrame, buckets: int) -> DataFrame:
+    """Per (metric_date, video_id): retention_curve, an array of ``buckets`` shares of the day's viewers.
+
+    Point k is the share of viewers whose watch intervals cover the moment
+    duration * (k + 0.5) / buckets. Only the few k an interval can cover are
+    generated (one either side of the estimate), then tested exactly.
+    """
+    durations = metrics.select("metric_date", "user_id", "video_id", "video_duration_seconds")
+    spans = intervals.select(
+        F.col("session_date").alias("metric_date"), "user_id", "video_id", "start_position_seconds", "end_position_seconds"
+    ).join(durations, ["metric_date", "user_id", "video_id"])
+    duration = F.col("video_duration_seconds")
+    first_k = F.greatest(F.lit(0), F.floor(F.col("start_position_seconds") / duration * buckets - 0.5).cast("int"))
+    last_k = F.least(F.lit(buckets - 1), F.ceil(F.col("end_position_seconds") / duration * buckets - 0.5).cast("int"))
+    candidates = spans.where((duration > 0) & (first_k <= last_k)).select(
+        "metric_date", "video_id", "user_id", "start_position_seconds", "end_position_seconds", "video_duration_seconds",
+        F.explode(F.sequence(first_k, last_k)).alias("bucket"),
+    )
+    moment = F.col("video_duration_seconds") * (F.col("bucket") + 0.5) / buckets
+    covered = candidates.where(
+        (F.col("start_position_seconds") <= moment) & (moment <= F.col("end_position_seconds"))
+    ).select("metric_date", "video_id", "user_id", "bucket").distinct()
+    per_bucket = covered.groupBy("metric_date", "video_id", "bucket").agg(F.count(F.lit(1)).alias("viewers_covered"))
+    viewers = metrics.groupBy("metric_date", "video_id").agg(F.count(F.lit(1)).alias("_viewers"))
+    shares = per_bucket.join(viewers, ["metric_date", "video_id"]).groupBy("metric_date", "video_id").agg(
+        F.map_from_entries(
+            F.collect_list(F.struct("bucket", F.round(F.col("viewers_covered") / F.col("_viewers"), 4)))
+        ).alias("_shares")
+    )
+    curve = F.transform(
+        F.sequence(F.lit(0), F.lit(buckets - 1)), lambda k: F.coalesce(F.try_element_at("_shares", k), F.lit(0.0))
+    )
+    return shares.select("metric_date", "video_id", curve.alias("retention_curve"))
+
+
+def video_engagement_summary(metrics: DataFrame, intervals: DataFrame, settings: EngagementSettings) -> DataFrame:
+    """One row per (metric_date, video_id): audience, watch time, completion, tier counts, retention curve.
+
+    viewers = distinct users with a metrics row; avg_watch_seconds is per
+    viewer; completion_rate is the share of viewers who completed.
+    """
+    buckets = settings.retention_buckets
+    per_video = metrics.groupBy("metric_date", "video_id").agg(
+        F.first("video_title", ignorenulls=True).alias("video_title"),
+        F.first("video_duration_seconds").alias("video_duration_seconds"),
+        F.countDistinct("user_id").alias("viewers"),
+        F.sum("session_count").alias("sessions"),
+        F.sum("total_watch_seconds").alias("total_watch_seconds"),
+        F.avg("total_watch_seconds").alias("avg_watch_seconds"),
+        F.round(F.avg("completion_percentage"), 2).alias("avg_completion_percentage"),
+        F.round(F.avg(F.col("completed").cast("double")), 4).alias("completion_rate"),
+        *[F.count(F.when(F.col("engagement_tier") == tier, 1)).alias(f"{tier.lower()}_tier_count") for tier in TIERS],
+    )
+    no_curve = F.array_repeat(F.lit(0.0), buckets)
+    curves = retention_curves(metrics, intervals, buckets)
+    return per_video.join(curves, ["metric_date", "video_id"], "left").withColumn(
+        "retention_curve", F.coalesce("retention_curve", no_curve)
+    )

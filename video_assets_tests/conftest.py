@@ -1,0 +1,36 @@
+"""Shared fixtures: one SparkSession for the whole test session, isolated folders per test."""
+
+import os
+
+import pytest
+
+# Nothing a developer has set for their own runs may leak into tests.
+for _name in [n for n in os.environ if n.startswith(("VIDEO_ASSETS_", "DATABRICKS_"))]:
+    del os.environ[_name]
+os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
+
+
+@pytest.fixture(scope="session")
+def spark_resource():
+    from video_assets.io.spark import SparkResource
+
+    return SparkResource(shuffle_partitions=2, driver_memory="2g")
+
+
+@pytest.fixture(scope="session")
+def spark(spark_resource):
+    """The one SparkSession (local[*], Delta) every test shares."""
+    return spark_resource.get_session()
+
+
+@pytest.fixture
+def landing_dir(tmp_path):
+    path = tmp_path / "landing"
+    (path / "events").mkdir(parents=True)
+    (path / "videos").mkdir()
+    return path
+
+
+@pytest.fixture
+def warehouse_dir(tmp_path):
+    return tmp_path / "warehouse"
