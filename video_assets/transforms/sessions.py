@@ -182,7 +182,8 @@ def annotate_events(
     so_far = in_session.rowsBetween(Window.unboundedPreceding, 0)
 
     def clip(position: Column) -> Column:
-        return F.least(F.greatest(position, F.lit(0.0)), duration)
+        # least/greatest skip nulls; an absent position must stay absent.
+        return F.when(position.isNotNull(), F.least(F.greatest(position, F.lit(0.0)), duration))
 
     frame = frame.select(
         "*",
