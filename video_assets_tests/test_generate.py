@@ -321,10 +321,10 @@ def test_target_events_is_met_within_ten_percent(tmp_path, target):
 
 
 def test_target_events_beyond_the_calibration_sample_is_extrapolated(tmp_path, monkeypatch):
-    monkeypatch.setattr(generate, "CALIBRATION_VIEWERS", 40)
-    stats = generate_landing(tmp_path, days=2, target_events=60_000, processes=1)
-    assert stats["users"] > 40
-    assert abs(stats["events"] - 60_000) <= 0.1 * 60_000
+    monkeypatch.setattr(generate, "CALIBRATION_VIEWERS", 200)
+    stats = generate_landing(tmp_path, days=2, target_events=100_000, processes=1)
+    assert stats["users"] > 200
+    assert abs(stats["events"] - 100_000) <= 0.1 * 100_000
 
 
 # ---------------------------------------------------------------------------

@@ -242,7 +242,7 @@ def partitions_by_asset(subset: AssetGraphSubset) -> dict[str, list[str | None]]
 
 @dg.sensor(
     name=SENSOR_NAME,
-    target=dg.AssetSelection.assets(RAW_EVENTS, RAW_QUARANTINE).downstream(),
+    asset_selection=dg.AssetSelection.assets(RAW_EVENTS, RAW_QUARANTINE).downstream(),
     minimum_interval_seconds=interval_seconds(),
     default_status=dg.DefaultSensorStatus.STOPPED,
     description=(

@@ -59,13 +59,13 @@ class SparkResource(dg.ConfigurableResource):
             "spark.app.name": self.app_name,
             "spark.sql.shuffle.partitions": str(self.shuffle_partitions),
             "spark.ui.enabled": str(self.ui_enabled).lower(),
+            # Progress bars would interleave with Dagster's run log.
+            "spark.ui.showConsoleProgress": "false",
             "spark.driver.memory": self.driver_memory,
             "spark.sql.session.timeZone": "UTC",
             "spark.sql.adaptive.enabled": "true",
+            # Delta log replay in a few tasks rather than 50: our tables have few files.
             "spark.databricks.delta.snapshotPartitions": "2",
-            "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
-            # Small Delta tables: keep commit-time file listing and stats cheap.
-            "spark.databricks.delta.stats.collect": "true",
             **_DELTA_EXTENSIONS,
         }
         if self.use_delta_packages:

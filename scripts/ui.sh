@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Starts the Dagster UI for this project: the webserver and the daemons
+# (run queue, backfills, sensors, schedules, freshness) via `dagster dev`.
+#
+#   scripts/ui.sh                 # http://127.0.0.1:3000
+#   PORT=3100 scripts/ui.sh       # another port
+#
+# Works on a fresh machine: scripts/setup.sh installs Java, Python 3.11 and the
+# virtualenv first (idempotent, quick when everything is in place). The Dagster
+# instance lives in <project>/.dagster_home (run history, event logs, sensor
+# cursors; SQLite), with a copy of the project's dagster.yaml refreshed on every
+# start. Data goes where resources/local.yaml (or VIDEO_ASSETS_LANDING_DIR /
+# VIDEO_ASSETS_WAREHOUSE_DIR) says. The UI listens on the loopback interface
+# only; from another machine use an SSH tunnel (ssh -L 3000:127.0.0.1:3000 host).
+# Stop with Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PROJECT_DIR="$PWD"
+
+scripts/setup.sh
+
+export DAGSTER_HOME="$PROJECT_DIR/.dagster_home"
+mkdir -p "$DAGSTER_HOME"
+cp "$PROJECT_DIR/dagster.yaml" "$DAGSTER_HOME/dagster.yaml"
+export PATH="$PROJECT_DIR/.venv/bin:$PATH"
+
+PORT="${PORT:-3000}"
+printf '\033[1m[ui]\033[0m DAGSTER_HOME=%s\n' "$DAGSTER_HOME"
+printf '\033[1m[ui]\033[0m asset lineage: http://127.0.0.1:%s/asset-groups  (Ctrl-C stops the UI and daemons)\n' "$PORT"
+exec "$PROJECT_DIR/.venv/bin/dagster" dev -w "$PROJECT_DIR/workspace.yaml" -h 127.0.0.1 -p "$PORT"

@@ -1,0 +1,145 @@
+"""Fixtures for the Databricks tests: the workspace emulator and runs of video_assets.definitions through it.
+
+Storage choice: the landing zone and the warehouse are plain local folders
+(absolute paths in VIDEO_ASSETS_LANDING_DIR / VIDEO_ASSETS_WAREHOUSE_DIR),
+which the emulated cluster reads and writes directly, as a real cluster
+reads dbfs:/ or s3://. Only the launcher's staging files go through the
+emulator's DBFS (<workspace>/dbfs/...). Local Spark has no dbfs:/ filesystem,
+so a dbfs:/ warehouse cannot be exercised here.
+"""
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
+
+from video_assets import environment
+from video_assets_tests.databricks.emulator import DEFAULT_CLUSTER_ID, DatabricksEmulator
+
+TOKEN = "dapi-emulated-0123456789abcdef"  # not a real token: the emulator's only accepted one
+SECRETS = {"video-assets/probe": "emulated-secret-value"}
+DEFINITIONS_MODULE = "video_assets.definitions"
+IMPLICIT_ASSET_JOB = "__ASSET_JOB"
+
+
+@pytest.fixture(autouse=True)
+def _no_databricks_settings(monkeypatch, tmp_path_factory):
+    """No DATABRICKS_* (or VIDEO_ASSETS_*) of the developer's shell may reach a test."""
+    for name in [n for n in os.environ if n.startswith(("DATABRICKS_", "VIDEO_ASSETS_"))]:
+        monkeypatch.delenv(name)
+    # The SDK fills anything not set explicitly from ~/.databrickscfg: point it at a file that does not exist.
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path_factory.getbasetemp() / "absent.databrickscfg"))
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory) -> Iterator[DatabricksEmulator]:
+    """A workspace on 127.0.0.1 with one all-purpose cluster, whose JVM starts in the background right away."""
+    from video_assets.io.spark import SparkResource
+
+    settings = SparkResource(shuffle_partitions=2, driver_memory="1g").settings()
+    with DatabricksEmulator(
+        root=tmp_path_factory.mktemp("workspace"), token=TOKEN, secrets=SECRETS, spark_settings=settings
+    ) as workspace:
+        workspace.prewarm(DEFAULT_CLUSTER_ID)
+        yield workspace
+
+
+@dataclass
+class RunOutcome:
+    result: "dg.JobExecutionResult"
+    messages: list[str]  # every event's message (user logs, engine events, failures), in order
+
+    @property
+    def success(self) -> bool:
+        return self.result.success
+
+    def failures(self) -> list[str]:
+        """Each failed step's error with its causes, one text per failed step."""
+        return [_error_text(event.step_failure_data.error) for event in self.result.all_events if event.is_step_failure]
+
+    def text(self) -> str:
+        """Messages plus every error any event carries (step, resource init, run failures)."""
+        errors = [
+            _error_text(event.event_specific_data.error)
+            for event in self.result.all_events
+            if getattr(event.event_specific_data, "error", None) is not None
+        ]
+        return "\n".join(self.messages + errors)
+
+
+def _error_text(error) -> str:
+    text = []
+    while error is not None:
+        text.append(f"{error.cls_name}: {error.message}")
+        error = error.cause
+    return "\n".join(text)
+
+
+def databricks_overrides(**databricks) -> dict:
+    """resources/databricks.yaml as committed, with the given keys of its `databricks:` section replaced."""
+    config = environment.load_environment_config("databricks")
+    return {**config, "databricks": {**config["databricks"], **databricks}}
+
+
+@contextmanager
+def fresh_definitions(monkeypatch, env: dict[str, str], config: dict | None = None):
+    """video_assets.definitions imported anew under `env` (and a replaced resources/<env>.yaml content)."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    if config is not None:
+        monkeypatch.setattr(environment, "load_environment_config", lambda _env: config)
+    _forget_definitions()
+    try:
+        yield
+    finally:
+        _forget_definitions()  # the next importer builds its own
+
+
+def _forget_definitions() -> None:
+    sys.modules.pop(DEFINITIONS_MODULE, None)
+    # ReconstructableJob keeps the last loaded definition in process-wide lru_caches, and two
+    # pointers at video_assets.definitions are equal: without this a run would reuse the job
+    # (and resources) that a previous test built under another environment.
+    ReconstructableJob.get_definition.cache_clear()
+    ReconstructableJob.get_repository_definition.cache_clear()
+
+
+def run_asset_job(
+    monkeypatch,
+    env: dict[str, str],
+    *,
+    partition: str | None,
+    selection: list[dg.AssetKey] | None = None,
+    config: dict | None = None,
+) -> RunOutcome:
+    """One run of the code location's implicit asset job, exactly as a run worker executes it.
+
+    The job is reconstructable from the module `video_assets.definitions`
+    (what `dagster.reconstructable` builds for a module-level target, and what
+    the webserver's run worker uses), so step launchers can ship its steps.
+    """
+    with fresh_definitions(monkeypatch, env, config), dg.instance_for_test() as instance:
+        repository = ReconstructableRepository.for_module(
+            DEFINITIONS_MODULE, "defs", working_directory=str(environment.PROJECT_ROOT)
+        )
+        job = repository.get_reconstructable_job(IMPLICIT_ASSET_JOB)
+        tags = {"dagster/partition": partition} if partition else {}
+        result = dg.execute_job(job, instance=instance, asset_selection=selection, tags=tags, raise_on_error=False)
+        messages = [record.message or "" for record in instance.all_logs(result.run_id)]
+        return RunOutcome(result, messages)
+
+
+def databricks_env(emulator: DatabricksEmulator, landing: Path, warehouse: Path, token: str = TOKEN) -> dict:
+    return {
+        "VIDEO_ASSETS_ENV": "databricks",
+        "DATABRICKS_HOST": emulator.url,
+        "DATABRICKS_TOKEN": token,
+        "VIDEO_ASSETS_LANDING_DIR": str(landing),
+        "VIDEO_ASSETS_WAREHOUSE_DIR": str(warehouse),
+    }

@@ -1,0 +1,271 @@
+"""The asset graph on "Databricks": the real dagster-databricks step launcher against the workspace emulator.
+
+Runs go through dagster.execute_job on a reconstructable job of
+video_assets.definitions (materialize() cannot run step launchers). Each
+step becomes one emulated Databricks run: a fresh Python process that gets
+only the uploaded code.zip, attached to a warm all-purpose cluster JVM
+(or starting its own Spark for a `new:` job cluster).
+"""
+
+import json
+import os
+import signal
+import threading
+import zipfile
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from video_assets import environment
+from video_assets_tests.databricks.conftest import (
+    SECRETS,
+    databricks_env,
+    databricks_overrides,
+    run_asset_job,
+)
+from video_assets_tests.databricks.emulator import DEFAULT_CLUSTER_ID, ENDPOINTS
+
+pytestmark = pytest.mark.databricks
+
+DAY = "2024-05-01"
+FAST_POLL = {"poll_interval_sec": 0.25}
+EXISTING_CLUSTER = {"cluster": {"existing": DEFAULT_CLUSTER_ID}}
+CATALOG_CSV = (
+    "video_id,title,duration_seconds,category,published_at\n"
+    "v1,Intro to Spark,600,howto,2024-04-01T00:00:00Z\n"
+    "v2,Delta deep dive,300,howto,2024-04-02T00:00:00Z\n"
+)
+
+
+def _event(event_id, when, user, video, name, position, **extra):
+    return json.dumps(
+        {"eventId": event_id, "timestamp": f"{DAY}T{when}Z", "userId": user, "videoId": video,
+         "eventName": name, "currentTime": position, **extra}
+    )
+
+
+LANDING_LINES = [
+    # u1 watches v1 most of the way with a pause, then finishes it
+    _event("e01", "10:00:00", "u1", "v1", "play", 0, videoDuration=600),
+    _event("e02", "10:04:00", "u1", "v1", "pause", 240),
+    _event("e03", "10:06:00", "u1", "v1", "resume", 240),
+    _event("e04", "10:11:00", "u1", "v1", "end", 540),
+    # u2 samples v1, seeks ahead, then watches all of v2
+    _event("e05", "11:00:00", "u2", "v1", "play", 0),
+    _event("e06", "11:01:00", "u2", "v1", "seek", 400, fromPosition=60),
+    _event("e07", "11:02:00", "u2", "v1", "pause", 460),
+    _event("e08", "12:00:00", "u2", "v2", "start", 0),
+    _event("e09", "12:02:30", "u2", "v2", "heartbeat", 150),
+    _event("e10", "12:05:00", "u2", "v2", "completed", 300),
+    # u3: two sessions on v2 more than 30 min apart
+    _event("e11", "08:00:00", "u3", "v2", "play", 0),
+    _event("e12", "08:01:00", "u3", "v2", "pause", 60),
+    _event("e13", "09:30:00", "u3", "v2", "play", 60),
+    _event("e14", "09:32:00", "u3", "v2", "end", 180),
+    _event("e14", "09:32:00", "u3", "v2", "end", 180),  # a retried line: duplicate eventId
+    '{"eventId": "broken", "timestamp": ',  # malformed: quarantined
+]
+
+
+@pytest.fixture
+def landing(tmp_path) -> Path:
+    root = tmp_path / "landing"
+    (root / "videos").mkdir(parents=True)
+    (root / "videos" / "videos.csv").write_text(CATALOG_CSV)
+    day = root / "events" / f"date={DAY}"
+    day.mkdir(parents=True)
+    (day / "player-1.jsonl").write_text("\n".join(LANDING_LINES) + "\n")
+    return root
+
+
+def _delta_tables(warehouse: Path) -> list[str]:
+    return sorted(p.name for p in warehouse.iterdir() if (p / "_delta_log").is_dir()) if warehouse.exists() else []
+
+
+def _assert_same_table(spark, name: str, expected_path: Path, actual_path: Path) -> None:
+    expected = spark.read.format("delta").load(str(expected_path))
+    actual = spark.read.format("delta").load(str(actual_path))
+    assert [(f.name, f.dataType.simpleString()) for f in actual.schema.fields] == [
+        (f.name, f.dataType.simpleString()) for f in expected.schema.fields
+    ], f"{name}: schemas differ"
+    assert actual.count() == expected.count(), f"{name}: row counts differ"
+    assert actual.exceptAll(expected).count() == 0, f"{name}: rows only in the Databricks run"
+    assert expected.exceptAll(actual).count() == 0, f"{name}: rows only in the local run"
+
+
+def _launched_runs(emulator, since: int) -> list:
+    return [run for run_id, run in sorted(emulator.runs.items()) if run_id > since]
+
+
+def _last_run_id(emulator) -> int:
+    return max(emulator.runs, default=0)
+
+
+def test_whole_graph_on_databricks_matches_a_local_run(emulator, spark, landing, tmp_path, monkeypatch):
+    local = run_asset_job(
+        monkeypatch,
+        {"VIDEO_ASSETS_LANDING_DIR": str(landing), "VIDEO_ASSETS_WAREHOUSE_DIR": str(tmp_path / "local")},
+        partition=DAY,
+    )
+    assert local.success, local.text()
+
+    config = databricks_overrides(
+        run_config={**databricks_overrides()["databricks"]["run_config"], **EXISTING_CLUSTER},
+        secrets_to_env_variables=[{"name": "VIDEO_ASSETS_SECRET_PROBE", "scope": "video-assets", "key": "probe"}],
+        **FAST_POLL,
+    )
+    before = _last_run_id(emulator)
+    remote = run_asset_job(
+        monkeypatch, databricks_env(emulator, landing, tmp_path / "remote"), partition=DAY, config=config
+    )
+    assert remote.success, remote.text()
+
+    # Every step of the plan ran as its own Databricks run, and nothing else was called.
+    step_keys = {event.step_key for event in remote.result.all_events if event.is_step_success}
+    runs = _launched_runs(emulator, before)
+    assert len(runs) == len(step_keys) >= 2
+    assert all(run.result_state == "SUCCESS" and run.life_cycle_state == "TERMINATED" for run in runs)
+    assert emulator.unknown_requests == []
+    assert {f"{r.method} {r.path}" for r in emulator.requests} <= set(ENDPOINTS)
+
+    # Identical tables, table by table.
+    local_tables = _delta_tables(tmp_path / "local")
+    assert local_tables and _delta_tables(tmp_path / "remote") == local_tables
+    for name in local_tables:
+        _assert_same_table(spark, name, tmp_path / "local" / name, tmp_path / "remote" / name)
+
+    for run in runs:
+        report = run.report
+        # The step imported video_assets from the uploaded code.zip (extracted into the run's TMPDIR),
+        # not from the project checkout that is on this machine.
+        assert report["video_assets_file"].startswith(str(run.run_dir / "tmp")), report
+        assert not report["video_assets_file"].startswith(str(environment.PROJECT_ROOT)), report
+        assert report["attached"], "a run on an existing cluster reuses the cluster's Spark"
+        # The cluster saw the launching side's settings and the exported secret, not this process's env.
+        assert report["environment"]["VIDEO_ASSETS_ENV"] == "databricks"
+        assert report["environment"]["VIDEO_ASSETS_WAREHOUSE_DIR"] == str(tmp_path / "remote")
+        assert report["environment"]["VIDEO_ASSETS_LANDING_DIR"] == str(landing)
+        assert report["environment"]["VIDEO_ASSETS_SECRET_PROBE"] == SECRETS["video-assets/probe"]
+
+    # What was submitted: the project's libraries plus dagster's, pinned to the local versions.
+    task = runs[0].task
+    packages = {lib["pypi"]["package"] for lib in task["libraries"] if "pypi" in lib}
+    assert f"dagster=={dg.__version__}" in packages
+    assert any(p.startswith("dagster-databricks==") for p in packages)
+    assert any(p.startswith("pandera[pyspark]") for p in packages)
+    assert task["existing_cluster_id"] == DEFAULT_CLUSTER_ID
+    python_file = task["spark_python_task"]["python_file"]
+    assert python_file.startswith("dbfs:///dagster_staging/video_assets/") and python_file.endswith(
+        "databricks_step_main.py"
+    )
+    # code.zip holds the package and the environment YAMLs, nothing of the rest of the checkout.
+    with zipfile.ZipFile(emulator.local_path(python_file).with_name("code.zip")) as archive:
+        names = archive.namelist()
+    assert "video_assets/__init__.py" in names and "video_assets/definitions.py" in names
+    assert "resources/databricks.yaml" in names
+    assert not [n for n in names if not n.startswith(("video_assets/", "resources/")) or "__pycache__" in n]
+
+    # The remote logs came back: the asset's own log lines and the captured stdout of the step.
+    assert any("Captured stdout for step" in message for message in remote.messages)
+    assert any("Writing raw_video_events" in message for message in remote.messages)
+
+
+def test_a_failing_asset_on_a_new_job_cluster_fails_the_step_with_the_remote_error(
+    emulator, landing, tmp_path, monkeypatch
+):
+    # A landing location the cluster cannot read: the asset itself fails on the cluster.
+    env = databricks_env(emulator, landing, tmp_path / "remote")
+    env["VIDEO_ASSETS_LANDING_DIR"] = "unmountedfs://landing-bucket/video_assets"
+    before = _last_run_id(emulator)
+    outcome = run_asset_job(
+        monkeypatch, env, partition=None, selection=[dg.AssetKey("video_catalog")],
+        config=databricks_overrides(**FAST_POLL),  # the committed new-cluster spec
+    )
+    assert not outcome.success
+    failures = outcome.failures()
+    assert len(failures) == 1 and "video_catalog" in outcome.text()
+    assert "No FileSystem for scheme" in failures[0] and "unmountedfs" in failures[0], failures[0]
+
+    (run,) = _launched_runs(emulator, before)
+    # The Databricks run itself succeeded: the step failed inside it and reported that back as events.
+    assert run.result_state == "SUCCESS", run.driver_log
+    assert not run.report["attached"], "a new job cluster starts its own Spark"
+    new_cluster = run.task["new_cluster"]
+    assert new_cluster["node_type_id"] and new_cluster["num_workers"] == 1
+    assert ("__dagster_version", dg.__version__) in {(t, v) for t, v in new_cluster["custom_tags"].items()}
+
+
+def test_a_missing_secret_fails_the_run_clearly(emulator, landing, tmp_path, monkeypatch):
+    config = databricks_overrides(
+        run_config={**databricks_overrides()["databricks"]["run_config"], **EXISTING_CLUSTER},
+        secrets_to_env_variables=[{"name": "SOME_API_KEY", "scope": "video-assets", "key": "not-there"}],
+        **FAST_POLL,
+    )
+    before = _last_run_id(emulator)
+    outcome = run_asset_job(
+        monkeypatch, databricks_env(emulator, landing, tmp_path / "remote"), partition=None,
+        selection=[dg.AssetKey("video_catalog")], config=config,
+    )
+    assert not outcome.success
+    (failure,) = outcome.failures()
+    assert "FAILED" in failure
+    assert "Secret does not exist with scope: video-assets and key: not-there" in failure, failure
+    (run,) = _launched_runs(emulator, before)
+    assert (run.life_cycle_state, run.result_state) == ("TERMINATED", "FAILED")
+    assert not (tmp_path / "remote").exists(), "nothing may be written when the step cannot start"
+
+
+def test_a_wrong_token_fails_with_an_authentication_error(emulator, landing, tmp_path, monkeypatch):
+    before = _last_run_id(emulator)
+    outcome = run_asset_job(
+        monkeypatch, databricks_env(emulator, landing, tmp_path / "remote", token="dapi-wrong-token"),
+        partition=None, selection=[dg.AssetKey("video_catalog")], config=databricks_overrides(**FAST_POLL),
+    )
+    assert not outcome.success
+    (failure,) = outcome.failures()
+    assert "DatabricksAuthenticationError" in failure and "rejected the credentials in DATABRICKS_TOKEN" in failure
+    assert "Invalid access token" in failure
+    assert "dapi-wrong-token" not in outcome.text(), "the token must never be logged"
+    assert _last_run_id(emulator) == before, "nothing was submitted"
+
+
+def test_missing_credentials_fail_before_anything_is_uploaded(emulator, landing, tmp_path, monkeypatch):
+    env = databricks_env(emulator, landing, tmp_path / "remote")
+    del env["DATABRICKS_TOKEN"]
+    requests_before = len(emulator.requests)
+    outcome = run_asset_job(
+        monkeypatch, env, partition=None, selection=[dg.AssetKey("video_catalog")],
+        config=databricks_overrides(**FAST_POLL),
+    )
+    assert not outcome.success
+    assert "needs DATABRICKS_TOKEN" in outcome.text()
+    assert len(emulator.requests) == requests_before
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="needs the main thread")
+def test_cancelling_the_dagster_run_cancels_the_databricks_run(emulator, landing, tmp_path, monkeypatch):
+    before = _last_run_id(emulator)
+
+    def interrupt_once_the_task_runs():
+        # Like `dagster run terminate` / the UI's Terminate: the run worker gets SIGINT.
+        run = emulator.wait_for(
+            lambda e: next((r for r in _launched_runs(e, before) if r.life_cycle_state == "RUNNING"), None),
+            timeout=120,
+        )
+        assert run.process is not None
+        os.kill(os.getpid(), signal.SIGINT)
+
+    watcher = threading.Thread(target=interrupt_once_the_task_runs, daemon=True)
+    watcher.start()
+    outcome = run_asset_job(
+        monkeypatch, databricks_env(emulator, landing, tmp_path / "remote"), partition=None,
+        selection=[dg.AssetKey("video_catalog")], config=databricks_overrides(**FAST_POLL),
+    )
+    watcher.join(timeout=5)
+    assert not outcome.success
+    (run,) = _launched_runs(emulator, before)
+    assert run.run_id in emulator.cancel_requests
+    emulator.wait_for(lambda e: run.life_cycle_state == "TERMINATED", timeout=30)
+    assert run.result_state == "CANCELED" and run.user_cancelled
+    assert run.process.poll() is not None, "the task's process was stopped"

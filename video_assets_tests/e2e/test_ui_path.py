@@ -1,0 +1,445 @@
+"""The UI path end to end: `dagster dev`, backfills launched as the UI launches them, the lineage page, late data.
+
+One `dagster dev` (webserver + daemons) serves the whole module, with its own
+DAGSTER_HOME (a copy of the project's dagster.yaml), landing and warehouse.
+The tests run in file order and build on each other's state where that saves
+minutes (each backfill is a handful of Spark runs): the first backfill is a
+fixture; the idempotency, job-backfill and late-data tests reuse it.
+
+Nothing here depends on which assets the graph has today: assets are
+discovered through GraphQL and the Definitions; table contents are checked for
+the tables that exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import dagster as dg
+import pytest
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from video_assets.tables import table_spec
+from video_assets_tests.e2e import landing_data as landing
+from video_assets_tests.e2e.dagster_ui import (
+    LAUNCH_BACKFILL_MUTATION,
+    FROM_UI_TAG,
+    DagsterDev,
+    chromium,
+    ensure_chromium,
+    prepare_dagster_home,
+)
+
+pytestmark = pytest.mark.e2e
+
+BACKFILL_TIMEOUT = 1500  # seconds; a backfill here is 1-4 Spark runs, each starting its own JVM
+DAY_AFTER_RANGE = (date.fromisoformat(landing.BACKFILL_DAYS[-1]) + timedelta(days=1)).isoformat()
+
+
+@dataclass
+class UiEnvironment:
+    server: DagsterDev
+    landing_dir: Path
+    warehouse_dir: Path
+    dagster_home: Path
+
+    def env(self) -> dict[str, str]:
+        return dict(self.server.env_overrides)
+
+
+@dataclass
+class BackfillOutcome:
+    backfill: dict
+    seconds: float
+    materializations: dict[str, Counter]  # asset name -> Counter(partition or None)
+    tables: dict[str, list[str]]  # table name -> its rows, canonical
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ui_path")
+    landing_dir = landing.write_landing(root / "landing")
+    warehouse_dir = root / "warehouse"
+    dagster_home = prepare_dagster_home(root / "dagster_home")
+    server = DagsterDev(
+        dagster_home,
+        {
+            "VIDEO_ASSETS_LANDING_DIR": str(landing_dir),
+            "VIDEO_ASSETS_WAREHOUSE_DIR": str(warehouse_dir),
+            "VIDEO_ASSETS_PARTITION_START": landing.FIRST_DAY,
+        },
+    )
+    server.start()
+    try:
+        yield UiEnvironment(server, landing_dir, warehouse_dir, dagster_home)
+    finally:
+        server.stop()
+
+
+def _asset_paths(server: DagsterDev) -> list[list[str]]:
+    return sorted(node["assetKey"]["path"] for node in server.asset_nodes())
+
+
+def _materialization_counts(server: DagsterDev) -> dict[str, Counter]:
+    return {
+        "/".join(path): Counter(event["partition"] for event in server.materializations(path))
+        for path in _asset_paths(server)
+    }
+
+
+def _canonical(value):
+    if isinstance(value, float):
+        return round(value, 6)  # a re-run may add floats in another order
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    return value
+
+
+def table_rows(spark, warehouse_dir: Path, name: str) -> list[str]:
+    frame = spark.read.format("delta").load(str(warehouse_dir / name))
+    return sorted(
+        json.dumps(_canonical(row.asDict(recursive=True)), sort_keys=True, default=str) for row in frame.collect()
+    )
+
+
+def snapshot_tables(spark, warehouse_dir: Path) -> dict[str, list[str]]:
+    return {
+        path.name: table_rows(spark, warehouse_dir, path.name)
+        for path in sorted(warehouse_dir.iterdir())
+        if (path / "_delta_log").is_dir()
+    }
+
+
+def run_backfill(ui: UiEnvironment, spark, launch) -> BackfillOutcome:
+    started = time.monotonic()
+    backfill_id = launch()
+    backfill = ui.server.wait_for_backfill(backfill_id, BACKFILL_TIMEOUT)
+    return BackfillOutcome(
+        backfill=backfill,
+        seconds=round(time.monotonic() - started, 1),
+        materializations=_materialization_counts(ui.server),
+        tables=snapshot_tables(spark, ui.warehouse_dir),
+    )
+
+
+def launch_asset_backfill(ui: UiEnvironment) -> str:
+    """Lineage page -> "Materialize all..." -> choose the days -> "Launch backfill"."""
+    return ui.server.launch_backfill(_asset_paths(ui.server), landing.BACKFILL_DAYS, title="e2e backfill")
+
+
+@pytest.fixture(scope="module")
+def first_backfill(ui, spark) -> BackfillOutcome:
+    return run_backfill(ui, spark, lambda: launch_asset_backfill(ui))
+
+
+def _run_summary(backfill: dict) -> list[str]:
+    lines = []
+    for run in backfill["runs"]:
+        tags = {tag["key"]: tag["value"] for tag in run["tags"]}
+        assets = sorted("/".join(key["path"]) for key in run["assetSelection"] or [])
+        window = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
+        lines.append(f"{run['runId'][:8]} {run['status']} {assets} {window if window[0] else tags.get('dagster/partition', '')}")
+    return lines
+
+
+def _partitioned(server: DagsterDev) -> dict[str, bool]:
+    return {"/".join(node["assetKey"]["path"]): node["isPartitioned"] for node in server.asset_nodes()}
+
+
+# --- the backfill as launched from the lineage page ----------------------------------------------
+
+
+def test_backfill_from_the_ui_materializes_every_partition_exactly_once(ui, first_backfill):
+    backfill = first_backfill.backfill
+    summary = "\n".join(_run_summary(backfill))
+    print(f"asset backfill took {first_backfill.seconds} s in {len(backfill['runs'])} runs:\n{summary}")
+    assert backfill["status"] == "COMPLETED_SUCCESS", f"{backfill['status']}: {backfill.get('error')}\n{summary}"
+    assert backfill["runs"] and all(run["status"] == "SUCCESS" for run in backfill["runs"]), summary
+    assert all(FROM_UI_TAG in run["tags"] for run in backfill["runs"]), "runs must carry the UI's tags"
+
+    partitioned = _partitioned(ui.server)
+    for name, counts in first_backfill.materializations.items():
+        if not partitioned[name]:
+            assert counts == Counter({None: 1}), f"{name}: {counts}"
+            continue
+        assert set(landing.BACKFILL_DAYS) <= set(counts), f"{name} misses days: {sorted(counts)}"
+        # A partition-range backfill also refreshes the downstream partition that reads the range's
+        # last day through the one-day lookback (session stage partition D+1 reads raw D).
+        assert set(counts) <= {*landing.BACKFILL_DAYS, DAY_AFTER_RANGE}, f"{name}: {sorted(counts)}"
+        assert set(counts.values()) == {1}, f"{name} materialized more than once: {counts}"
+
+    # Single-run policy: every asset is in exactly one run, and a partitioned run covers a range.
+    runs_per_asset = Counter(
+        "/".join(key["path"]) for run in backfill["runs"] for key in run["assetSelection"] or []
+    )
+    assert set(runs_per_asset.values()) == {1}, summary
+    for run in backfill["runs"]:
+        tags = {tag["key"]: tag["value"] for tag in run["tags"]}
+        assert "dagster/partition" not in tags, f"a run per partition, not per range:\n{summary}"
+    # The fewest runs the partition mappings allow: unpartitioned upstream (catalog), raw range,
+    # everything downstream of the D-1 lookback (one range), unpartitioned all-time assets.
+    assert len(backfill["runs"]) <= 4, summary
+
+
+def test_days_without_landing_files_are_empty_partitions_with_warnings(ui, first_backfill):
+    raw_runs = [
+        run for run in first_backfill.backfill["runs"]
+        if ["raw_video_events"] in [key["path"] for key in run["assetSelection"] or []]
+    ]
+    assert len(raw_runs) == 1
+    messages = ui.server.run_messages(raw_runs[0]["runId"])
+    warnings = [m["message"] for m in messages if m["level"] == "WARNING"]
+    for day in sorted(set(landing.BACKFILL_DAYS) - set(landing.LANDED_DAYS)):
+        assert any(f"No landing files for {day}" in text for text in warnings), warnings
+    # Progress is visible in the run log: the raw stage's timed steps.
+    infos = [m["message"] for m in messages if m["level"] == "INFO"]
+    assert any("finished in" in text for text in infos), infos
+
+
+def test_backfilled_tables_hold_what_the_contract_says(ui, first_backfill, spark):
+    tables = set(first_backfill.tables)
+
+    def rows(name):
+        return spark.read.format("delta").load(str(ui.warehouse_dir / name)).collect()
+
+    def per_day(name, column):
+        return dict(Counter(row[column].isoformat() for row in rows(name)))
+
+    assert per_day("raw_video_events", "event_date") == landing.EXPECTED_RAW_EVENTS
+    assert per_day("raw_video_events_quarantine", "partition_date") == landing.EXPECTED_QUARANTINE
+    if "video_sessions" in tables:
+        sessions: dict[str, set] = {}
+        for row in rows("video_sessions"):
+            sessions.setdefault(row["session_date"].isoformat(), set()).add((row["user_id"], row["video_id"]))
+        assert sessions == landing.EXPECTED_SESSIONS
+    if "user_video_metrics" in tables:
+        pairs = {(r["metric_date"].isoformat(), r["user_id"], r["video_id"]) for r in rows("user_video_metrics")}
+        assert pairs == {(day, *pair) for day, day_pairs in landing.EXPECTED_SESSIONS.items() for pair in day_pairs}
+    if "user_video_engagement" in tables:
+        assert {(r["user_id"], r["video_id"]) for r in rows("user_video_engagement")} == landing.EXPECTED_PAIRS
+    # Every partitioned table holds rows only inside what the backfill wrote.
+    allowed = {*landing.BACKFILL_DAYS, DAY_AFTER_RANGE}
+    for name in tables:
+        column = table_spec(name).partition_column
+        if column:
+            days = {row[column].isoformat() for row in rows(name)}
+            assert days <= allowed, f"{name}: {sorted(days)}"
+
+
+def test_asset_checks_ran_with_the_backfill(ui, first_backfill):
+    nodes = [node for node in ui.server.asset_nodes() if node["hasAssetChecks"]]
+    if not nodes:
+        pytest.skip("the graph defines no asset checks yet")
+    missing = []
+    for node in nodes:
+        for check in ui.server.asset_checks(node["assetKey"]["path"]):
+            execution = check["executionForLatestMaterialization"]
+            if execution is None or execution["status"] not in {"SUCCEEDED", "FAILED"}:
+                missing.append(f"{'/'.join(node['assetKey']['path'])}:{check['name']} -> {execution}")
+    assert not missing, "checks that did not run with the latest materialization:\n" + "\n".join(missing)
+
+
+def test_late_data_sensor_is_registered_and_off_by_default(ui):
+    data = ui.server.graphql(
+        "{ sensorsOrError { __typename ... on Sensors { results { name sensorState { status } } } } }"
+    )["sensorsOrError"]
+    states = {sensor["name"]: sensor["sensorState"]["status"] for sensor in data["results"]}
+    assert states.get("late_data_sensor") == "STOPPED", states
+
+
+# --- the lineage page in a real browser ----------------------------------------------------------
+
+
+def test_asset_lineage_page_renders_every_asset_in_headless_chromium(ui):
+    binary, why_not = ensure_chromium()
+    if binary is None:
+        pytest.skip(f"headless Chromium unavailable: {why_not}")
+    nodes = ui.server.asset_nodes()
+    groups = sorted({f"global@global:{node['groupName']}" for node in nodes})
+    url = f"{ui.server.url}/asset-groups?expanded={quote(','.join(groups), safe=',@:')}"
+    # Large enough for the graph to draw nodes in full (at small sizes it zooms out, names truncated).
+    done = chromium(binary, ["--window-size=2400,1300", "--virtual-time-budget=20000", "--dump-dom", url])
+    dom = done.stdout
+    assert "Global asset lineage" in dom, f"rc={done.returncode}\n{done.stderr[-2000:]}\n{dom[:2000]}"
+    missing = [n["assetKey"]["path"][-1] for n in nodes if n["assetKey"]["path"][-1] not in dom]
+    assert not missing, f"asset names not on the rendered page: {missing}"
+    for group in {node["groupName"] for node in nodes}:
+        assert group in dom
+
+
+# --- relaunching ---------------------------------------------------------------------------------
+
+
+def test_relaunching_the_same_backfill_leaves_every_table_identical(ui, first_backfill, spark):
+    second = run_backfill(ui, spark, lambda: launch_asset_backfill(ui))
+    summary = "\n".join(_run_summary(second.backfill))
+    print(f"relaunched asset backfill took {second.seconds} s:\n{summary}")
+    assert second.backfill["status"] == "COMPLETED_SUCCESS", summary
+    assert len(second.backfill["runs"]) == len(first_backfill.backfill["runs"]), summary
+    for name, counts in second.materializations.items():
+        assert set(counts) == set(first_backfill.materializations[name]), name
+        assert set(counts.values()) == {2}, f"{name}: each partition once per backfill, got {counts}"
+    assert second.tables.keys() == first_backfill.tables.keys()
+    for name, rows in second.tables.items():
+        assert rows == first_backfill.tables[name], f"{name} changed on a re-backfill"
+
+
+def test_job_backfill_runs_the_whole_range_in_one_run(ui, first_backfill, spark):
+    """Jobs -> video_engagement_job -> "Materialize all" / Launchpad for a range: one run for everything."""
+    jobs = ui.server.graphql(
+        "{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } "
+        "partitionSets { name pipelineName } } } } }"
+    )["repositoriesOrError"]["nodes"]
+    partition_sets = [
+        (repo["name"], repo["location"]["name"], ps["name"])
+        for repo in jobs
+        for ps in repo["partitionSets"]
+        if not ps["pipelineName"].startswith("__")
+    ]
+    if not partition_sets:
+        pytest.skip("no partitioned job is defined")
+    repository, location, partition_set = partition_sets[0]
+    params = {
+        "tags": [FROM_UI_TAG],
+        "assetSelection": [{"path": path} for path in _asset_paths(ui.server)],
+        "partitionNames": landing.BACKFILL_DAYS,
+        "fromFailure": False,
+        "selector": {
+            "partitionSetName": partition_set,
+            "repositorySelector": {"repositoryLocationName": location, "repositoryName": repository},
+        },
+    }
+
+    def launch():
+        result = ui.server.graphql(LAUNCH_BACKFILL_MUTATION, {"backfillParams": params})["launchPartitionBackfill"]
+        assert result["__typename"] == "LaunchBackfillSuccess", result
+        return result["backfillId"]
+
+    outcome = run_backfill(ui, spark, launch)
+    summary = "\n".join(_run_summary(outcome.backfill))
+    print(f"job backfill ({partition_set}) took {outcome.seconds} s:\n{summary}")
+    assert outcome.backfill["status"] == "COMPLETED_SUCCESS", summary
+    assert len(outcome.backfill["runs"]) == 1, summary
+    for name, rows in outcome.tables.items():
+        assert rows == first_backfill.tables[name], f"{name} differs after the job backfill of the same days"
+
+
+# --- late data -----------------------------------------------------------------------------------
+
+
+def _execute_subset(subset, defs, instance):
+    """Runs a backfill's asset subset in process: one run per group of assets sharing the same partitions,
+    in dependency order (what the backfill daemon does with single-run policies)."""
+    from video_assets.automation.late_data import partitions_by_asset
+
+    graph = defs.resolve_asset_graph()
+    order = {key.to_user_string(): index for index, key in enumerate(graph.toposorted_asset_keys)}
+    groups: dict[tuple, list[str]] = {}
+    for name, keys in partitions_by_asset(subset).items():
+        groups.setdefault(tuple(keys), []).append(name)
+    from video_assets.environment import build_resources
+
+    results = []
+    for keys, names in sorted(groups.items(), key=lambda item: min(order[n] for n in item[1])):
+        tags = {}
+        if keys != (None,):
+            assert keys == tuple(
+                (date.fromisoformat(keys[0]) + timedelta(days=i)).isoformat() for i in range(len(keys))
+            ), f"not a contiguous range: {keys}"
+            tags = {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
+        result = dg.materialize(
+            list(defs.assets), selection=names, resources=build_resources(), instance=instance, tags=tags
+        )
+        assert result.success
+        results.append((names, keys))
+    return results
+
+
+def test_late_data_sensor_reruns_the_changed_day_and_what_reads_it(ui, first_backfill, spark, monkeypatch):
+    from video_assets.automation.late_data import DAYS_TAG, late_data_sensor, partitions_by_asset
+    from video_assets.definitions import defs
+    from video_assets.io.landing import LandingZone
+
+    # The UI has done its part; the sensor is evaluated in process against the same instance.
+    ui.server.stop()
+    monkeypatch.setenv("VIDEO_ASSETS_LANDING_DIR", str(ui.landing_dir))
+    monkeypatch.setenv("VIDEO_ASSETS_WAREHOUSE_DIR", str(ui.warehouse_dir))
+    before = snapshot_tables(spark, ui.warehouse_dir)
+    resources = {"landing": LandingZone(location=str(ui.landing_dir))}
+
+    with dg.DagsterInstance.from_config(str(ui.dagster_home)) as instance:
+
+        def tick(cursor):
+            context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=resources)
+            return late_data_sensor.evaluate_tick(context)
+
+        # First tick: every materialized day is remembered; nothing landed after its run started.
+        first = tick(None)
+        assert not first.run_requests, first.run_requests
+        remembered = json.loads(first.cursor)["days"]
+        assert sorted(remembered) == landing.BACKFILL_DAYS
+        assert len(first.cursor) < 200
+
+        # A file lands late for 2024-01-15.
+        landing.write_late_file(ui.landing_dir)
+        second = tick(first.cursor)
+        assert len(second.run_requests) == 1
+        request = second.run_requests[0]
+        assert request.requires_backfill_daemon()
+        assert request.tags[DAYS_TAG] == "2024-01-15"
+        plan = partitions_by_asset(request.asset_graph_subset)
+        partitioned = {name for name, node in _partitioned_by_name(defs).items() if node}
+        for name, keys in plan.items():
+            if name.startswith("raw_video_events"):
+                assert keys == ["2024-01-15"], (name, keys)
+            elif name in partitioned:
+                assert keys == ["2024-01-15", "2024-01-16"], (name, keys)
+            else:
+                assert keys == [None], (name, keys)
+        downstream = {key.to_user_string() for key in late_data_sensor.asset_selection.resolve(defs.resolve_asset_graph())}
+        assert set(plan) == downstream, "raw events, quarantine and everything downstream of them"
+        assert "video_catalog" not in plan
+
+        # Nothing changed since: no request.
+        assert not tick(second.cursor).run_requests
+
+        _execute_subset(request.asset_graph_subset, defs, instance)
+
+    after = snapshot_tables(spark, ui.warehouse_dir)
+    rows = {name: [json.loads(row) for row in table] for name, table in after.items()}
+    late_ids = {event["eventId"] for event in landing.LATE_EVENTS_15}
+    assert late_ids <= {row["event_id"] for row in rows["raw_video_events"]}
+    if "video_sessions" in rows:
+        assert any(
+            (r["session_date"], r["user_id"], r["video_id"]) == ("2024-01-15", "u2", "v1") for r in rows["video_sessions"]
+        )
+    if "user_video_metrics" in rows:
+        assert any(
+            (r["metric_date"], r["user_id"], r["video_id"]) == ("2024-01-15", "u2", "v1")
+            for r in rows["user_video_metrics"]
+        )
+    # Other days are untouched, row for row.
+    for name, table in after.items():
+        column = table_spec(name).partition_column
+        if not column:
+            continue
+        untouched = {"2024-01-14", "2024-01-17", DAY_AFTER_RANGE}
+        if name.startswith("raw_video_events"):
+            untouched.add("2024-01-16")
+        old = [row for row in before[name] if json.loads(row)[column] in untouched]
+        new = [row for row in table if json.loads(row)[column] in untouched]
+        assert new == old, f"{name} changed outside the late day"
+
+
+def _partitioned_by_name(defs) -> dict[str, bool]:
+    graph = defs.resolve_asset_graph()
+    return {key.to_user_string(): graph.get(key).partitions_def is not None for key in graph.get_all_asset_keys()}

@@ -1,0 +1,137 @@
+"""Stage 1 (SEMANTICS.md 1-2): parsing, aliases, quarantine reasons, duplicates, reconciliation."""
+
+import gzip
+import json
+from datetime import date, datetime
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from video_assets.io.landing import LandingZone, list_day_files
+from video_assets.transforms import events
+from video_assets_tests.builders import rows_of
+
+DAY = "2024-01-15"
+
+
+def line(**fields):
+    base = {"eventId": None, "timestamp": "2024-01-15T10:00:00Z", "userId": "u", "videoId": "v",
+            "eventName": "play", "currentTime": 0}
+    base.update(fields)
+    return json.dumps({k: v for k, v in base.items() if v is not None})
+
+
+def classify(spark, lines, day=DAY):
+    frame = spark.createDataFrame(
+        [(date.fromisoformat(day), f"landing/events/date={day}/part.jsonl", text) for text in lines],
+        "partition_date date, source_file string, raw_line string",
+    )
+    return events.classify_lines(frame).cache()
+
+
+QUARANTINE_CASES = {
+    "malformed_record": ["{not json", "[1, 2]"],
+    "missing_timestamp": [line(timestamp=None), line(timestamp="")],
+    "missing_user_id": [line(userId=None)],
+    "missing_video_id": [line(videoId="  ")],
+    "missing_event_name": [line(eventName=None)],
+    "missing_current_time": [line(currentTime=None)],
+    "bad_timestamp": [line(timestamp="yesterday at noon")],
+    "bad_position": [line(currentTime=-1), line(currentTime="abc")],
+    "unknown_event_name": [line(eventName="dance")],
+    "wrong_partition": [line(timestamp="2024-01-16T00:00:01Z"), line(timestamp="2024-01-15T01:00:00+02:00")],
+}
+
+
+@pytest.mark.parametrize("reason", sorted(QUARANTINE_CASES))
+def test_each_quarantine_reason_keeps_the_original_line(spark, reason):
+    bad_lines = QUARANTINE_CASES[reason]
+    quarantined = rows_of(events.quarantined_records(classify(spark, bad_lines)), ["raw_line"])
+    assert [q["reason"] for q in quarantined] == [reason] * len(bad_lines)
+    assert sorted(q["raw_line"] for q in quarantined) == sorted(bad_lines)
+    assert {q["partition_date"] for q in quarantined} == {date(2024, 1, 15)}
+    assert {q["source_file"] for q in quarantined} == {f"landing/events/date={DAY}/part.jsonl"}
+
+
+def test_aliases_and_both_naming_styles(spark):
+    names = {
+        "Video Playback Started": "video_play", "PAUSED": "video_pause", "video-playback-resumed": "video_resume",
+        "seeked": "video_seek", "timeupdate": "video_heartbeat", "video_content_completed": "video_end",
+        "video_heartbeat": "video_heartbeat",
+    }
+    camel = [line(eventId=f"c{i}", eventName=name) for i, name in enumerate(names)]
+    snake = [
+        json.dumps({"event_id": "s1", "timestamp": "2024-01-15T10:00:00Z", "user_id": "u2", "video_id": "v2",
+                    "event_name": "Video Playback Paused", "current_time": 12.5, "video_duration": 300,
+                    "from_position": 3})
+    ]
+    clean = {r["event_id"]: r for r in rows_of(events.clean_events(classify(spark, camel + snake)))}
+    assert {clean[f"c{i}"]["event_name"] for i in range(len(names))} == set(names.values())
+    for i, raw_name in enumerate(names):
+        assert clean[f"c{i}"]["event_name"] == names[raw_name]
+    s = clean["s1"]
+    assert (s["user_id"], s["video_id"], s["event_name"], s["position_seconds"]) == ("u2", "v2", "video_pause", 12.5)
+    assert (s["reported_duration_seconds"], s["from_position_seconds"]) == (300.0, 3.0)
+
+
+def test_epoch_milliseconds_and_offsets_become_utc(spark):
+    lines = [
+        line(eventId="ms", timestamp=1705312800000),  # 2024-01-15T10:00:00Z
+        line(eventId="offset", timestamp="2024-01-15T02:30:00+02:00"),  # 00:30 UTC, still the 15th
+        line(eventId="late", timestamp="2024-01-15T23:30:00-02:00"),  # 01:30 UTC on the 16th
+    ]
+    classified = classify(spark, lines)
+    clean = {r["event_id"]: r for r in rows_of(events.clean_events(classified))}
+    assert clean["ms"]["event_ts"] == datetime(2024, 1, 15, 10, 0)
+    assert clean["offset"]["event_ts"] == datetime(2024, 1, 15, 0, 30)
+    [late] = rows_of(events.quarantined_records(classified))
+    assert late["reason"] == "wrong_partition"
+
+
+def test_duplicates_by_event_id_and_by_content(spark):
+    same_id = [line(eventId="a", currentTime=1), line(eventId="a", currentTime=2)]
+    same_content = [line(currentTime=5), line(currentTime=5), line(currentTime=5, eventName="Play")]
+    different = [line(currentTime=6)]
+    classified = classify(spark, same_id + same_content + different)
+    counts = {r["status"]: r["count"] for r in rows_of(events.status_counts(classified))}
+    assert counts == {"valid": 3, "duplicate": 3}
+    kept = rows_of(events.clean_events(classified), ["event_key"])
+    assert sorted(r["position_seconds"] for r in kept) == [1.0, 5.0, 6.0]
+
+
+def test_reconciliation_lines_equal_valid_plus_quarantined_plus_duplicates(spark):
+    lines = [line(eventId="x"), line(eventId="x"), "garbage", line(eventName="dance"), line(eventId="y")]
+    classified = classify(spark, lines)
+    valid = events.clean_events(classified).count()
+    quarantined = events.quarantined_records(classified).count()
+    duplicates = classified.where("status = 'duplicate'").count()
+    assert (valid, quarantined, duplicates) == (2, 2, 1)
+    assert valid + quarantined + duplicates == len(lines)
+
+
+def test_reads_jsonl_gzip_and_parquet_and_skips_blank_lines(spark, landing_dir):
+    folder = landing_dir / "events" / f"date={DAY}"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(line(eventId="j") + "\n\n   \n")
+    with gzip.open(folder / "b.jsonl.gz", "wt") as handle:
+        handle.write(line(eventId="g") + "\n")
+    pq.write_table(
+        pa.table({"eventId": ["p"], "timestamp": [1705312800000], "userId": ["u"], "videoId": ["v"],
+                  "eventName": ["pause"], "currentTime": [4.0]}),
+        folder / "c.parquet",
+    )
+    (folder / "_SUCCESS").write_text("")
+    files = list_day_files(spark, LandingZone(location=str(landing_dir)), DAY)
+    assert (len(files.text_files), len(files.parquet_files)) == (2, 1)
+    classified = events.classify_lines(events.read_landing_lines(spark, [files]))
+    clean = {r["event_id"]: r for r in rows_of(events.clean_events(classified))}
+    assert sorted(clean) == ["g", "j", "p"]
+    assert clean["p"]["event_name"] == "video_pause" and clean["p"]["position_seconds"] == 4.0
+    assert clean["g"]["source_file"].endswith("b.jsonl.gz")
+
+
+def test_missing_day_folder_reads_as_no_lines(spark, landing_dir):
+    files = list_day_files(spark, LandingZone(location=str(landing_dir)), "2024-02-01")
+    assert files.is_empty
+    assert events.read_landing_lines(spark, [files]).count() == 0
