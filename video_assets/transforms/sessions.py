@@ -108,7 +108,9 @@ def assign_sessions(events: DataFrame, settings: EngagementSettings, first_day: 
     range run and day-by-day runs give the same sessions.
     """
     timeout = settings.session_timeout_seconds
-    ordered = events.withColumn("_tie_rank", _tie_rank(F.col("event_name")))
+    # One shuffle by user serves every window below: (user), (user, video) and
+    # (user, video, session) are all clustered by a hash of user_id.
+    ordered = events.repartition("user_id").withColumn("_tie_rank", _tie_rank(F.col("event_name")))
     by_user_video = Window.partitionBy("user_id", "video_id").orderBy(*event_order())
     by_user = Window.partitionBy("user_id").orderBy(*event_order())
 

@@ -1,0 +1,87 @@
+"""Unique-seconds union, tier and video summaries (SEMANTICS.md 8-9), the lifetime rollup (9b)."""
+
+import pytest
+
+from video_assets.settings import EngagementSettings
+from video_assets.transforms import metrics
+from video_assets_tests.builders import day, event, rows_of, run_engagement
+
+
+def test_union_of_nested_and_overlapping_ranges(spark):
+    ranges = spark.createDataFrame(
+        [("a", 0.0, 100.0), ("a", 10.0, 20.0), ("a", 50.0, 60.0), ("b", 0.0, 10.0), ("b", 20.0, 30.0),
+         ("b", 25.0, 40.0), ("b", 40.0, 41.0)],
+        "user_id string, start double, end double",
+    )
+    unique = {r["user_id"]: r["unique_watch_seconds"] for r in rows_of(metrics.union_length(ranges, ["user_id"]))}
+    assert unique == {"a": 100.0, "b": 31.0}
+
+
+def test_tier_thresholds_at_their_boundaries(spark):
+    settings = EngagementSettings()
+    scores = spark.createDataFrame([(s,) for s in (70.0, 69.9, 40.0, 39.9, 20.0, 19.9, 0.0, 100.0)], "score double")
+    tiers = [r["tier"] for r in rows_of(scores.select(metrics.engagement_tier(scores["score"], settings).alias("tier")))]
+    assert tiers == ["High", "Medium", "Medium", "Low", "Low", "Minimal", "Minimal", "High"]
+
+
+def watch(user, video, date, start_clock, start, end):
+    """A play at `start` and a pause at `end`, `end - start` seconds later."""
+    hours, minutes, seconds = (int(x) for x in start_clock.split(":"))
+    stop = hours * 3600 + minutes * 60 + seconds + int(end - start)
+    stop_clock = f"{stop // 3600:02d}:{stop % 3600 // 60:02d}:{stop % 60:02d}"
+    return [
+        event(user, video, f"{date} {start_clock}", "play", start),
+        event(user, video, f"{date} {stop_clock}", "pause", end),
+    ]
+
+
+@pytest.fixture(scope="module")
+def two_days(spark):
+    """Day 1: ann watches 0-60 of a 180 s video and 0-120 of v300; bob watches all of v300.
+    Day 2: ann watches all 180 s of the first video."""
+    rows = (
+        watch("ann", "v180", "2025-01-15", "10:00:00", 0, 60)
+        + watch("ann", "v300", "2025-01-15", "11:00:00", 0, 120)
+        + watch("bob", "v300", "2025-01-15", "11:00:00", 0, 300)
+        + watch("ann", "v180", "2025-01-16", "10:00:00", 0, 180)
+    )
+    return run_engagement(spark, rows, {"v180": 180, "v300": 300}, day("2025-01-15"), day("2025-01-17"))
+
+
+def test_tier_summary_has_all_four_tiers_every_day_with_zeros(two_days):
+    rows = rows_of(two_days["engagement_tier_summary"], ["metric_date"])
+    assert len(rows) == 12  # 3 days x 4 tiers, the empty third day included
+    empty_day = [r for r in rows if r["metric_date"] == day("2025-01-17")]
+    assert {r["engagement_tier"] for r in empty_day} == {"High", "Medium", "Low", "Minimal"}
+    assert all(r["pair_count"] == 0 and r["share_of_pairs"] == 0.0 for r in empty_day)
+    first_day = {r["engagement_tier"]: r for r in rows if r["metric_date"] == day("2025-01-15")}
+    assert sum(r["pair_count"] for r in first_day.values()) == 3
+    assert sum(r["share_of_pairs"] for r in first_day.values()) == pytest.approx(1.0)
+
+
+def test_video_summary_counts_viewers_and_draws_the_retention_curve(two_days):
+    [v300] = rows_of(
+        two_days["video_engagement_summary"].where("video_id = 'v300' and metric_date = '2025-01-15'")
+    )
+    assert (v300["viewers"], v300["sessions"], v300["total_watch_seconds"]) == (2, 2, 420.0)
+    assert v300["avg_watch_seconds"] == 210.0
+    assert v300["completion_rate"] == 0.5  # bob completed, ann did not
+    # Moments 7.5, 22.5, ... 292.5 s: ann covers up to 120 s (k = 0..7), bob all 20.
+    assert v300["retention_curve"] == [1.0] * 8 + [0.5] * 12
+
+
+def test_lifetime_row_over_two_days(two_days):
+    [ann] = rows_of(two_days["user_video_engagement"].where("user_id = 'ann' and video_id = 'v180'"))
+    assert (ann["total_watch_seconds"], ann["unique_watch_seconds"], ann["rewatched_seconds"]) == (240.0, 180.0, 60.0)
+    assert (ann["active_days"], ann["session_count"], ann["is_replay"]) == (2, 2, True)
+    assert ann["completed_at_least_once"] is True and ann["completion_count"] == 1
+    assert ann["completion_percentage"] == 100.0
+    # 100 * (0.45 * 1 + 0.35 * 1 + 0.10 * 2/3 + 0.10 * 60/180) = 90.0
+    assert (ann["engagement_score"], ann["engagement_tier"]) == (90.0, "High")
+    assert ann["first_metric_date"] == day("2025-01-15") and ann["last_metric_date"] == day("2025-01-16")
+
+
+def test_lifetime_totals_equal_the_sum_of_daily_totals(two_days):
+    lifetime = sum(r["total_watch_seconds"] for r in rows_of(two_days["user_video_engagement"]))
+    daily = sum(r["total_watch_seconds"] for r in rows_of(two_days["user_video_metrics"]))
+    assert lifetime == daily == 660.0
