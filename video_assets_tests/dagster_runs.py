@@ -15,12 +15,12 @@ def materialize(asset_names, first_day=None, last_day=None, instance=None, check
     """Materializes the named assets of the project's Definitions for one day or a range, in one run."""
     from video_assets.definitions import defs
 
-    assets = [defs.get_assets_def(name) for name in asset_names]
     tags = {}
     if first_day:
         tags = {ASSET_PARTITION_RANGE_START_TAG: first_day, ASSET_PARTITION_RANGE_END_TAG: last_day or first_day}
     return dg.materialize(
-        [*assets, *checks],
+        [*defs.assets, *checks],
+        selection=dg.AssetSelection.assets(*asset_names).required_multi_asset_neighbors(),
         resources=build_resources(),
         tags=tags,
         instance=instance,

@@ -202,8 +202,10 @@ def rerun_subset(
 ) -> AssetGraphSubset:
     """Raw events (+ quarantine) for the changed days and every already-materialized partition downstream."""
     raw_partitions_def = asset_graph.get(RAW_EVENTS).partitions_def
+    # Days outside today's partitions (VIDEO_ASSETS_PARTITION_START moved later) cannot be rerun.
+    days = [day for day in changed_days if raw_partitions_def.has_partition_key(day)]
     initial = AssetGraphSubset(
-        partitions_subsets_by_asset_key={RAW_EVENTS: raw_partitions_def.subset_with_partition_keys(changed_days)}
+        partitions_subsets_by_asset_key={RAW_EVENTS: raw_partitions_def.subset_with_partition_keys(days)}
     )
     # The same downstream walk (through the partition mappings) as a UI backfill of "raw_video_events + downstream".
     reached = asset_graph.bfs_filter_subsets(
@@ -274,6 +276,11 @@ def late_data_sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
         )
 
     subset = rerun_subset(asset_graph, context.instance, changed)
+    if not subset.asset_keys:
+        return dg.SensorResult(
+            skip_reason=f"Landing changed for {describe_days(changed)}, but no such partition exists any more.",
+            cursor=new_cursor,
+        )
     days_text = describe_days(changed)
     plan = partitions_by_asset(subset)
     context.log.info(

@@ -209,14 +209,13 @@ def build_code_zip(target: Path | str, project_root: Path = PROJECT_ROOT) -> lis
     return names
 
 
-def detach_from_local_checkout(step_run_ref):
-    """The step run ref with a code pointer the cluster resolves from code.zip only.
+def detach_from_local_checkout(recon_job):
+    """The job with a code pointer that the cluster resolves from code.zip only.
 
     step_context_to_step_run_ref turns a file pointer into a module pointer
     but keeps (or sets) working_directory = this process's cwd; the cluster
     would put that folder first on sys.path.
     """
-    recon_job = step_run_ref.recon_job
     repository = recon_job.repository
     pointer = repository.pointer
     module = getattr(pointer, "module", None)
@@ -228,9 +227,7 @@ def detach_from_local_checkout(step_run_ref):
         )
     if getattr(pointer, "working_directory", None) is not None:
         pointer = pointer._replace(working_directory=None)
-    return step_run_ref._replace(
-        recon_job=recon_job._replace(repository=repository._replace(pointer=pointer))
-    )
+    return recon_job._replace(repository=repository._replace(pointer=pointer))
 
 
 class VideoAssetsStepLauncher(DatabricksPySparkStepLauncher):
@@ -263,7 +260,7 @@ class VideoAssetsStepLauncher(DatabricksPySparkStepLauncher):
         return None
 
     def _upload_artifacts(self, log, step_run_ref, run_id: str, step_key: str) -> None:
-        step_run_ref = detach_from_local_checkout(step_run_ref)
+        step_run_ref = step_run_ref._replace(recon_job=detach_from_local_checkout(step_run_ref.recon_job))
         client = self.databricks_runner.client
 
         def upload(data: bytes, name: str) -> None:

@@ -309,8 +309,11 @@ class DagsterDev:
         request = urllib.request.Request(
             f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"}, method="POST"
         )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            payload = json.loads(response.read())
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                payload = json.loads(response.read())
+        except urllib.error.HTTPError as error:  # GraphQL validation errors come back as 400 with a body
+            raise GraphQLError(f"HTTP {error.code}: {error.read().decode(errors='replace')[:4000]}") from None
         if payload.get("errors"):
             raise GraphQLError(json.dumps(payload["errors"], indent=1)[:4000])
         return payload["data"]

@@ -1,0 +1,119 @@
+"""resources/databricks.yaml and the launcher's packaging, without a workspace (fast)."""
+
+import re
+import tomllib
+import zipfile
+
+import dagster as dg
+import pytest
+from dagster._core.code_pointer import FileCodePointer, ModuleCodePointer
+from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
+
+from video_assets import environment
+from video_assets.io import databricks
+
+pytestmark = pytest.mark.databricks
+
+# Provided by the Databricks Runtime, or added by the launcher pinned to the local versions.
+RUNTIME_OR_LAUNCHER = {"pyspark", "delta-spark", "pandas", "pyarrow", "dagster", "dagster-webserver",
+                       "dagster-databricks", "dagster-pyspark"}
+
+
+def _committed() -> dict:
+    return environment.load_environment_config("databricks")
+
+
+def test_the_committed_yaml_builds_a_step_launcher_without_credentials():
+    resources = environment.build_resources("databricks")
+    assert isinstance(resources["step_launcher"], dg.ResourceDefinition)
+    settings = databricks.validate_databricks_config(_committed()["databricks"])
+    assert settings["run_config"]["cluster"]["new"]["spark_version"]
+    assert settings["staging_prefix"].startswith("/")
+
+
+def test_the_yaml_holds_no_credentials():
+    text = (environment.RESOURCES_DIR / "databricks.yaml").read_text()
+    assert not re.search(r"dapi[0-9a-f]{8,}", text)
+    assert not set(_committed()["databricks"]) & set(databricks._RESERVED_KEYS)
+
+
+@pytest.mark.parametrize("key", sorted(databricks._RESERVED_KEYS))
+def test_credentials_and_package_path_cannot_come_from_the_yaml(key):
+    section = {**_committed()["databricks"], key: "x"}
+    with pytest.raises(databricks.DatabricksConfigurationError, match=f"remove databricks.{key}"):
+        databricks.validate_databricks_config(section)
+
+
+def test_yaml_mistakes_are_reported_at_load_time():
+    section = {**_committed()["databricks"], "poll_interval_seconds": 5}
+    with pytest.raises(databricks.DatabricksConfigurationError, match="poll_interval_seconds"):
+        databricks.validate_databricks_config(section)
+    with pytest.raises(databricks.DatabricksConfigurationError, match="run_config.cluster is required"):
+        databricks.validate_databricks_config({"run_config": {}})
+
+
+def test_the_cluster_gets_every_project_dependency_the_runtime_lacks():
+    pyproject = tomllib.loads((environment.PROJECT_ROOT / "pyproject.toml").read_text())
+    needed = {re.split(r"[\[<>=!~ ]", dep, maxsplit=1)[0].lower() for dep in pyproject["project"]["dependencies"]}
+    libraries = _committed()["databricks"]["run_config"]["libraries"]
+    shipped = {re.split(r"[\[<>=!~ ]", lib["pypi"]["package"], maxsplit=1)[0].lower() for lib in libraries}
+    assert needed - RUNTIME_OR_LAUNCHER <= shipped
+
+
+def test_code_zip_holds_the_package_and_the_yamls_only(tmp_path):
+    names = databricks.build_code_zip(tmp_path / "code.zip")
+    with zipfile.ZipFile(tmp_path / "code.zip") as archive:
+        assert sorted(archive.namelist()) == sorted(names)
+    assert {"video_assets/__init__.py", "video_assets/definitions.py", "resources/databricks.yaml"} <= set(names)
+    assert all(n.startswith(("video_assets/", "resources/")) for n in names)
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or "/." in n]
+
+
+def _job(pointer) -> ReconstructableJob:
+    return ReconstructableJob(ReconstructableRepository(pointer), "__ASSET_JOB")
+
+
+def test_the_remote_step_does_not_import_from_the_launching_checkout():
+    pointer = ModuleCodePointer("video_assets.definitions", "defs", str(environment.PROJECT_ROOT))
+    recon_job = databricks.detach_from_local_checkout(_job(pointer))
+    assert recon_job.repository.pointer == ModuleCodePointer("video_assets.definitions", "defs", None)
+
+
+def test_jobs_outside_the_package_are_refused_before_upload():
+    with pytest.raises(databricks.DatabricksConfigurationError, match="not a module of the video_assets package"):
+        databricks.detach_from_local_checkout(
+            _job(ModuleCodePointer("video_assets_tests.jobs", "defs", "/somewhere"))
+        )
+    with pytest.raises(databricks.DatabricksConfigurationError):
+        databricks.detach_from_local_checkout(_job(FileCodePointer("/tmp/job.py", "defs", "/tmp")))
+
+
+def test_the_cluster_gets_the_launching_side_settings(monkeypatch):
+    monkeypatch.setenv("VIDEO_ASSETS_WAREHOUSE_DIR", "main.video_assets")
+    monkeypatch.setenv("VIDEO_ASSETS_PARTITION_START", "2024-01-14")
+    monkeypatch.delenv("VIDEO_ASSETS_LANDING_DIR", raising=False)
+    forwarded = databricks.remote_environment()
+    assert forwarded["VIDEO_ASSETS_ENV"] == "databricks"
+    assert forwarded["VIDEO_ASSETS_WAREHOUSE_DIR"] == "main.video_assets"  # Unity Catalog schema, as is
+    assert forwarded["VIDEO_ASSETS_LANDING_DIR"] == _committed()["landing"]["location"]
+    assert forwarded["VIDEO_ASSETS_PARTITION_START"] == "2024-01-14"
+    assert forwarded[databricks.ON_CLUSTER_VARIABLE] == "1"
+
+
+def test_on_the_cluster_the_step_launcher_is_inert(monkeypatch):
+    monkeypatch.setenv(databricks.ON_CLUSTER_VARIABLE, "1")
+    resource = databricks.build_step_launcher(_committed()["databricks"])
+    assert resource.resource_fn(dg.build_init_resource_context()) is None
+
+
+def test_credentials_come_from_the_environment_only(monkeypatch):
+    resource = databricks.build_step_launcher(_committed()["databricks"])
+    with pytest.raises(databricks.DatabricksConfigurationError, match="DATABRICKS_HOST and DATABRICKS_TOKEN"):
+        resource.resource_fn(dg.build_init_resource_context())
+    monkeypatch.setenv("DATABRICKS_HOST", "adb-1.2.azuredatabricks.net")
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test")
+    launcher = resource.resource_fn(dg.build_init_resource_context())
+    assert isinstance(launcher, databricks.VideoAssetsStepLauncher)
+    assert launcher.databricks_host == "https://adb-1.2.azuredatabricks.net"
+    assert launcher.local_dagster_job_package_path == str(environment.PROJECT_ROOT)
+    assert launcher.env_variables["VIDEO_ASSETS_ENV"] == "databricks"

@@ -1,0 +1,118 @@
+"""The workspace emulator answers like Databricks for the calls the launcher makes (no Spark needed).
+
+Requests go through dagster-databricks' own DatabricksClient (databricks-sdk
+underneath), so these tests also pin the exact API surface the launcher uses.
+"""
+
+import io
+import json
+import urllib.request
+
+import pytest
+from dagster_databricks import DatabricksClient
+from databricks.sdk.errors import NotFound, PermissionDenied
+from databricks.sdk.service.jobs import SubmitTask
+
+from video_assets_tests.databricks.conftest import TOKEN
+from video_assets_tests.databricks.emulator import DatabricksEmulator
+
+pytestmark = pytest.mark.databricks
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    with DatabricksEmulator(root=tmp_path / "workspace", token=TOKEN) as emulator:
+        yield emulator
+
+
+def _client(workspace, token=TOKEN) -> DatabricksClient:
+    return DatabricksClient(host=workspace.url, token=token)
+
+
+def test_dbfs_round_trip_in_several_blocks(workspace):
+    client = _client(workspace)
+    payload = bytes(range(256)) * 9000  # > 2 MB: several 1 MB blocks each way
+    client.put_file(io.BytesIO(payload), "dbfs:///staging/run/step/code.zip", overwrite=True)
+    assert workspace.local_path("/dbfs/staging/run/step/code.zip").read_bytes() == payload
+    assert client.read_file("dbfs:///staging/run/step/code.zip") == payload
+
+
+def test_missing_and_empty_files(workspace):
+    client = _client(workspace)
+    with pytest.raises(NotFound) as missing:
+        client.read_file("dbfs:///staging/run/step/0_events.pkl")
+    assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"  # what the launcher treats as "no events yet"
+
+    empty = workspace.local_path("dbfs:/staging/run/step/stdout")
+    empty.parent.mkdir(parents=True)
+    empty.write_bytes(b"")
+    assert client.workspace_client.dbfs.read("/staging/run/step/stdout").as_dict() == {"bytes_read": 0, "data": ""}
+    assert client.read_file("dbfs:///staging/run/step/stdout") == b""
+
+
+def test_an_upload_is_visible_only_once_closed(workspace):
+    dbfs = _client(workspace).workspace_client.dbfs
+    handle = dbfs.create("/staging/file", overwrite=True).handle
+    dbfs.add_block(handle, "aGVsbG8=")
+    assert not workspace.local_path("/staging/file").exists()
+    dbfs.close(handle)
+    assert workspace.local_path("/staging/file").read_bytes() == b"hello"
+    with pytest.raises(Exception, match="already exists"):
+        dbfs.create("/staging/file", overwrite=False)
+
+
+def test_a_wrong_token_is_refused_with_403_and_no_token_with_401(workspace):
+    with pytest.raises(PermissionDenied, match="Invalid access token"):
+        _client(workspace, token="dapi-not-the-right-one").read_file("dbfs:///anything")
+    request = urllib.request.Request(f"{workspace.url}/api/2.0/dbfs/read?path=/x")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+    assert refused.value.code == 401
+
+
+def test_unknown_endpoints_answer_404_and_are_recorded(workspace):
+    clusters = _client(workspace).workspace_client.clusters
+    with pytest.raises(NotFound, match="No API found"):
+        clusters.get("0000-000000-emulator")
+    assert [(r.method, r.path) for r in workspace.unknown_requests] == [("GET", "/api/2.1/clusters/get")]
+
+
+def test_runs_get_and_cancel_of_unknown_and_finished_runs(workspace):
+    jobs = _client(workspace).workspace_client.jobs
+    with pytest.raises(Exception, match="Run 424242 does not exist"):
+        jobs.get_run(424242)
+
+    # A run whose python file was never uploaded cannot start: INTERNAL_ERROR; cancelling it then is a no-op.
+    task = SubmitTask.from_dict(
+        {
+            "task_key": "dagster-task",
+            "new_cluster": {"spark_version": "17.3.x-scala2.13", "node_type_id": "m5d.large", "num_workers": 1},
+            "spark_python_task": {"python_file": "dbfs:///staging/missing.py", "parameters": []},
+        }
+    )
+    run_id = jobs.submit(run_name="no file", tasks=[task]).bind()["run_id"]
+    workspace.wait_for(lambda e: not e.runs[run_id].is_active)
+    state = jobs.get_run(run_id).state
+    assert (state.life_cycle_state.value, state.result_state.value) == ("INTERNAL_ERROR", "FAILED")
+    assert "dbfs:///staging/missing.py does not exist" in state.state_message
+    jobs.cancel_run(run_id)
+    assert workspace.cancel_requests == [run_id]
+    assert jobs.get_run(run_id).state.life_cycle_state.value == "INTERNAL_ERROR"
+
+
+def test_submit_rejects_unknown_clusters_and_malformed_runs(workspace):
+    def submit(task) -> tuple[int, str]:
+        request = urllib.request.Request(
+            f"{workspace.url}/api/2.2/jobs/runs/submit", data=json.dumps({"tasks": [task]}).encode(), method="POST",
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as rejected:
+            urllib.request.urlopen(request)
+        return rejected.value.code, json.loads(rejected.value.read())["message"]
+
+    python_task = {"python_file": "dbfs:///x.py"}
+    assert submit({"task_key": "t", "existing_cluster_id": "nope", "spark_python_task": python_task}) == (
+        400, "Cluster nope does not exist",
+    )
+    assert submit({"task_key": "t", "spark_python_task": python_task})[0] == 400
+    assert workspace.runs == {}
