@@ -21,14 +21,14 @@ range; its metadata then names every day and breaks counts down by day.
 
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 import dagster as dg
 
 from video_assets.assets.common import StepLauncherParam
 from video_assets.checks import invariants
-from video_assets.checks.evaluation import TableReport, evaluate_table
+from video_assets.checks.evaluation import Comparison, TableReport, evaluate_table
 from video_assets.io.landing import LandingZone
 from video_assets.io.spark import SparkResource
 from video_assets.partitions import daily_partitions, previous_and_same_day
@@ -139,20 +139,48 @@ def _day_metadata(days: list[str]) -> dict:
 
 
 def contract_results(
-    context: dg.AssetCheckExecutionContext, table: str, frame, settings: EngagementSettings, days: list[str]
-) -> Iterator[dg.AssetCheckResult]:
-    """contract_schema, contract_rules and unique_key of one table, from one evaluation."""
-    selected = _selected(context, table) & {CONTRACT_SCHEMA, CONTRACT_RULES, UNIQUE_KEY}
-    if not selected:
-        return
-    report = evaluate_table(frame, table, settings, with_rules=CONTRACT_RULES in selected, with_key=UNIQUE_KEY in selected)
+    context: dg.AssetCheckExecutionContext,
+    table: str,
+    frame,
+    settings: EngagementSettings,
+    days: list[str],
+    *,
+    invariant: tuple[str, str, Callable[[], invariants.Reference]] | None = None,
+    counts_needed: bool = False,
+) -> tuple[list[dg.AssetCheckResult], TableReport | None]:
+    """contract_schema, contract_rules, unique_key and the table's invariant, from one evaluation.
+
+    ``invariant`` is (check name, what it states, a function building its
+    Reference); it is built and joined in only when that check is selected.
+    Returns the results and the report (whose per-day row counts other
+    checks reuse); no evaluation at all when nothing of the table is
+    selected and ``counts_needed`` is false.
+    """
+    selected = _selected(context, table)
+    contract = selected & {CONTRACT_SCHEMA, CONTRACT_RULES, UNIQUE_KEY}
+    with_invariant = invariant is not None and invariant[0] in selected
+    if not (contract or with_invariant or counts_needed):
+        return [], None
+    report = evaluate_table(
+        frame,
+        table,
+        settings,
+        with_rules=CONTRACT_RULES in selected,
+        with_key=UNIQUE_KEY in selected,
+        reference=invariant[2]() if with_invariant else None,
+    )
     context.log.info(f"{table} ({_scope(days)}): {_summary(report)}")
+    results = []
     if CONTRACT_SCHEMA in selected:
-        yield _schema_result(table, report, days)
+        results.append(_schema_result(table, report, days))
     if CONTRACT_RULES in selected:
-        yield _rules_result(table, report, days)
+        results.append(_rules_result(table, report, days))
     if UNIQUE_KEY in selected and report.key is not None:
-        yield _key_result(table, report, days)
+        results.append(_key_result(table, report, days))
+    if with_invariant and report.reference is not None:
+        name, statement, _ = invariant
+        results.append(_comparison_result(table, name, report.reference, days, statement))
+    return results, report
 
 
 def _summary(report: TableReport) -> str:
@@ -228,10 +256,10 @@ def _key_result(table: str, report: TableReport, days: list[str]) -> dg.AssetChe
     return _result(table, UNIQUE_KEY, key.passed, description, metadata)
 
 
-def _comparison_result(
-    table: str, name: str, comparison: invariants.Comparison, days: list[str], what: str
-) -> dg.AssetCheckResult:
-    if comparison.passed:
+def _comparison_result(table: str, name: str, comparison: Comparison, days: list[str], what: str) -> dg.AssetCheckResult:
+    if not comparison.evaluated:
+        description = f"{table} ({_scope(days)}): {what} not evaluated (columns missing)."
+    elif comparison.passed:
         description = f"{table} ({_scope(days)}): {what} holds."
     else:
         description = f"{table} ({_scope(days)}): {what} fails for {comparison.failing_rows} row(s)."
@@ -263,7 +291,8 @@ def video_catalog_checks(
     engagement: EngagementSettings,
     step_launcher: StepLauncherParam,
 ):
-    yield from contract_results(context, "video_catalog", video_catalog, engagement, [])
+    results, _ = contract_results(context, "video_catalog", video_catalog, engagement, [])
+    yield from results
 
 
 @dg.multi_asset_check(
@@ -274,7 +303,7 @@ def video_catalog_checks(
             LINES_RECONCILE,
             "raw_video_events",
             "Landing lines of the day = valid events + quarantined records + duplicates: the landing is "
-            "re-read and re-classified and compared with both tables, per day.",
+            "re-read and re-classified and compared with the row counts of both tables, per day.",
             additional_deps=["raw_video_events_quarantine"],
         ),
         _spec(HAS_EVENTS, "raw_video_events", "WARN when a day of the run has no clean event.", blocking=False),
@@ -300,57 +329,70 @@ def raw_stage_checks(
     step_launcher: StepLauncherParam,
 ):
     days = run_days(context)
-    yield from contract_results(context, "raw_video_events", raw_video_events, engagement, days)
-    yield from contract_results(context, "raw_video_events_quarantine", raw_video_events_quarantine, engagement, days)
-
     raw_selected = _selected(context, "raw_video_events")
+    needs_counts = bool(raw_selected & {LINES_RECONCILE, HAS_EVENTS}) or QUARANTINE_SHARE in _selected(
+        context, "raw_video_events_quarantine"
+    )
+    # The contract pass counts each table's rows per day; the three day-level checks reuse those counts.
+    events_results, events_report = contract_results(
+        context, "raw_video_events", raw_video_events, engagement, days, counts_needed=needs_counts
+    )
+    quarantine_results, quarantine_report = contract_results(
+        context, "raw_video_events_quarantine", raw_video_events_quarantine, engagement, days, counts_needed=needs_counts
+    )
+    yield from events_results
+    yield from quarantine_results
+    if not needs_counts:
+        return
+    valid_rows = events_report.rules.rows_by_day if events_report else {}
+    quarantined_rows = quarantine_report.rules.rows_by_day if quarantine_report else {}
+
     if LINES_RECONCILE in raw_selected:
-        counts = invariants.landing_status_counts(spark.get_session(), landing, days)
-        comparison = invariants.reconcile_lines(counts, raw_video_events, raw_video_events_quarantine, days)
+        landing_counts = invariants.landing_status_counts(spark.get_session(), landing, days)
+        comparison = invariants.reconcile_lines(landing_counts, valid_rows, quarantined_rows, days)
         yield _comparison_result(
             "raw_video_events", LINES_RECONCILE, comparison, days, "lines read = valid + quarantined + duplicates"
         )
 
-    share_selected = QUARANTINE_SHARE in _selected(context, "raw_video_events_quarantine")
-    if HAS_EVENTS in raw_selected or share_selected:
-        shares = invariants.quarantine_shares(raw_video_events, raw_video_events_quarantine, days)
-        per_day = {day: shares[day] for day in days}
-        if HAS_EVENTS in raw_selected:
-            empty = [day for day in days if per_day[day]["valid"] == 0]
-            yield _result(
-                "raw_video_events",
-                HAS_EVENTS,
-                not empty,
-                f"No clean events on {', '.join(empty)}: is the landing folder missing or late?"
-                if empty
-                else f"Every day of {_scope(days)} has clean events.",
-                {**_day_metadata(days), "days_without_events": len(empty), "events_by_day": _json(
-                    {day: values["valid"] for day, values in per_day.items()}
-                )},
-                warn=True,
-            )
-        if share_selected:
-            threshold = max_quarantine_share()
-            high = {day: values["share"] for day, values in per_day.items() if values["share"] > threshold}
-            yield _result(
-                "raw_video_events_quarantine",
-                QUARANTINE_SHARE,
-                not high,
-                (
-                    f"Quarantine share above {threshold:.1%} on "
-                    + ", ".join(f"{day} ({share:.1%})" for day, share in high.items())
-                    if high
-                    else f"Quarantine share at most {threshold:.1%} on every day of {_scope(days)}."
-                ),
-                {
-                    **_day_metadata(days),
-                    "threshold": threshold,
-                    "max_share": max((v["share"] for v in per_day.values()), default=0.0),
-                    "days_above_threshold": len(high),
-                    "by_day": _json(per_day),
-                },
-                warn=True,
-            )
+    per_day = invariants.quarantine_shares(valid_rows, quarantined_rows, days)
+    if HAS_EVENTS in raw_selected:
+        empty = [day for day in days if per_day[day]["valid"] == 0]
+        yield _result(
+            "raw_video_events",
+            HAS_EVENTS,
+            not empty,
+            f"No clean events on {', '.join(empty)}: is the landing folder missing or late?"
+            if empty
+            else f"Every day of {_scope(days)} has clean events.",
+            {
+                **_day_metadata(days),
+                "days_without_events": len(empty),
+                "events_by_day": _json({day: values["valid"] for day, values in per_day.items()}),
+            },
+            warn=True,
+        )
+    if QUARANTINE_SHARE in _selected(context, "raw_video_events_quarantine"):
+        threshold = max_quarantine_share()
+        high = {day: values["share"] for day, values in per_day.items() if values["share"] > threshold}
+        yield _result(
+            "raw_video_events_quarantine",
+            QUARANTINE_SHARE,
+            not high,
+            (
+                f"Quarantine share above {threshold:.1%} on "
+                + ", ".join(f"{day} ({share:.1%})" for day, share in high.items())
+                if high
+                else f"Quarantine share at most {threshold:.1%} on every day of {_scope(days)}."
+            ),
+            {
+                **_day_metadata(days),
+                "threshold": threshold,
+                "max_share": max((values["share"] for values in per_day.values()), default=0.0),
+                "days_above_threshold": len(high),
+                "by_day": _json(per_day),
+            },
+            warn=True,
+        )
 
 
 @dg.multi_asset_check(
@@ -361,7 +403,7 @@ def raw_stage_checks(
             EVENTS_IN_SESSIONS,
             "video_sessions",
             "Every clean event of the day's sessions is counted in exactly one session: the raw events of "
-            "D-1..D are re-assigned to sessions and compared with event_count per session_id.",
+            "D-1..D are re-assigned to sessions and compared with event_count and session_date per session_id.",
             additional_deps=[dg.AssetDep("raw_video_events", partition_mapping=previous_and_same_day)],
         ),
         *contract_specs("watch_intervals"),
@@ -377,23 +419,31 @@ def session_stage_checks(
     step_launcher: StepLauncherParam,
 ):
     days = run_days(context)
-    yield from contract_results(context, "video_sessions", video_sessions, engagement, days)
-    yield from contract_results(context, "watch_intervals", watch_intervals, engagement, days)
-    if EVENTS_IN_SESSIONS in _selected(context, "video_sessions"):
-        first_day, last_day = _day_range(days)
-        comparison = invariants.sessions_account_for_events(raw_video_events, video_sessions, engagement, first_day, last_day)
-        yield _comparison_result(
-            "video_sessions", EVENTS_IN_SESSIONS, comparison, days, "events assigned = events counted per session"
-        )
+    first_day, last_day = _day_range(days)
+    results, _ = contract_results(
+        context,
+        "video_sessions",
+        video_sessions,
+        engagement,
+        days,
+        invariant=(
+            EVENTS_IN_SESSIONS,
+            "events assigned = events counted, per session",
+            lambda: invariants.events_in_sessions(raw_video_events, engagement, first_day, last_day),
+        ),
+    )
+    yield from results
+    results, _ = contract_results(context, "watch_intervals", watch_intervals, engagement, days)
+    yield from results
 
 
-def _summary_checks(table: str, name: str, description: str, upstream: str):
+def _with_invariant(table: str, name: str, description: str, upstream: str) -> list[dg.AssetCheckSpec]:
     return [*contract_specs(table), _spec(name, table, description, additional_deps=[upstream])]
 
 
 @dg.multi_asset_check(
     name="user_video_metrics_checks",
-    specs=_summary_checks(
+    specs=_with_invariant(
         "user_video_metrics",
         WATCH_SECONDS_MATCH,
         "Per (day, user, video): sum of watch_intervals.watched_seconds = total_watch_seconds (tolerance 1e-6).",
@@ -409,20 +459,27 @@ def user_video_metrics_checks(
     step_launcher: StepLauncherParam,
 ):
     days = run_days(context)
-    yield from contract_results(context, "user_video_metrics", user_video_metrics, engagement, days)
-    if WATCH_SECONDS_MATCH in _selected(context, "user_video_metrics"):
-        comparison = invariants.watch_seconds_match(watch_intervals, user_video_metrics)
-        yield _comparison_result(
-            "user_video_metrics", WATCH_SECONDS_MATCH, comparison, days, "interval seconds = total_watch_seconds"
-        )
+    results, _ = contract_results(
+        context,
+        "user_video_metrics",
+        user_video_metrics,
+        engagement,
+        days,
+        invariant=(
+            WATCH_SECONDS_MATCH,
+            "interval seconds = total_watch_seconds",
+            lambda: invariants.watch_seconds_match(watch_intervals),
+        ),
+    )
+    yield from results
 
 
 @dg.multi_asset_check(
     name="engagement_tier_summary_checks",
-    specs=_summary_checks(
+    specs=_with_invariant(
         "engagement_tier_summary",
         PAIR_COUNTS_MATCH,
-        "Per day and tier, all four tiers present: pair_count = user_video_metrics rows of that tier.",
+        "Per day, all four tiers present, and pair_count = user_video_metrics rows of that tier.",
         "user_video_metrics",
     ),
     can_subset=True,
@@ -435,17 +492,24 @@ def engagement_tier_summary_checks(
     step_launcher: StepLauncherParam,
 ):
     days = run_days(context)
-    yield from contract_results(context, "engagement_tier_summary", engagement_tier_summary, engagement, days)
-    if PAIR_COUNTS_MATCH in _selected(context, "engagement_tier_summary"):
-        comparison = invariants.tier_pairs_match(user_video_metrics, engagement_tier_summary, days)
-        yield _comparison_result(
-            "engagement_tier_summary", PAIR_COUNTS_MATCH, comparison, days, "pair_count = metrics rows per tier"
-        )
+    results, _ = contract_results(
+        context,
+        "engagement_tier_summary",
+        engagement_tier_summary,
+        engagement,
+        days,
+        invariant=(
+            PAIR_COUNTS_MATCH,
+            "pair_count = metrics rows per tier",
+            lambda: invariants.tier_pairs_match(user_video_metrics, days),
+        ),
+    )
+    yield from results
 
 
 @dg.multi_asset_check(
     name="video_engagement_summary_checks",
-    specs=_summary_checks(
+    specs=_with_invariant(
         "video_engagement_summary",
         VIEWERS_MATCH,
         "Per (day, video): viewers = distinct users with a user_video_metrics row.",
@@ -461,12 +525,19 @@ def video_engagement_summary_checks(
     step_launcher: StepLauncherParam,
 ):
     days = run_days(context)
-    yield from contract_results(context, "video_engagement_summary", video_engagement_summary, engagement, days)
-    if VIEWERS_MATCH in _selected(context, "video_engagement_summary"):
-        comparison = invariants.viewers_match(user_video_metrics, video_engagement_summary)
-        yield _comparison_result(
-            "video_engagement_summary", VIEWERS_MATCH, comparison, days, "viewers = distinct users in metrics"
-        )
+    results, _ = contract_results(
+        context,
+        "video_engagement_summary",
+        video_engagement_summary,
+        engagement,
+        days,
+        invariant=(
+            VIEWERS_MATCH,
+            "viewers = distinct users in metrics",
+            lambda: invariants.viewers_match(user_video_metrics),
+        ),
+    )
+    yield from results
 
 
 @dg.multi_asset_check(name="user_video_engagement_checks", specs=contract_specs("user_video_engagement"), can_subset=True)
@@ -476,7 +547,8 @@ def user_video_engagement_checks(
     engagement: EngagementSettings,
     step_launcher: StepLauncherParam,
 ):
-    yield from contract_results(context, "user_video_engagement", user_video_engagement, engagement, [])
+    results, _ = contract_results(context, "user_video_engagement", user_video_engagement, engagement, [])
+    yield from results
 
 
 all_checks = [

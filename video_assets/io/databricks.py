@@ -128,7 +128,7 @@ def build_step_launcher(config: Mapping[str, Any]) -> dg.ResourceDefinition:
                     **settings,
                     "databricks_host": host,
                     "databricks_token": token,
-                    "env_variables": {**remote_environment(), **settings["env_variables"]},
+                    "env_variables": {**settings["env_variables"], **remote_environment()},
                     "local_pipeline_package_path": str(PROJECT_ROOT),
                 }
             )
