@@ -49,11 +49,11 @@ def print_summary() -> None:
     from video_assets.tables import TABLES  # noqa: PLC0415
 
     resources = build_resources()
-    io_manager, spark = resources["io_manager"], resources["spark"].get_session()
-    print(f"\nWarehouse: {io_manager.warehouse}")
+    warehouse, spark = resources["warehouse"], resources["spark"].get_session()
+    print(f"\nWarehouse: {warehouse.location}")
     print(f"{'table':34} {'rows':>10}  days")
     for name, spec in TABLES.items():
-        location = io_manager.location(name)
+        location = warehouse.table(name)
         if not location.exists(spark):
             print(f"{name:34} {'(missing)':>10}")
             continue
@@ -63,12 +63,12 @@ def print_summary() -> None:
             print(f"{name:34} {row['n']:>10}  {row['d']}")
         else:
             print(f"{name:34} {table.count():>10}")
-    quarantine = io_manager.location("raw_video_events_quarantine")
+    quarantine = warehouse.table("raw_video_events_quarantine")
     if quarantine.exists(spark):
         print("\nQuarantined records by reason:")
         for row in quarantine.read(spark).groupBy("reason").count().orderBy(F.desc("count")).collect():
             print(f"  {row['reason']:24} {row['count']:>8}")
-    tiers = io_manager.location("engagement_tier_summary")
+    tiers = warehouse.table("engagement_tier_summary")
     if tiers.exists(spark):
         print("\nUser-video-days by engagement tier (all days):")
         for row in tiers.read(spark).groupBy("engagement_tier").agg(F.sum("pair_count").alias("pairs")).collect():

@@ -6,6 +6,7 @@ keys, so assets never know which one they run in:
 
     spark         SparkResource          (lazy SparkSession)
     io_manager    DeltaIOManager         (one Delta table per asset)
+    warehouse     DeltaWarehouse         (the same tables, for assets that write a sibling table)
     landing       LandingZone            (where raw files arrive)
     engagement    EngagementSettings     (the contract's parameters)
     step_launcher Databricks step launcher, or nothing locally
@@ -18,7 +19,7 @@ from typing import Any
 import dagster as dg
 import yaml
 
-from video_assets.io.delta import DeltaIOManager
+from video_assets.io.delta import DeltaIOManager, DeltaWarehouse
 from video_assets.io.landing import LandingZone
 from video_assets.io.spark import SparkResource
 from video_assets.settings import EngagementSettings
@@ -79,6 +80,7 @@ def build_resources(env: str | None = None) -> dict[str, Any]:
     resources: dict[str, Any] = {
         "spark": spark,
         "io_manager": DeltaIOManager(warehouse=warehouse_location(config), spark=spark),
+        "warehouse": DeltaWarehouse(location=warehouse_location(config), spark=spark),
         "landing": LandingZone(location=landing_location(config)),
         "engagement": EngagementSettings(**config.get("engagement", {})),
         "step_launcher": dg.ResourceDefinition.none_resource(description="Steps run in this process."),

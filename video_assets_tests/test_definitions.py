@@ -39,4 +39,4 @@ def test_every_resource_key_exists_in_both_environments(monkeypatch):
     from video_assets.environment import build_resources
 
     local = build_resources("local")
-    assert set(local) == {"spark", "io_manager", "landing", "engagement", "step_launcher"}
+    assert set(local) == {"spark", "io_manager", "warehouse", "landing", "engagement", "step_launcher"}

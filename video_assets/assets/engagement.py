@@ -16,6 +16,7 @@ ENGAGEMENT_GROUP = "engagement"
 @dg.multi_asset(
     outs={
         "video_sessions": dg.AssetOut(
+            is_required=False,  # the pair can be materialized one at a time
             group_name=ENGAGEMENT_GROUP,
             kinds=SPARK_KINDS,
             description=(
@@ -24,6 +25,7 @@ ENGAGEMENT_GROUP = "engagement"
             ),
         ),
         "watch_intervals": dg.AssetOut(
+            is_required=False,  # the pair can be materialized one at a time
             group_name=ENGAGEMENT_GROUP,
             kinds=SPARK_KINDS,
             description=(
@@ -42,7 +44,7 @@ ENGAGEMENT_GROUP = "engagement"
     },
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    can_subset=False,
+    can_subset=True,
 )
 def video_sessions(
     context: dg.AssetExecutionContext,
@@ -67,18 +69,21 @@ def video_sessions(
         f"{sum(by_ended.values())} sessions closing {first_day}..{last_day}, {watched_hours} watch hours, "
         f"by ended_by {by_ended} ({timing['seconds']} s)"
     )
-    yield dg.Output(
-        session_table,
-        output_name="video_sessions",
-        metadata={
-            "sessions": sum(by_ended.values()),
-            "sessions_by_ended_by": dg.MetadataValue.json(by_ended),
-            "total_watch_hours": watched_hours,
-            "compute_seconds": timing["seconds"],
-        },
-    )
-    interval_table = intervals.watch_intervals(intervals.watched_segments(annotated), engagement)
-    yield dg.Output(interval_table, output_name="watch_intervals", metadata={"total_watch_hours": watched_hours})
+    selected = context.selected_output_names
+    if "video_sessions" in selected:
+        yield dg.Output(
+            session_table,
+            output_name="video_sessions",
+            metadata={
+                "sessions": sum(by_ended.values()),
+                "sessions_by_ended_by": dg.MetadataValue.json(by_ended),
+                "total_watch_hours": watched_hours,
+                "compute_seconds": timing["seconds"],
+            },
+        )
+    if "watch_intervals" in selected:
+        interval_table = intervals.watch_intervals(intervals.watched_segments(annotated), engagement)
+        yield dg.Output(interval_table, output_name="watch_intervals", metadata={"total_watch_hours": watched_hours})
     session_table.unpersist()
     annotated.unpersist()
 

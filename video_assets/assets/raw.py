@@ -1,9 +1,12 @@
 """Landing zone -> video_catalog, raw_video_events and its quarantine."""
 
+from datetime import date, timedelta
+
 import dagster as dg
 from pyspark import StorageLevel
 
 from video_assets.assets.common import SPARK_KINDS, StepLauncherParam, partition_days, timed_step
+from video_assets.io.delta import DeltaWarehouse
 from video_assets.io.landing import LandingZone, list_day_files, path_exists
 from video_assets.io.spark import SparkResource
 from video_assets.partitions import daily_partitions
@@ -37,6 +40,7 @@ def video_catalog(
 @dg.multi_asset(
     outs={
         "raw_video_events": dg.AssetOut(
+            is_required=False,  # the pair can be materialized one at a time
             group_name=RAW_GROUP,
             kinds=SPARK_KINDS,
             description=(
@@ -45,6 +49,7 @@ def video_catalog(
             ),
         ),
         "raw_video_events_quarantine": dg.AssetOut(
+            is_required=False,  # the pair can be materialized one at a time
             group_name=RAW_GROUP,
             kinds=SPARK_KINDS,
             description=(
@@ -55,10 +60,14 @@ def video_catalog(
     },
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    can_subset=False,
+    can_subset=True,
 )
 def raw_video_events(
-    context: dg.AssetExecutionContext, spark: SparkResource, landing: LandingZone, step_launcher: StepLauncherParam
+    context: dg.AssetExecutionContext,
+    spark: SparkResource,
+    landing: LandingZone,
+    warehouse: DeltaWarehouse,
+    step_launcher: StepLauncherParam,
 ):
     """Parse, normalize, quarantine and de-duplicate the day's landing files (SEMANTICS.md 1-2)."""
     session = spark.get_session()
@@ -83,26 +92,42 @@ def raw_video_events(
         f"duplicates {counts['duplicates']}"
     )
     common = {"days": len(days), "landing_files": file_count, "parse_seconds": timing["seconds"]}
-    yield dg.Output(
-        events.clean_events(classified),
-        output_name="raw_video_events",
-        metadata={
-            **common,
-            "lines_read": counts["lines_read"],
-            "valid_events": counts["valid"],
-            "duplicates_dropped": counts["duplicates"],
-            "quarantined": counts["quarantined"],
-        },
-    )
-    yield dg.Output(
-        events.quarantined_records(classified),
-        output_name="raw_video_events_quarantine",
-        metadata={
-            **common,
-            "quarantined": counts["quarantined"],
-            "quarantined_by_reason": dg.MetadataValue.json(counts["by_reason"]),
-        },
-    )
+    selected = context.selected_output_names
+    if "raw_video_events" in selected:
+        yield dg.Output(
+            events.clean_events(classified),
+            output_name="raw_video_events",
+            metadata={
+                **common,
+                "lines_read": counts["lines_read"],
+                "valid_events": counts["valid"],
+                "duplicates_dropped": counts["duplicates"],
+                "quarantined": counts["quarantined"],
+            },
+        )
+    if "raw_video_events_quarantine" not in selected:
+        # The quarantine is the other half of the day's reconciliation: written with the
+        # clean events even when only they were selected, so no rejected line goes missing.
+        context.log.warning(
+            "raw_video_events_quarantine was not selected; writing it anyway for "
+            f"{days[0]}..{days[-1]} (no materialization event is recorded for it in this run)."
+        )
+        warehouse.write_table(
+            "raw_video_events_quarantine",
+            events.quarantined_records(classified),
+            (days[0], (date.fromisoformat(days[-1]) + timedelta(days=1)).isoformat()),
+            context.log,
+        )
+    else:
+        yield dg.Output(
+            events.quarantined_records(classified),
+            output_name="raw_video_events_quarantine",
+            metadata={
+                **common,
+                "quarantined": counts["quarantined"],
+                "quarantined_by_reason": dg.MetadataValue.json(counts["by_reason"]),
+            },
+        )
     classified.unpersist()
 
 

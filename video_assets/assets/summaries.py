@@ -49,6 +49,8 @@ def video_engagement_summary(
     kinds=SPARK_KINDS,
     ins={"user_video_metrics": dg.AssetIn(), "watch_intervals": dg.AssetIn()},
     automation_condition=dg.AutomationCondition.eager(),
+    # Unpartitioned, but part of ranged runs (`--select 'raw_video_events*' --partition-range …`).
+    backfill_policy=dg.BackfillPolicy.single_run(),
     description=(
         "All-time, one row per (user, video), rebuilt from the daily tables: totals, unique seconds over "
         "all days, first/last watch, active days, replay, completed at least once, lifetime score and tier."

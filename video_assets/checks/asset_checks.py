@@ -242,8 +242,6 @@ def _key_result(table: str, report: TableReport, days: list[str]) -> dg.AssetChe
         "duplicated_keys": key.duplicated_keys,
         "sample_duplicate_keys": _json(key.sample),
     }
-    if days:
-        metadata["duplicate_key_rows_by_day"] = _json(key.duplicate_rows_by_day)
     if not key.evaluated:
         description = f"{table}: key columns ({', '.join(key.key_columns)}) missing, uniqueness not evaluated."
     elif key.passed:

@@ -1,9 +1,17 @@
-"""Evaluate one table against its contract: structure with pandera, row rules and key in one Spark pass.
+"""Evaluate one table against its contract: structure with pandera, then rules, key and invariant in one Spark query.
 
 Pure functions (DataFrame in, small Python report out), no Dagster, so tests
-call them directly on hand-made frames. What leaves Spark is a handful of
-rows: one aggregate row per day, plus up to ``sample_size`` offending rows
-per failing rule.
+call them directly on hand-made frames.
+
+How the one query works (``evaluate_table``): every row of the table emits a
+few small *findings* ``(code, value, key)``: "I am a row", "I break rule 7",
+"my key is K", "my invariant disagrees", "my part of a total is v". Two
+aggregations (by day, code and key, then by day and code) turn them into a
+handful of counts: rows per day, failing rows per rule and day, keys that
+occur more than once, disagreeing rows and the invariant's totals. Compared
+with one wide aggregate of a column per rule this keeps the plan small, and
+on tables of this size planning and code generation, not data, are the cost.
+Offending rows are sampled (``limit``) only for what failed.
 """
 
 import functools
@@ -13,7 +21,7 @@ from datetime import date, datetime
 from pandera.config import ValidationDepth, config_context
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.window import Window
+from pyspark.sql import types as T
 
 from video_assets.checks.schemas import SCHEMAS, Rule, table_rules
 from video_assets.settings import EngagementSettings
@@ -24,6 +32,10 @@ SAMPLE_SIZE = 5
 SAMPLE_COLUMNS = {"raw_video_events_quarantine": ("partition_date", "source_file", "reason", "raw_line")}
 _MAX_SAMPLED_RULES = 10
 _MAX_TEXT = 200
+
+# Finding codes; a rule's code is its index (>= 0), a total's is TOTAL - its index.
+ROW, ANY_RULE, KEY, DISAGREE, TOTAL = -1, -2, -3, -4, -10
+_FINDING = "struct<code:int,value:double,key:string>"
 
 
 @dataclass
@@ -59,7 +71,6 @@ class KeyReport:
     key_columns: tuple[str, ...]
     duplicate_rows: int = 0  # rows whose key appears more than once (every copy)
     duplicated_keys: int = 0  # distinct keys that appear more than once
-    duplicate_rows_by_day: dict[str, int] = field(default_factory=dict)
     sample: list[dict] = field(default_factory=list)
     evaluated: bool = True
 
@@ -90,8 +101,8 @@ class Reference:
     otherwise only columns of its own names. The table is full-outer-joined
     with it, and ``disagree`` is evaluated on every joined row; it may use
     ``_in_table`` and ``_in_expected`` (true on the side a row comes from)
-    and a null verdict counts as disagreeing. ``totals`` are per-day
-    aggregates for the metadata; ``expected_day`` is the expected column
+    and a null verdict counts as disagreeing. ``totals`` are per-row values
+    summed per day for the metadata; ``expected_day`` is the expected column
     holding the day of a row the table lacks (the partition column when it
     is a key).
     """
@@ -121,18 +132,34 @@ def _structure_schema(table: str):
     """The table's pandera schema reduced to structure: names, types, strictness.
 
     Nullability and value checks are dropped here because ``field_rules``
-    counts them in the one aggregation pass; left in, pandera's PySpark
-    backend would run one Spark job per non-nullable column and report no
-    counts.
+    counts them in the one query; left in, pandera's PySpark backend would
+    run one Spark job per non-nullable column and report no counts.
     """
     schema = SCHEMAS[table].to_schema()
     return schema.update_columns({name: {"nullable": True, "checks": []} for name in schema.columns})
 
 
+def _loose(data_type: T.DataType) -> T.DataType:
+    """The type with every element, value and field nullable: the contract does not depend on those flags."""
+    if isinstance(data_type, T.ArrayType):
+        return T.ArrayType(_loose(data_type.elementType), True)
+    if isinstance(data_type, T.MapType):
+        return T.MapType(_loose(data_type.keyType), _loose(data_type.valueType), True)
+    if isinstance(data_type, T.StructType):
+        return T.StructType([T.StructField(f.name, _loose(f.dataType), True) for f in data_type.fields])
+    return data_type
+
+
 def validate_structure(frame: DataFrame, table: str) -> SchemaReport:
-    """pandera validation of columns and types; runs no Spark job on a table that matches."""
+    """pandera validation of column names and types; runs no Spark job.
+
+    pandera sees an empty frame with the table's columns and types, the
+    nullability flags of nested types relaxed (a Delta round trip, or an
+    ``array_compact``, changes them without changing the data).
+    """
+    shape = frame.sparkSession.createDataFrame([], _loose(frame.schema))
     with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
-        validated = _structure_schema(table).validate(frame)
+        validated = _structure_schema(table).validate(shape)
     errors = []
     for category in (validated.pandera.errors or {}).values():
         for reason, items in category.items():
@@ -144,12 +171,168 @@ def validate_structure(frame: DataFrame, table: str) -> SchemaReport:
     return SchemaReport(errors=errors, bad_columns=missing | mistyped)
 
 
-# ---------------------------------------------------------------- row rules and key (Spark)
+# ---------------------------------------------------------------- rules, key, invariant (Spark)
 
 
 def _fails(rule: Rule) -> Column:
     """True for a row that breaks the rule; a null verdict passes (nulls are the not-null rules' business)."""
     return ~F.coalesce(rule.passes, F.lit(True))
+
+
+def _finding(code: int, value: Column | None = None, key: Column | None = None) -> Column:
+    return F.struct(
+        F.lit(code).alias("code"),
+        (value if value is not None else F.lit(None)).cast("double").alias("value"),
+        (key if key is not None else F.lit(None)).cast("string").alias("key"),
+    )
+
+
+def _when(condition: Column, finding: Column) -> Column:
+    return F.when(condition, finding)
+
+
+def evaluate_table(
+    frame: DataFrame,
+    table: str,
+    settings: EngagementSettings,
+    *,
+    with_rules: bool = True,
+    with_key: bool = True,
+    reference: Reference | None = None,
+    sample_size: int = SAMPLE_SIZE,
+) -> TableReport:
+    """Structure (pandera); then the row rules, the key's uniqueness and the invariant in one query.
+
+    Counts are grouped by the table's partition column, so a range run says
+    which day failed. Rules on columns that are missing or mistyped are not
+    evaluated (and reported as such).
+    """
+    spec = table_spec(table)
+    schema = validate_structure(frame, table)
+    day_column = spec.partition_column if spec.partition_column in frame.columns else None
+    rules_report = RuleReport()
+    key_report = KeyReport(spec.key_columns) if spec.key_columns and with_key else None
+    report = TableReport(table, schema, rules_report, key_report)
+
+    rules = table_rules(table, settings) if with_rules else []
+    evaluable = [r for r in rules if not (set(r.columns) & schema.bad_columns)]
+    rules_report.not_evaluated = [r.name for r in rules if r not in evaluable]
+    rules_report.rules_checked = len(evaluable)
+    if key_report is not None and any(c not in frame.columns for c in spec.key_columns):
+        key_report.evaluated = False
+        key_report = None
+    if reference is not None:
+        report.reference = Comparison()
+        if any(c not in frame.columns for c in reference.keys) or not day_column:
+            report.reference.evaluated = False
+            reference = None
+
+    # One row per table row, and per expected row the table lacks.
+    joined = frame.withColumn("_in_table", F.lit(True))
+    day = F.col(day_column) if day_column else F.lit(None)
+    if reference is not None:
+        expected = reference.expected.withColumn("_in_expected", F.lit(True))
+        joined = joined.join(expected, reference.keys, "full_outer")
+        if reference.expected_day:
+            day = F.coalesce(day, F.col(reference.expected_day))
+    in_table = F.coalesce(F.col("_in_table"), F.lit(False))
+
+    # Each rule's verdict once, as a column, so samples can reuse it.
+    verdicts = {f"_rule_{i}": in_table & _fails(rule) for i, rule in enumerate(evaluable)}
+    if reference is not None:
+        verdicts["_disagree"] = F.coalesce(reference.disagree, F.lit(True))
+    flagged = joined.select("*", day.cast("string").alias("_day"), *[v.alias(k) for k, v in verdicts.items()])
+
+    findings = [_when(in_table, _finding(ROW))]
+    findings += [_when(F.col(f"_rule_{i}"), _finding(i)) for i in range(len(evaluable))]
+    if evaluable:
+        any_rule = functools.reduce(lambda a, b: a | b, [F.col(f"_rule_{i}") for i in range(len(evaluable))])
+        findings.append(_when(any_rule, _finding(ANY_RULE)))
+    if key_report is not None:
+        no_null = functools.reduce(lambda a, b: a & b, [F.col(c).isNotNull() for c in spec.key_columns])
+        key_text = F.concat_ws("\u0001", *[F.col(c).cast("string") for c in spec.key_columns])
+        findings.append(_when(in_table & no_null, _finding(KEY, key=key_text)))
+    if reference is not None:
+        findings.append(_when(F.col("_disagree"), _finding(DISAGREE)))
+        findings += [_finding(TOTAL - j, value) for j, value in enumerate(reference.totals.values())]
+
+    exploded = flagged.select(
+        "_day", F.explode(F.array_compact(F.array(*findings)).cast(f"array<{_FINDING}>")).alias("f")
+    )
+    # A key finding is counted over all days together, so a duplicate across two days is still a duplicate.
+    per_key = exploded.groupBy(
+        F.when(F.col("f.code") != KEY, F.col("_day")).alias("_day"), F.col("f.code").alias("code"), F.col("f.key").alias("key")
+    ).agg(F.count(F.lit(1)).alias("n"), F.sum("f.value").alias("value"))
+    counts = per_key.groupBy("_day", "code").agg(
+        F.sum("n").alias("n"),
+        F.sum("value").alias("value"),
+        F.count(F.when(F.col("n") > 1, 1)).alias("keys_repeated"),
+        F.sum(F.when(F.col("n") > 1, F.col("n"))).alias("rows_repeated"),
+    )
+    found = {(row["_day"], row["code"]): row for row in counts.collect()}
+
+    def by_day(code: int, column: str = "n") -> dict:
+        return {d: row[column] for (d, c), row in found.items() if c == code and row[column] is not None}
+
+    rules_report.rows_by_day = {d: int(n) for d, n in by_day(ROW).items() if d is not None}
+    rules_report.rows = int(sum(by_day(ROW).values()))
+    rules_report.failing_rows = int(sum(by_day(ANY_RULE).values()))
+    for i, rule in enumerate(evaluable):
+        days = by_day(i)
+        if days:
+            rules_report.failures[rule.name] = int(sum(days.values()))
+            if day_column:
+                for d, n in days.items():
+                    rules_report.failures_by_day.setdefault(d, {})[rule.name] = int(n)
+
+    identity = _identity_columns(table, frame)
+    failing = [(i, rule) for i, rule in enumerate(evaluable) if rule.name in rules_report.failures]
+    for i, rule in failing[:_MAX_SAMPLED_RULES]:
+        columns = list(dict.fromkeys(identity + [c for c in rule.columns if c in frame.columns]))
+        sample = flagged.where(F.col(f"_rule_{i}")).select(*columns).limit(sample_size).collect()
+        rules_report.samples[rule.name] = [jsonable_row(row) for row in sample]
+
+    if key_report is not None:
+        key_row = found.get((None, KEY))
+        key_report.duplicated_keys = int(key_row["keys_repeated"] or 0) if key_row else 0
+        key_report.duplicate_rows = int(key_row["rows_repeated"] or 0) if key_row else 0
+        if key_report.duplicate_rows:
+            no_null_key = functools.reduce(lambda a, b: a & b, [F.col(c).isNotNull() for c in spec.key_columns])
+            repeated = (
+                frame.where(no_null_key)
+                .groupBy(*spec.key_columns)
+                .agg(F.count(F.lit(1)).alias("copies"))
+                .where("copies > 1")
+                .limit(sample_size)
+            )
+            key_report.sample = [jsonable_row(row) for row in repeated.collect()]
+
+    if reference is not None and report.reference is not None:
+        comparison = report.reference
+        days = sorted({d for (d, c) in found if d is not None and (c in (ROW, DISAGREE) or c <= TOTAL)})
+        disagreeing = by_day(DISAGREE)
+        for d in days:
+            values = {"failing_rows": int(disagreeing.get(d, 0))}
+            for j, name in enumerate(reference.totals):
+                values[name] = _number(by_day(TOTAL - j, "value").get(d))
+            comparison.by_day[d] = values
+        comparison.failing_rows = int(sum(disagreeing.values()))
+        if comparison.failing_rows:
+            columns = list(dict.fromkeys([*identity, *reference.keys, *reference.sample_columns]))
+            sample = flagged.where("_disagree").select(*columns).limit(sample_size).collect()
+            comparison.sample = [jsonable_row(row) for row in sample]
+    return report
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _identity_columns(table: str, frame: DataFrame) -> list[str]:
+    spec = table_spec(table)
+    wanted = SAMPLE_COLUMNS.get(table) or tuple(
+        dict.fromkeys(((spec.partition_column,) if spec.partition_column else ()) + spec.key_columns)
+    )
+    return [c for c in wanted if c in frame.columns]
 
 
 def _jsonable(value):
@@ -165,139 +348,11 @@ def jsonable_row(row) -> dict:
     return {name: _jsonable(value) for name, value in row.asDict(recursive=True).items()}
 
 
-def _identity_columns(table: str, frame: DataFrame) -> list[str]:
-    spec = table_spec(table)
-    wanted = SAMPLE_COLUMNS.get(table) or tuple(
-        dict.fromkeys(((spec.partition_column,) if spec.partition_column else ()) + spec.key_columns)
-    )
-    return [c for c in wanted if c in frame.columns]
-
-
-def evaluate_table(
-    frame: DataFrame,
-    table: str,
-    settings: EngagementSettings,
-    *,
-    with_rules: bool = True,
-    with_key: bool = True,
-    reference: Reference | None = None,
-    sample_size: int = SAMPLE_SIZE,
-) -> TableReport:
-    """Structure (pandera); then every row rule, the key's uniqueness and the reference in one aggregation.
-
-    Failing-row counts are grouped by the table's partition column, so a
-    range run says which day failed. Offending rows are sampled only for
-    what failed (``limit(sample_size)`` each).
-    """
-    spec = table_spec(table)
-    schema = validate_structure(frame, table)
-    day_column = spec.partition_column if spec.partition_column in frame.columns else None
-    rules_report = RuleReport()
-    key_report = KeyReport(spec.key_columns) if spec.key_columns and with_key else None
-    report = TableReport(table, schema, rules_report, key_report)
-
-    rules = table_rules(table, settings) if with_rules else []
-    evaluable = [r for r in rules if not (set(r.columns) & schema.bad_columns)]
-    evaluable_ids = {id(r) for r in evaluable}
-    rules_report.not_evaluated = [r.name for r in rules if id(r) not in evaluable_ids]
-    rules_report.rules_checked = len(evaluable)
-    if key_report is not None and any(c not in frame.columns for c in spec.key_columns):
-        key_report.evaluated = False
-        key_report = None
-    if reference is not None:
-        report.reference = Comparison()
-        if any(c not in frame.columns for c in reference.keys) or not day_column:
-            report.reference.evaluated = False
-            reference = None
-
-    # One row per table row (and per expected row the table lacks), with a boolean per rule.
-    joined = frame.withColumn("_in_table", F.lit(True))
-    day = F.col(day_column) if day_column else F.lit(None)
-    if reference is not None:
-        expected = reference.expected.withColumn("_in_expected", F.lit(True))
-        joined = joined.join(expected, reference.keys, "full_outer")
-        if reference.expected_day:
-            day = F.coalesce(day, F.col(reference.expected_day))
-    in_table = F.coalesce(F.col("_in_table"), F.lit(False))
-    flags = {"_day": day.cast("string"), "_is_row": in_table}
-    for i, rule in enumerate(evaluable):
-        flags[f"_rule_{i}"] = in_table & _fails(rule)
-    if key_report is not None:
-        any_null = functools.reduce(lambda a, b: a | b, [F.col(c).isNull() for c in spec.key_columns])
-        copies = F.sum(in_table.cast("int")).over(Window.partitionBy(*spec.key_columns))
-        joined = joined.withColumn("_key_copies", F.when(in_table & ~any_null, copies))
-        flags["_dup"] = F.coalesce(F.col("_key_copies") > 1, F.lit(False))
-    if reference is not None:
-        flags["_ref_fail"] = F.coalesce(reference.disagree, F.lit(True))
-    flagged = joined.select("*", *[value.alias(name) for name, value in flags.items()])
-
-    rule_flags = [F.col(f"_rule_{i}") for i in range(len(evaluable))]
-    aggregates = [F.count(F.when(F.col("_is_row"), 1)).alias("_rows")]
-    aggregates += [F.count(F.when(flag, 1)).alias(f"_rule_{i}") for i, flag in enumerate(rule_flags)]
-    if rule_flags:
-        any_rule = functools.reduce(lambda a, b: a | b, rule_flags)
-        aggregates.append(F.count(F.when(any_rule, 1)).alias("_any_rule"))
-    if key_report is not None:
-        aggregates.append(F.count(F.when(F.col("_dup"), 1)).alias("_dup_rows"))
-        aggregates.append(F.sum(F.when(F.col("_dup"), 1.0 / F.col("_key_copies"))).alias("_dup_keys"))
-    if reference is not None:
-        aggregates.append(F.count(F.when(F.col("_ref_fail"), 1)).alias("_ref_fail"))
-        aggregates += [value.alias(f"_total_{name}") for name, value in reference.totals.items()]
-    per_day = sorted(flagged.groupBy("_day").agg(*aggregates).collect(), key=lambda row: row["_day"] or "")
-
-    def total(name: str) -> int:
-        return int(sum(row[name] or 0 for row in per_day))
-
-    rules_report.rows = total("_rows")
-    if day_column:
-        rules_report.rows_by_day = {row["_day"]: int(row["_rows"]) for row in per_day if row["_day"] is not None}
-    failing = []
-    for i, rule in enumerate(evaluable):
-        count = total(f"_rule_{i}")
-        if not count:
-            continue
-        failing.append((i, rule))
-        rules_report.failures[rule.name] = count
-        for row in per_day:
-            if day_column and row[f"_rule_{i}"]:
-                rules_report.failures_by_day.setdefault(row["_day"], {})[rule.name] = int(row[f"_rule_{i}"])
-    rules_report.failing_rows = total("_any_rule") if rule_flags else 0
-
-    identity = _identity_columns(table, frame)
-    for i, rule in failing[:_MAX_SAMPLED_RULES]:
-        columns = list(dict.fromkeys(identity + [c for c in rule.columns if c in frame.columns]))
-        sample = flagged.where(F.col(f"_rule_{i}")).select(*columns).limit(sample_size).collect()
-        rules_report.samples[rule.name] = [jsonable_row(row) for row in sample]
-
-    if key_report is not None:
-        key_report.duplicate_rows = total("_dup_rows")
-        key_report.duplicated_keys = int(round(sum(row["_dup_keys"] or 0.0 for row in per_day)))
-        if day_column:
-            key_report.duplicate_rows_by_day = {row["_day"]: int(row["_dup_rows"]) for row in per_day if row["_dup_rows"]}
-        if key_report.duplicate_rows:
-            sample = (
-                flagged.where("_dup").groupBy(*spec.key_columns).agg(F.count(F.lit(1)).alias("copies")).limit(sample_size)
-            )
-            key_report.sample = [jsonable_row(row) for row in sample.collect()]
-
-    if reference is not None and report.reference is not None:
-        comparison = report.reference
-        for row in per_day:
-            values = {"failing_rows": int(row["_ref_fail"])}
-            values.update({name: _number(row[f"_total_{name}"]) for name in reference.totals})
-            comparison.by_day[row["_day"]] = values
-            comparison.failing_rows += values["failing_rows"]
-        if comparison.failing_rows:
-            columns = list(dict.fromkeys([*identity, *reference.keys, *reference.sample_columns]))
-            sample = flagged.where("_ref_fail").select(*columns).limit(sample_size).collect()
-            comparison.sample = [jsonable_row(row) for row in sample]
-    return report
-
-
 def _number(value):
     if value is None:
         return 0
-    return round(float(value), 6) if isinstance(value, float) else int(value)
+    value = float(value)
+    return int(value) if value.is_integer() else round(value, 6)
 
 
 def _short(text) -> str | None:

@@ -115,7 +115,7 @@ def events_in_sessions(
         expected=expected,
         keys=["session_id"],
         disagree=disagree,
-        totals={"events_assigned": F.sum("events_assigned"), "events_in_sessions": F.sum("event_count")},
+        totals={"events_assigned": F.col("events_assigned"), "events_in_sessions": F.col("event_count")},
         expected_day="assigned_session_date",
         sample_columns=("assigned_session_date", "events_assigned", "event_count"),
     )
@@ -137,7 +137,7 @@ def watch_seconds_match(intervals: DataFrame) -> Reference:
         expected=expected,
         keys=["metric_date", "user_id", "video_id"],
         disagree=disagree,
-        totals={"interval_seconds": F.sum("interval_seconds"), "total_watch_seconds": F.sum("total_watch_seconds")},
+        totals={"interval_seconds": F.col("interval_seconds"), "total_watch_seconds": F.col("total_watch_seconds")},
         sample_columns=("interval_seconds", "total_watch_seconds"),
     )
 
@@ -163,7 +163,7 @@ def tier_pairs_match(metrics: DataFrame, days: list[str]) -> Reference:
         expected=expected,
         keys=["metric_date", "engagement_tier"],
         disagree=disagree,
-        totals={"metric_pairs": F.sum("metric_pairs"), "pair_count": F.sum("pair_count")},
+        totals={"metric_pairs": F.col("metric_pairs"), "pair_count": F.col("pair_count")},
         sample_columns=("metric_pairs", "pair_count"),
     )
 
@@ -176,6 +176,6 @@ def viewers_match(metrics: DataFrame) -> Reference:
         expected=expected,
         keys=["metric_date", "video_id"],
         disagree=disagree,
-        totals={"metric_viewers": F.sum("metric_viewers"), "viewers": F.sum("viewers")},
+        totals={"metric_viewers": F.col("metric_viewers"), "viewers": F.col("viewers")},
         sample_columns=("metric_viewers", "viewers"),
     )

@@ -61,35 +61,34 @@ def range_condition(column: str, start_day: str, end_day_exclusive: str) -> str:
     return f"{column} >= DATE'{start_day}' AND {column} < DATE'{end_day_exclusive}'"
 
 
-class DeltaIOManager(dg.ConfigurableIOManager):
-    """Stores each asset as a Delta table; partitioned assets replace exactly their day range."""
+class DeltaWarehouse(dg.ConfigurableResource):
+    """Where the tables live and how a day range of one is replaced; the IO manager and assets share it."""
 
-    warehouse: str = Field(description="Folder/URI holding one table per asset, or a Unity Catalog 'catalog.schema'.")
+    location: str = Field(description="Folder/URI holding one table per asset, or a Unity Catalog 'catalog.schema'.")
     spark: dg.ResourceDependency[SparkResource]
 
-    def location(self, asset_name: str) -> DeltaTableLocation:
-        return DeltaTableLocation(self.warehouse, asset_name)
+    def table(self, asset_name: str) -> DeltaTableLocation:
+        return DeltaTableLocation(self.location, asset_name)
 
-    def handle_output(self, context: dg.OutputContext, obj) -> None:
-        if obj is None:
-            return
-        name = context.asset_key.path[-1]
+    def write_table(self, name: str, frame, days: tuple[str, str] | None, log) -> dict:
+        """Writes one asset's table: the day range [start, end) replaced atomically, or all rows when days is None.
+
+        Returns the write's metadata (table, range, rows written, Delta version).
+        """
         spec = table_spec(name)
-        location = self.location(name)
-        writer = obj.write.format("delta").mode("overwrite")
+        location = self.table(name)
+        writer = frame.write.format("delta").mode("overwrite")
         range_text = "all rows"
-        if context.has_asset_partitions and spec.partition_column:
-            window = context.asset_partitions_time_window
-            start_day, end_day = _day(window.start), _day(window.end)
-            condition = range_condition(spec.partition_column, start_day, end_day)
+        if days and spec.partition_column:
+            condition = range_condition(spec.partition_column, *days)
             writer = writer.option("replaceWhere", condition).partitionBy(spec.partition_column)
-            range_text = f"{spec.partition_column} in [{start_day}, {end_day})"
+            range_text = f"{spec.partition_column} in [{days[0]}, {days[1]})"
         elif spec.partition_column:
             writer = writer.partitionBy(spec.partition_column)
-        if not context.has_asset_partitions:
+        if days is None:
             writer = writer.option("overwriteSchema", "true")
 
-        context.log.info(f"Writing {name} ({range_text}) to {location.name}")
+        log.info(f"Writing {name} ({range_text}) to {location.name}")
         try:
             location.write(writer)
         except Exception as error:
@@ -103,7 +102,7 @@ class DeltaIOManager(dg.ConfigurableIOManager):
                     metadata={"table": location.name, "range": range_text},
                 ) from error
             raise
-        context.add_output_metadata(self._write_metadata(location, range_text))
+        return self._write_metadata(location, range_text)
 
     def _write_metadata(self, location: DeltaTableLocation, range_text: str) -> dict:
         spark = self.spark.get_session()
@@ -116,6 +115,29 @@ class DeltaIOManager(dg.ConfigurableIOManager):
             "delta_version": int(last_commit["version"]),
             "dagster/row_count": int(operation_metrics.get("numOutputRows", 0)),
         }
+
+
+class DeltaIOManager(dg.ConfigurableIOManager):
+    """Stores each asset as a Delta table; partitioned assets replace exactly their day range."""
+
+    warehouse: str = Field(description="Folder/URI holding one table per asset, or a Unity Catalog 'catalog.schema'.")
+    spark: dg.ResourceDependency[SparkResource]
+
+    @property
+    def tables(self) -> DeltaWarehouse:
+        return DeltaWarehouse(location=self.warehouse, spark=self.spark)
+
+    def location(self, asset_name: str) -> DeltaTableLocation:
+        return self.tables.table(asset_name)
+
+    def handle_output(self, context: dg.OutputContext, obj) -> None:
+        if obj is None:
+            return
+        days = None
+        if context.has_asset_partitions:
+            window = context.asset_partitions_time_window
+            days = (_day(window.start), _day(window.end))
+        context.add_output_metadata(self.tables.write_table(context.asset_key.path[-1], obj, days, context.log))
 
     def load_input(self, context: dg.InputContext):
         name = context.asset_key.path[-1]

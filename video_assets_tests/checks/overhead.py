@@ -6,14 +6,17 @@ Writes a generated landing (video_assets.generate) to a temporary folder and
 materializes every asset for each day, once without checks (warehouse A)
 and once with every check of ``all_checks`` (warehouse B), alternating the
 order day by day so a busy machine penalizes both alike. Prints per run the
-wall time, and from the run's own step events the seconds spent in asset
-steps and in check steps. The first run of the process (JVM start, Delta
+wall time, the CPU seconds of this process and the Spark JVM (steadier than
+wall time when other work shares the cores), and from the run's own step
+events the seconds spent in asset steps and in check steps. The first run of the process (JVM start, Delta
 jars) is a warm-up and is not counted.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
 import tempfile
 import time
@@ -21,6 +24,36 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
+
+
+def _process_tree_cpu_seconds(root_pid: int) -> float:
+    """user + system CPU seconds of a process and its live descendants (Linux /proc)."""
+    parents, cpu = {}, {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total, stack = 0.0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += cpu.get(pid, 0.0)
+        stack.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
+def cpu_seconds(spark_session) -> float:
+    """CPU seconds used so far by this Python process and the Spark JVM: robust to a busy machine."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    gateway = spark_session.sparkContext._gateway  # noqa: SLF001 - the JVM launched by PySpark
+    jvm = _process_tree_cpu_seconds(gateway.proc.pid) if getattr(gateway, "proc", None) else 0.0
+    return own.ru_utime + own.ru_stime + jvm
 
 
 def _step_seconds(result, check_steps: set[str]) -> tuple[float, float]:
@@ -70,7 +103,10 @@ def main(argv=None) -> None:
     instance = dg.DagsterInstance.ephemeral()
     days = [(date.fromisoformat(args.start) + timedelta(days=i)).isoformat() for i in range(args.days)]
 
+    session = spark.get_session()
+
     def run(with_checks: bool, day: str, warehouse: Path):
+        cpu_before = cpu_seconds(session)
         started = time.perf_counter()
         result = dg.materialize(
             assets + (list(all_checks) if with_checks else []),
@@ -80,13 +116,14 @@ def main(argv=None) -> None:
             raise_on_error=False,
         )
         wall = time.perf_counter() - started
+        cpu = cpu_seconds(session) - cpu_before
         asset_seconds, check_seconds = _step_seconds(result, check_steps)
         failed = [
             f"{e.asset_check_evaluation_data.asset_key.to_user_string()}:{e.asset_check_evaluation_data.check_name}"
             for e in result.all_events
             if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed
         ]
-        return result.success, wall, asset_seconds, check_seconds, failed
+        return result.success, wall, cpu, asset_seconds, check_seconds, failed
 
     print("warm-up run (not counted) ...")
     run(False, days[0], root / "warmup")
@@ -97,11 +134,11 @@ def main(argv=None) -> None:
             order = (False, True) if (i + repeat) % 2 == 0 else (True, False)
             for with_checks in order:
                 warehouse = root / f"warehouse_{'checks' if with_checks else 'plain'}_{repeat}"
-                ok, wall, asset_s, check_s, failed = run(with_checks, day, warehouse)
-                rows.append((with_checks, day, ok, wall, asset_s, check_s))
+                ok, wall, cpu, asset_s, check_s, failed = run(with_checks, day, warehouse)
+                rows.append((with_checks, day, ok, wall, asset_s, check_s, cpu))
                 label = "with checks   " if with_checks else "without checks"
                 print(
-                    f"{day} {label}: success={ok} wall {wall:6.1f} s | asset steps {asset_s:6.1f} s | "
+                    f"{day} {label}: success={ok} wall {wall:6.1f} s | CPU {cpu:6.1f} s | asset steps {asset_s:6.1f} s | "
                     f"check steps {check_s:5.1f} s" + (f" | failed checks: {failed}" if failed else "")
                 )
 
@@ -111,6 +148,12 @@ def main(argv=None) -> None:
     print(
         f"\nwall, median: without checks {statistics.median(plain):.1f} s, with checks {statistics.median(checked):.1f} s "
         f"-> +{100 * (statistics.median(checked) / statistics.median(plain) - 1):.0f}%"
+    )
+    plain_cpu = [r[6] for r in rows if not r[0]]
+    checked_cpu = [r[6] for r in rows if r[0]]
+    print(
+        f"CPU (Python + Spark JVM), median: without checks {statistics.median(plain_cpu):.1f} s, with checks "
+        f"{statistics.median(checked_cpu):.1f} s -> +{100 * (statistics.median(checked_cpu) / statistics.median(plain_cpu) - 1):.0f}%"
     )
     print(
         f"within the runs with checks: check steps / asset steps = {100 * statistics.median(check_share):.0f}% (median)"

@@ -49,6 +49,7 @@ MAX_BLOCK_BYTES = 1024 * 1024
 MAX_READ_BYTES = 1024 * 1024
 DEFAULT_READ_BYTES = 512 * 1024
 ACTIVE_STATES = ("PENDING", "RUNNING", "TERMINATING")
+LIBRARY_KINDS = ("pypi", "whl", "jar", "egg", "maven", "cran", "requirements")
 _SITECUSTOMIZE = '''"""Emulated cluster: installed libraries only; editable installs (project checkouts) are hidden."""
 import sys
 
@@ -303,7 +304,9 @@ class DatabricksEmulator:
 
     def handle(self, method: str, path: str, query: dict, body: dict, authorization: str | None) -> dict:
         if not authorization or not authorization.startswith("Bearer "):
-            raise ApiError(401, "UNAUTHENTICATED", "Credential was not sent or was of an unsupported type for this API.")
+            raise ApiError(
+                401, "UNAUTHENTICATED", "Credential was not sent or was of an unsupported type for this API."
+            )
         if authorization[len("Bearer "):] != self.token:
             raise ApiError(403, "PERMISSION_DENIED", "Invalid access token.")
         route = _ROUTES.get((method, path))
@@ -314,7 +317,9 @@ class DatabricksEmulator:
     def _dbfs_create(self, _query, body) -> dict:
         target = self.local_path(_required(body, "path"))
         if target.exists() and not body.get("overwrite", False):
-            raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"A file or directory already exists at the input path {body['path']}.")
+            raise ApiError(
+                400, "RESOURCE_ALREADY_EXISTS", f"A file or directory already exists at the input path {body['path']}."
+            )
         with self._lock:
             handle = next(self._ids)
             self._handles[handle] = {"path": target, "data": bytearray()}
@@ -327,7 +332,9 @@ class DatabricksEmulator:
         except (binascii.Error, ValueError):
             raise ApiError(400, "INVALID_PARAMETER_VALUE", "data is not valid base64") from None
         if len(block) > MAX_BLOCK_BYTES:
-            raise ApiError(400, "MAX_BLOCK_SIZE_EXCEEDED", f"The block of data exceeded the maximum size of {MAX_BLOCK_BYTES} bytes.")
+            raise ApiError(
+                400, "MAX_BLOCK_SIZE_EXCEEDED", f"The block exceeded the maximum size of {MAX_BLOCK_BYTES} bytes."
+            )
         upload["data"] += block
         return {}
 
@@ -370,7 +377,9 @@ class DatabricksEmulator:
             raise ApiError(400, "INVALID_PARAMETER_VALUE", "Only spark_python_task with a python_file is emulated.")
         existing, new = task.get("existing_cluster_id"), task.get("new_cluster")
         if bool(existing) == bool(new):
-            raise ApiError(400, "INVALID_PARAMETER_VALUE", "Exactly one of existing_cluster_id and new_cluster is required.")
+            raise ApiError(
+                400, "INVALID_PARAMETER_VALUE", "Exactly one of existing_cluster_id and new_cluster is required."
+            )
         if new:
             for key in ("spark_version",):
                 _required(new, key)
@@ -379,7 +388,7 @@ class DatabricksEmulator:
         elif existing not in self.clusters:
             raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Cluster {existing} does not exist")
         for library in task.get("libraries", []):
-            if len(library) != 1 or next(iter(library)) not in ("pypi", "whl", "jar", "egg", "maven", "cran", "requirements"):
+            if len(library) != 1 or next(iter(library)) not in LIBRARY_KINDS:
                 raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Invalid library specification: {library}")
         with self._lock:
             token = body.get("idempotency_token")

@@ -22,6 +22,7 @@ from video_assets_tests.databricks.conftest import (
     SECRETS,
     databricks_env,
     databricks_overrides,
+    materialize_locally,
     run_asset_job,
 )
 from video_assets_tests.databricks.emulator import DEFAULT_CLUSTER_ID, ENDPOINTS
@@ -83,15 +84,23 @@ def _delta_tables(warehouse: Path) -> list[str]:
     return sorted(p.name for p in warehouse.iterdir() if (p / "_delta_log").is_dir()) if warehouse.exists() else []
 
 
+def _rows(frame) -> list[str]:
+    """A small table's rows, canonical (JSON, keys sorted) and sorted: equal lists mean equal multisets of rows."""
+    return sorted(json.dumps(row.asDict(recursive=True), sort_keys=True, default=str) for row in frame.collect())
+
+
 def _assert_same_table(spark, name: str, expected_path: Path, actual_path: Path) -> None:
     expected = spark.read.format("delta").load(str(expected_path))
     actual = spark.read.format("delta").load(str(actual_path))
     assert [(f.name, f.dataType.simpleString()) for f in actual.schema.fields] == [
         (f.name, f.dataType.simpleString()) for f in expected.schema.fields
     ], f"{name}: schemas differ"
-    assert actual.count() == expected.count(), f"{name}: row counts differ"
-    assert actual.exceptAll(expected).count() == 0, f"{name}: rows only in the Databricks run"
-    assert expected.exceptAll(actual).count() == 0, f"{name}: rows only in the local run"
+    expected_rows, actual_rows = _rows(expected), _rows(actual)
+    assert expected_rows, f"{name} is empty: the hand-written landing should give every table rows"
+    assert actual_rows == expected_rows, (
+        f"{name}: rows differ; only on Databricks: {sorted(set(actual_rows) - set(expected_rows))[:3]}, "
+        f"only local: {sorted(set(expected_rows) - set(actual_rows))[:3]}"
+    )
 
 
 def _launched_runs(emulator, since: int) -> list:
@@ -103,12 +112,12 @@ def _last_run_id(emulator) -> int:
 
 
 def test_whole_graph_on_databricks_matches_a_local_run(emulator, spark, landing, tmp_path, monkeypatch):
-    local = run_asset_job(
+    local = materialize_locally(
         monkeypatch,
         {"VIDEO_ASSETS_LANDING_DIR": str(landing), "VIDEO_ASSETS_WAREHOUSE_DIR": str(tmp_path / "local")},
         partition=DAY,
     )
-    assert local.success, local.text()
+    assert local.success
 
     config = databricks_overrides(
         run_config={**databricks_overrides()["databricks"]["run_config"], **EXISTING_CLUSTER},
@@ -165,6 +174,9 @@ def test_whole_graph_on_databricks_matches_a_local_run(emulator, spark, landing,
     assert "video_assets/__init__.py" in names and "video_assets/definitions.py" in names
     assert "resources/databricks.yaml" in names
     assert not [n for n in names if not n.startswith(("video_assets/", "resources/")) or "__pycache__" in n]
+
+    # Asset checks ran on the cluster too, and their results came back.
+    assert remote.result.get_asset_check_evaluations()
 
     # The remote logs came back: the asset's own log lines and the captured stdout of the step.
     assert any("Captured stdout for step" in message for message in remote.messages)

@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -438,11 +439,22 @@ def ensure_chromium() -> tuple[str | None, str]:
         return None, "chromium is not installed and there is no apt-get to install it"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+        try:
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return None, f"`{' '.join(command)}` did not finish: {error}"
         if done.returncode != 0:
             return None, f"`{' '.join(command)}` failed: {(done.stderr or done.stdout)[-600:]}"
     found = chromium_binary()
     return (found, "") if found else (None, "apt-get installed chromium but no chromium binary is on PATH")
+
+
+def ensure_chromium_in_background() -> Future:
+    """ensure_chromium() on a worker thread, so that an apt-get install overlaps with slower work."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chromium-install")
+    future = executor.submit(ensure_chromium)
+    executor.shutdown(wait=False)
+    return future
 
 
 def chromium(binary: str, args: list[str], timeout: float = 120.0) -> subprocess.CompletedProcess:

@@ -17,6 +17,7 @@ import json
 import os
 import time
 from collections import Counter
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,7 +34,7 @@ from video_assets_tests.e2e.dagster_ui import (
     FROM_UI_TAG,
     DagsterDev,
     chromium,
-    ensure_chromium,
+    ensure_chromium_in_background,
     prepare_dagster_home,
 )
 
@@ -49,6 +50,7 @@ class UiEnvironment:
     landing_dir: Path
     warehouse_dir: Path
     dagster_home: Path
+    chromium: Future  # (binary or None, why not), installed with apt-get meanwhile when missing
     job_backfill: BackfillOutcome | None = None  # set by the job-backfill test, reused by the relaunch
 
 
@@ -63,6 +65,7 @@ class BackfillOutcome:
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory):
     root = tmp_path_factory.mktemp("ui_path")
+    chromium_ready = ensure_chromium_in_background()
     landing_dir = landing.write_landing(root / "landing")
     warehouse_dir = root / "warehouse"
     dagster_home = prepare_dagster_home(root / "dagster_home")
@@ -76,7 +79,7 @@ def ui(tmp_path_factory):
     )
     server.start()
     try:
-        yield UiEnvironment(server, landing_dir, warehouse_dir, dagster_home)
+        yield UiEnvironment(server, landing_dir, warehouse_dir, dagster_home, chromium_ready)
     finally:
         server.stop()
 
@@ -258,7 +261,7 @@ def test_late_data_sensor_is_registered_and_off_by_default(ui):
 
 
 def test_asset_lineage_page_renders_every_asset_in_headless_chromium(ui):
-    binary, why_not = ensure_chromium()
+    binary, why_not = ui.chromium.result(timeout=1200)
     if binary is None:
         pytest.skip(f"headless Chromium unavailable: {why_not}")
     nodes = ui.server.asset_nodes()

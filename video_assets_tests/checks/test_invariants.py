@@ -1,0 +1,140 @@
+"""Cross-asset invariants on small frames: they hold on the transforms' output and count what breaks them."""
+
+from datetime import date
+
+from pyspark.sql import functions as F
+
+from video_assets.checks import invariants
+from video_assets.checks.evaluation import evaluate_table
+from video_assets.io.landing import LandingZone
+from video_assets.settings import EngagementSettings
+from video_assets_tests.checks.conftest import DAY, LANDING_LINES
+
+SETTINGS = EngagementSettings()
+FIRST, LAST = date(2025, 1, 14), date(2025, 1, 15)
+DAYS = ["2025-01-14", "2025-01-15"]
+
+
+def reference_of(good_tables, table):
+    """The table's invariant built from the good upstream tables."""
+    if table == "video_sessions":
+        return invariants.events_in_sessions(good_tables["raw_events_window"], SETTINGS, FIRST, LAST)
+    if table == "user_video_metrics":
+        return invariants.watch_seconds_match(good_tables["watch_intervals"])
+    if table == "engagement_tier_summary":
+        return invariants.tier_pairs_match(good_tables["user_video_metrics"], DAYS)
+    return invariants.viewers_match(good_tables["user_video_metrics"])
+
+
+def comparison(good_tables, table, frame=None):
+    frame = good_tables[table] if frame is None else frame
+    return evaluate_table(frame, table, SETTINGS, reference=reference_of(good_tables, table)).reference
+
+
+def test_every_invariant_holds_on_the_transforms_output(good_tables):
+    for table in ("video_sessions", "user_video_metrics", "engagement_tier_summary", "video_engagement_summary"):
+        result = comparison(good_tables, table)
+        assert result.evaluated and result.failing_rows == 0, (table, result.sample)
+        assert set(result.by_day) == set(DAYS), table
+
+
+def test_events_in_sessions_counts_a_session_that_lost_an_event(good_tables):
+    sessions = good_tables["video_sessions"]
+    broken = sessions.withColumn(
+        "event_count", F.when(F.col("user_id") == "peter", F.col("event_count") - 1).otherwise(F.col("event_count"))
+    )
+    result = comparison(good_tables, "video_sessions", broken)
+    assert result.failing_rows == 1
+    day = result.by_day["2025-01-15"]
+    assert day["events_assigned"] - day["events_in_sessions"] == 1
+    assert result.sample[0]["events_assigned"] == 6 and result.sample[0]["event_count"] == 5
+
+
+def test_events_in_sessions_counts_a_missing_and_an_extra_session(good_tables):
+    sessions = good_tables["video_sessions"]
+    missing = sessions.where("user_id != 'peter'")
+    assert comparison(good_tables, "video_sessions", missing).failing_rows == 1
+    extra = sessions.unionByName(
+        sessions.where("user_id = 'peter'").withColumn("session_id", F.lit("not-a-session"))
+    )
+    result = comparison(good_tables, "video_sessions", extra)
+    assert result.failing_rows == 1
+    assert result.sample[0]["session_id"] == "not-a-session"
+
+
+def test_watch_seconds_must_match_the_intervals_per_row(good_tables):
+    metrics = good_tables["user_video_metrics"]
+    shifted = metrics.withColumn(
+        "total_watch_seconds",
+        F.when(F.col("user_id") == "peter", F.col("total_watch_seconds") + 0.5).otherwise(F.col("total_watch_seconds")),
+    )
+    result = comparison(good_tables, "user_video_metrics", shifted)
+    assert result.failing_rows == 1
+    assert result.by_day["2025-01-15"]["total_watch_seconds"] - result.by_day["2025-01-15"]["interval_seconds"] == 0.5
+    noise = metrics.withColumn("total_watch_seconds", F.col("total_watch_seconds") + 1e-9)
+    assert comparison(good_tables, "user_video_metrics", noise).failing_rows == 0
+
+
+def test_tier_pair_counts_must_match_the_metrics_and_cover_every_tier(good_tables):
+    summary = good_tables["engagement_tier_summary"]
+    wrong = summary.withColumn(
+        "pair_count",
+        F.when((F.col("metric_date") == DAY) & (F.col("engagement_tier") == "Low"), F.col("pair_count") + 2).otherwise(
+            F.col("pair_count")
+        ),
+    )
+    result = comparison(good_tables, "engagement_tier_summary", wrong)
+    assert result.failing_rows == 1
+    assert result.by_day[DAY]["pair_count"] - result.by_day[DAY]["metric_pairs"] == 2
+    without_a_tier = summary.where("NOT (metric_date = DATE'2025-01-14' AND engagement_tier = 'High')")
+    result = comparison(good_tables, "engagement_tier_summary", without_a_tier)
+    assert result.failing_rows == 1
+    assert result.sample[0]["engagement_tier"] == "High"
+
+
+def test_viewers_must_be_the_distinct_users_of_the_metrics(good_tables):
+    summary = good_tables["video_engagement_summary"]
+    wrong = summary.withColumn("viewers", F.col("viewers") + F.when(F.col("video_id") == "video_002", 1).otherwise(0))
+    result = comparison(good_tables, "video_engagement_summary", wrong)
+    rows = summary.where("video_id = 'video_002'").count()
+    assert result.failing_rows == rows
+    assert all(row["video_id"] == "video_002" for row in result.sample)
+
+
+def test_an_invariant_on_a_table_without_its_key_columns_is_not_evaluated(good_tables):
+    result = comparison(good_tables, "video_engagement_summary", good_tables["video_engagement_summary"].drop("video_id"))
+    assert not result.evaluated and not result.passed
+
+
+def test_reconciliation_recounts_the_landing(spark, landing_dir):
+    folder = landing_dir / "events" / f"date={DAY}"
+    folder.mkdir(parents=True)
+    (folder / "part-0.jsonl").write_text("\n".join(LANDING_LINES) + "\n\n")  # a blank line is not a record
+    counts = invariants.landing_status_counts(spark, LandingZone(location=str(landing_dir)), [DAY])
+    assert counts == {DAY: {"valid": 3, "duplicate": 1, "malformed_record": 1, "unknown_event_name": 1}}
+
+    good = invariants.reconcile_lines(counts, {DAY: 3}, {DAY: 2}, [DAY])
+    assert good.passed
+    assert good.by_day[DAY] == {
+        "lines_read": 6, "valid": 3, "quarantined": 2, "duplicates": 1, "unaccounted": 0,
+        "landing_valid": 3, "landing_quarantined": 2, "failing_rows": 0,
+    }
+    lost = invariants.reconcile_lines(counts, {DAY: 2}, {DAY: 2}, [DAY])
+    assert lost.failing_rows == 1 and lost.by_day[DAY]["unaccounted"] == 1
+    doubled = invariants.reconcile_lines(counts, {DAY: 3}, {DAY: 4}, [DAY])
+    assert doubled.failing_rows == 2 and doubled.by_day[DAY]["unaccounted"] == -2
+
+
+def test_a_day_without_landing_files_reconciles_to_zero(spark, landing_dir):
+    counts = invariants.landing_status_counts(spark, LandingZone(location=str(landing_dir)), ["2025-01-16"])
+    result = invariants.reconcile_lines(counts, {}, {}, ["2025-01-16"])
+    assert result.passed and result.by_day["2025-01-16"]["lines_read"] == 0
+
+
+def test_quarantine_shares_per_day():
+    shares = invariants.quarantine_shares({DAY: 95}, {DAY: 5, "2025-01-16": 2}, [DAY, "2025-01-16", "2025-01-17"])
+    assert shares == {
+        DAY: {"valid": 95, "quarantined": 5, "share": 0.05},
+        "2025-01-16": {"valid": 0, "quarantined": 2, "share": 1.0},
+        "2025-01-17": {"valid": 0, "quarantined": 0, "share": 0.0},
+    }
