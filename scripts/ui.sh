@@ -27,4 +27,13 @@ export PATH="$PROJECT_DIR/.venv/bin:$PATH"
 PORT="${PORT:-3000}"
 printf '\033[1m[ui]\033[0m DAGSTER_HOME=%s\n' "$DAGSTER_HOME"
 printf '\033[1m[ui]\033[0m asset lineage: http://127.0.0.1:%s/asset-groups  (Ctrl-C stops the UI and daemons)\n' "$PORT"
-exec "$PROJECT_DIR/.venv/bin/dagster" dev -w "$PROJECT_DIR/workspace.yaml" -h 127.0.0.1 -p "$PORT"
+# A shell that starts jobs in the background (`scripts/ui.sh &` from a script, nohup,
+# some CI runners) hands them SIGINT ignored, and `dagster dev` maps SIGTERM to
+# whatever SIGINT does: it would then ignore both. Restore the default handlers
+# before becoming `dagster dev`, so that Ctrl-C and `kill <pid>` always stop it.
+exec "$PROJECT_DIR/.venv/bin/python" -c '
+import os, signal, sys
+for number in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(number, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])
+' "$PROJECT_DIR/.venv/bin/dagster" dev -w "$PROJECT_DIR/workspace.yaml" -h 127.0.0.1 -p "$PORT"

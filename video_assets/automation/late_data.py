@@ -41,9 +41,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
+
+# Internal to Dagster 1.13 (pinned <1.14): a sensor launches a backfill by returning
+# RunRequest.for_asset_graph_subset, which takes an AssetGraphSubset.
 from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
 from dagster._core.definitions.events import AssetKeyPartitionKey
-from dagster._core.storage.dagster_run import RunsFilter
 
 from video_assets.io.landing import PARQUET_SUFFIXES, TEXT_SUFFIXES, LandingZone
 
@@ -162,7 +164,7 @@ def _materialization_run_starts(instance: dg.DagsterInstance, days: list[str]) -
     run_ids = sorted({run_id for run_id, _ in latest.values() if run_id})
     starts = {}
     if run_ids:
-        for run_record in instance.get_run_records(filters=RunsFilter(run_ids=run_ids)):
+        for run_record in instance.get_run_records(filters=dg.RunsFilter(run_ids=run_ids)):
             if run_record.start_time is not None:
                 starts[run_record.dagster_run.run_id] = run_record.start_time
     return {day: starts.get(run_id, timestamp) for day, (run_id, timestamp) in latest.items()}
@@ -204,13 +206,19 @@ def rerun_subset(
     raw_partitions_def = asset_graph.get(RAW_EVENTS).partitions_def
     # Days outside today's partitions (VIDEO_ASSETS_PARTITION_START moved later) cannot be rerun.
     days = [day for day in changed_days if raw_partitions_def.has_partition_key(day)]
-    initial = AssetGraphSubset(
-        partitions_subsets_by_asset_key={RAW_EVENTS: raw_partitions_def.subset_with_partition_keys(days)}
-    )
-    # The same downstream walk (through the partition mappings) as a UI backfill of "raw_video_events + downstream".
-    reached = asset_graph.bfs_filter_subsets(
-        lambda key, _subset: asset_graph.get(key).is_materializable, initial
-    )
+    roots = [key for key in (RAW_EVENTS, RAW_QUARANTINE) if asset_graph.has(key)]
+    # The same downstream walk (through the partition mappings) as a UI backfill of the raw assets and
+    # everything downstream of them, one root at a time.
+    reached = AssetGraphSubset()
+    for root in roots:
+        initial = AssetGraphSubset(
+            partitions_subsets_by_asset_key={
+                root: asset_graph.get(root).partitions_def.subset_with_partition_keys(days)
+            }
+        )
+        reached |= asset_graph.bfs_filter_subsets(
+            lambda key, _subset: asset_graph.get(key).is_materializable, initial
+        )
     wanted: set[AssetKeyPartitionKey] = set()
     materialized_cache: dict[dg.AssetKey, set[str] | bool] = {}
     for asset_partition in reached.iterate_asset_partitions():
@@ -222,9 +230,9 @@ def rerun_subset(
                 else _ever_materialized(instance, key)
             )
         done = materialized_cache[key]
-        if key == RAW_EVENTS or (partition in done if partition is not None else done):
+        if key in roots or (partition in done if partition is not None else done):
             wanted.add(asset_partition)
-    # Assets computed together (multi-assets such as raw events + quarantine) rerun together.
+    # Assets that can only be computed together (multi-assets that cannot be subset) rerun together.
     for asset_partition in list(wanted):
         for sibling in asset_graph.get(asset_partition.asset_key).execution_set_asset_keys:
             wanted.add(AssetKeyPartitionKey(sibling, asset_partition.partition_key))

@@ -160,10 +160,10 @@ def test_whole_graph_day_passes_every_error_check_and_a_warn_does_not_block(spar
         + '{"eventId": "late-1", "timestamp": "2025-01-15T23:00:00Z", "userId": "late", "videoId": "video_001", '
         '"eventName": "play", "currentTime": 0}\n'
     )
-    rerun = dg.materialize(
+    rerun = dg.materialize(  # a checks-only run of the day, as "Execute checks" in the UI
         [*defs.assets, *all_checks],
         selection=dg.AssetSelection.checks_for_assets("raw_video_events", "raw_video_events_quarantine"),
-        partition_key=DAY,
+        tags={"dagster/partition": DAY},
         resources=build_resources(),
         instance=instance,
         raise_on_error=False,

@@ -154,6 +154,15 @@ query Workspace {
 }
 """
 
+# `dagster dev` maps SIGTERM to whatever SIGINT does; started from a shell that ran us in the
+# background, SIGINT is ignored and so would SIGTERM be. Default handlers first, then exec.
+RESTORE_SIGNALS_AND_EXEC = (
+    "import os, signal, sys\n"
+    "for number in (signal.SIGINT, signal.SIGTERM):\n"
+    "    signal.signal(number, signal.SIG_DFL)\n"
+    "os.execv(sys.argv[1], sys.argv[1:])\n"
+)
+
 TERMINAL_BACKFILL_STATUSES = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
 
@@ -274,7 +283,10 @@ class DagsterDev:
         self.log_path = self.log_path or self.dagster_home / "dagster-dev.log"
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [str(VENV_BIN / "dagster"), "dev", "-w", str(self.workspace), "-h", "127.0.0.1", "-p", str(self.port)],
+            [
+                sys.executable, "-c", RESTORE_SIGNALS_AND_EXEC,
+                str(VENV_BIN / "dagster"), "dev", "-w", str(self.workspace), "-h", "127.0.0.1", "-p", str(self.port),
+            ],
             cwd=self.workspace.parent,
             env=env,
             stdout=log,
