@@ -1,16 +1,15 @@
-"""Automation of the asset graph: sensors (and, later, schedules), registered in video_assets.definitions.
+"""Automation of the asset graph: sensors, schedules and freshness, registered in video_assets.definitions.
 
-Each automation module exposes its definitions; this package collects them in
-plain lists so the Definitions object takes them in one place:
+    late_data.py   late_data_sensor: re-materializes days whose landing files changed
+    schedules.py   daily_engagement_schedule
+    freshness.py   the freshness policy of the daily tables
 
-    dg.Definitions(..., sensors=automation.sensors, schedules=automation.schedules)
-
-To add one, define it in its own module here and append it to the list below.
+``sensors`` collects every sensor of this package for ``dg.Definitions(sensors=...)``;
+to add one, define it in its own module here and append it to the list.
 """
 
 from video_assets.automation.late_data import late_data_sensor
 
 sensors = [late_data_sensor]
-schedules = []
 
-__all__ = ["late_data_sensor", "schedules", "sensors"]
+__all__ = ["late_data_sensor", "sensors"]

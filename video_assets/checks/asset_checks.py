@@ -22,13 +22,14 @@ range; its metadata then names every day and breaks counts down by day.
 import os
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import dagster as dg
 
 from video_assets.assets.common import StepLauncherParam
 from video_assets.checks import invariants
-from video_assets.checks.evaluation import Comparison, TableReport, evaluate_table
+from video_assets.checks.evaluation import Comparison, TableCheck, TableReport, evaluate_tables
 from video_assets.io.landing import LandingZone
 from video_assets.io.spark import SparkResource
 from video_assets.partitions import daily_partitions, previous_and_same_day
@@ -36,6 +37,7 @@ from video_assets.settings import EngagementSettings
 from video_assets.tables import table_spec
 
 CONTRACT_SCHEMA, CONTRACT_RULES, UNIQUE_KEY = "contract_schema", "contract_rules", "unique_key"
+CONTRACT_CHECKS = {CONTRACT_SCHEMA, CONTRACT_RULES, UNIQUE_KEY}
 LINES_RECONCILE, HAS_EVENTS, QUARANTINE_SHARE = "lines_reconcile", "has_events", "quarantine_share"
 EVENTS_IN_SESSIONS = "events_in_sessions"
 WATCH_SECONDS_MATCH = "watch_seconds_match_intervals"
@@ -138,49 +140,67 @@ def _day_metadata(days: list[str]) -> dict:
 # ---------------------------------------------------------------- contract results
 
 
-def contract_results(
-    context: dg.AssetCheckExecutionContext,
-    table: str,
-    frame,
-    settings: EngagementSettings,
-    days: list[str],
-    *,
-    invariant: tuple[str, str, Callable[[], invariants.Reference]] | None = None,
-    counts_needed: bool = False,
-) -> tuple[list[dg.AssetCheckResult], TableReport | None]:
-    """contract_schema, contract_rules, unique_key and the table's invariant, from one evaluation.
+@dataclass(frozen=True)
+class Invariant:
+    """A table's invariant check: its name, what it states, and how to build its Reference (lazily)."""
 
-    ``invariant`` is (check name, what it states, a function building its
-    Reference); it is built and joined in only when that check is selected.
-    Returns the results and the report (whose per-day row counts other
-    checks reuse); no evaluation at all when nothing of the table is
-    selected and ``counts_needed`` is false.
+    name: str
+    statement: str
+    build: Callable[[], invariants.Reference]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One table an op checks: its frame (the run's partitions), its invariant, whether its day counts are needed."""
+
+    table: str
+    frame: object
+    invariant: Invariant | None = None
+    counts_needed: bool = False
+
+
+def table_results(
+    context: dg.AssetCheckExecutionContext, targets: list[Target], settings: EngagementSettings, days: list[str]
+) -> tuple[list[dg.AssetCheckResult], dict[str, TableReport]]:
+    """contract_schema, contract_rules, unique_key and the invariant of each table, from ONE Spark query.
+
+    Only the selected checks are evaluated (an invariant's Reference is built
+    only when its check is selected). Returns the results and the reports by
+    table, whose per-day row counts other checks reuse.
     """
-    selected = _selected(context, table)
-    contract = selected & {CONTRACT_SCHEMA, CONTRACT_RULES, UNIQUE_KEY}
-    with_invariant = invariant is not None and invariant[0] in selected
-    if not (contract or with_invariant or counts_needed):
-        return [], None
-    report = evaluate_table(
-        frame,
-        table,
-        settings,
-        with_rules=CONTRACT_RULES in selected,
-        with_key=UNIQUE_KEY in selected,
-        reference=invariant[2]() if with_invariant else None,
-    )
-    context.log.info(f"{table} ({_scope(days)}): {_summary(report)}")
+    checks, wanted = [], {}
+    for target in targets:
+        selected = _selected(context, target.table)
+        with_invariant = target.invariant is not None and target.invariant.name in selected
+        if not (selected & CONTRACT_CHECKS or with_invariant or target.counts_needed):
+            continue
+        wanted[target.table] = (target, selected, with_invariant)
+        checks.append(
+            TableCheck(
+                target.frame,
+                target.table,
+                with_rules=CONTRACT_RULES in selected,
+                with_key=UNIQUE_KEY in selected,
+                reference=target.invariant.build() if with_invariant else None,
+            )
+        )
+    if not checks:
+        return [], {}
+    reports = {report.table: report for report in evaluate_tables(checks, settings)}
     results = []
-    if CONTRACT_SCHEMA in selected:
-        results.append(_schema_result(table, report, days))
-    if CONTRACT_RULES in selected:
-        results.append(_rules_result(table, report, days))
-    if UNIQUE_KEY in selected and report.key is not None:
-        results.append(_key_result(table, report, days))
-    if with_invariant and report.reference is not None:
-        name, statement, _ = invariant
-        results.append(_comparison_result(table, name, report.reference, days, statement))
-    return results, report
+    for table, (target, selected, with_invariant) in wanted.items():
+        report = reports[table]
+        context.log.info(f"{table} ({_scope(days)}): {_summary(report)}")
+        if CONTRACT_SCHEMA in selected:
+            results.append(_schema_result(table, report, days))
+        if CONTRACT_RULES in selected:
+            results.append(_rules_result(table, report, days))
+        if UNIQUE_KEY in selected and report.key is not None:
+            results.append(_key_result(table, report, days))
+        if with_invariant and report.reference is not None:
+            invariant = target.invariant
+            results.append(_comparison_result(table, invariant.name, report.reference, days, invariant.statement))
+    return results, reports
 
 
 def _summary(report: TableReport) -> str:
@@ -289,7 +309,7 @@ def video_catalog_checks(
     engagement: EngagementSettings,
     step_launcher: StepLauncherParam,
 ):
-    results, _ = contract_results(context, "video_catalog", video_catalog, engagement, [])
+    results, _ = table_results(context, [Target("video_catalog", video_catalog)], engagement, [])
     yield from results
 
 
@@ -328,22 +348,23 @@ def raw_stage_checks(
 ):
     days = run_days(context)
     raw_selected = _selected(context, "raw_video_events")
-    needs_counts = bool(raw_selected & {LINES_RECONCILE, HAS_EVENTS}) or QUARANTINE_SHARE in _selected(
-        context, "raw_video_events_quarantine"
+    share_selected = QUARANTINE_SHARE in _selected(context, "raw_video_events_quarantine")
+    needs_counts = bool(raw_selected & {LINES_RECONCILE, HAS_EVENTS}) or share_selected
+    # The contract query counts each table's rows per day; the three day-level checks reuse those counts.
+    results, reports = table_results(
+        context,
+        [
+            Target("raw_video_events", raw_video_events, counts_needed=needs_counts),
+            Target("raw_video_events_quarantine", raw_video_events_quarantine, counts_needed=needs_counts),
+        ],
+        engagement,
+        days,
     )
-    # The contract pass counts each table's rows per day; the three day-level checks reuse those counts.
-    events_results, events_report = contract_results(
-        context, "raw_video_events", raw_video_events, engagement, days, counts_needed=needs_counts
-    )
-    quarantine_results, quarantine_report = contract_results(
-        context, "raw_video_events_quarantine", raw_video_events_quarantine, engagement, days, counts_needed=needs_counts
-    )
-    yield from events_results
-    yield from quarantine_results
+    yield from results
     if not needs_counts:
         return
-    valid_rows = events_report.rules.rows_by_day if events_report else {}
-    quarantined_rows = quarantine_report.rules.rows_by_day if quarantine_report else {}
+    valid_rows = reports["raw_video_events"].rules.rows_by_day
+    quarantined_rows = reports["raw_video_events_quarantine"].rules.rows_by_day
 
     if LINES_RECONCILE in raw_selected:
         landing_counts = invariants.landing_status_counts(spark.get_session(), landing, days)
@@ -369,7 +390,7 @@ def raw_stage_checks(
             },
             warn=True,
         )
-    if QUARANTINE_SHARE in _selected(context, "raw_video_events_quarantine"):
+    if share_selected:
         threshold = max_quarantine_share()
         high = {day: values["share"] for day, values in per_day.items() if values["share"] > threshold}
         yield _result(
@@ -418,20 +439,17 @@ def session_stage_checks(
 ):
     days = run_days(context)
     first_day, last_day = _day_range(days)
-    results, _ = contract_results(
+    events_in_sessions = Invariant(
+        EVENTS_IN_SESSIONS,
+        "events assigned = events counted, per session",
+        lambda: invariants.events_in_sessions(raw_video_events, engagement, first_day, last_day),
+    )
+    results, _ = table_results(
         context,
-        "video_sessions",
-        video_sessions,
+        [Target("video_sessions", video_sessions, events_in_sessions), Target("watch_intervals", watch_intervals)],
         engagement,
         days,
-        invariant=(
-            EVENTS_IN_SESSIONS,
-            "events assigned = events counted, per session",
-            lambda: invariants.events_in_sessions(raw_video_events, engagement, first_day, last_day),
-        ),
     )
-    yield from results
-    results, _ = contract_results(context, "watch_intervals", watch_intervals, engagement, days)
     yield from results
 
 
@@ -457,83 +475,58 @@ def user_video_metrics_checks(
     step_launcher: StepLauncherParam,
 ):
     days = run_days(context)
-    results, _ = contract_results(
-        context,
-        "user_video_metrics",
-        user_video_metrics,
-        engagement,
-        days,
-        invariant=(
-            WATCH_SECONDS_MATCH,
-            "interval seconds = total_watch_seconds",
-            lambda: invariants.watch_seconds_match(watch_intervals),
-        ),
+    watch_seconds = Invariant(
+        WATCH_SECONDS_MATCH,
+        "interval seconds = total_watch_seconds",
+        lambda: invariants.watch_seconds_match(watch_intervals),
     )
+    results, _ = table_results(context, [Target("user_video_metrics", user_video_metrics, watch_seconds)], engagement, days)
     yield from results
 
 
 @dg.multi_asset_check(
-    name="engagement_tier_summary_checks",
-    specs=_with_invariant(
-        "engagement_tier_summary",
-        PAIR_COUNTS_MATCH,
-        "Per day, all four tiers present, and pair_count = user_video_metrics rows of that tier.",
-        "user_video_metrics",
-    ),
+    name="summary_stage_checks",
+    specs=[
+        *_with_invariant(
+            "engagement_tier_summary",
+            PAIR_COUNTS_MATCH,
+            "Per day, all four tiers present, and pair_count = user_video_metrics rows of that tier.",
+            "user_video_metrics",
+        ),
+        *_with_invariant(
+            "video_engagement_summary",
+            VIEWERS_MATCH,
+            "Per (day, video): viewers = distinct users with a user_video_metrics row.",
+            "user_video_metrics",
+        ),
+    ],
     can_subset=True,
 )
-def engagement_tier_summary_checks(
+def summary_stage_checks(
     context: dg.AssetCheckExecutionContext,
     engagement_tier_summary,
-    user_video_metrics,
-    engagement: EngagementSettings,
-    step_launcher: StepLauncherParam,
-):
-    days = run_days(context)
-    results, _ = contract_results(
-        context,
-        "engagement_tier_summary",
-        engagement_tier_summary,
-        engagement,
-        days,
-        invariant=(
-            PAIR_COUNTS_MATCH,
-            "pair_count = metrics rows per tier",
-            lambda: invariants.tier_pairs_match(user_video_metrics, days),
-        ),
-    )
-    yield from results
-
-
-@dg.multi_asset_check(
-    name="video_engagement_summary_checks",
-    specs=_with_invariant(
-        "video_engagement_summary",
-        VIEWERS_MATCH,
-        "Per (day, video): viewers = distinct users with a user_video_metrics row.",
-        "user_video_metrics",
-    ),
-    can_subset=True,
-)
-def video_engagement_summary_checks(
-    context: dg.AssetCheckExecutionContext,
     video_engagement_summary,
     user_video_metrics,
     engagement: EngagementSettings,
     step_launcher: StepLauncherParam,
 ):
     days = run_days(context)
-    results, _ = contract_results(
+    pair_counts = Invariant(
+        PAIR_COUNTS_MATCH,
+        "pair_count = metrics rows per tier",
+        lambda: invariants.tier_pairs_match(user_video_metrics, days),
+    )
+    viewers = Invariant(
+        VIEWERS_MATCH, "viewers = distinct users in metrics", lambda: invariants.viewers_match(user_video_metrics)
+    )
+    results, _ = table_results(
         context,
-        "video_engagement_summary",
-        video_engagement_summary,
+        [
+            Target("engagement_tier_summary", engagement_tier_summary, pair_counts),
+            Target("video_engagement_summary", video_engagement_summary, viewers),
+        ],
         engagement,
         days,
-        invariant=(
-            VIEWERS_MATCH,
-            "viewers = distinct users in metrics",
-            lambda: invariants.viewers_match(user_video_metrics),
-        ),
     )
     yield from results
 
@@ -545,7 +538,7 @@ def user_video_engagement_checks(
     engagement: EngagementSettings,
     step_launcher: StepLauncherParam,
 ):
-    results, _ = contract_results(context, "user_video_engagement", user_video_engagement, engagement, [])
+    results, _ = table_results(context, [Target("user_video_engagement", user_video_engagement)], engagement, [])
     yield from results
 
 
@@ -554,7 +547,6 @@ all_checks = [
     raw_stage_checks,
     session_stage_checks,
     user_video_metrics_checks,
-    engagement_tier_summary_checks,
-    video_engagement_summary_checks,
+    summary_stage_checks,
     user_video_engagement_checks,
 ]

@@ -35,7 +35,6 @@ _MAX_TEXT = 200
 
 # Finding codes; a rule's code is its index (>= 0), a total's is TOTAL - its index.
 ROW, ANY_RULE, KEY, DISAGREE, TOTAL = -1, -2, -3, -4, -10
-_FINDING = "struct<code:int,value:double,key:string>"
 
 
 @dataclass
@@ -179,16 +178,33 @@ def _fails(rule: Rule) -> Column:
     return ~F.coalesce(rule.passes, F.lit(True))
 
 
-def _finding(code: int, value: Column | None = None, key: Column | None = None) -> Column:
-    return F.struct(
-        F.lit(code).alias("code"),
-        (value if value is not None else F.lit(None)).cast("double").alias("value"),
-        (key if key is not None else F.lit(None)).cast("string").alias("key"),
-    )
+def _finding(code: int, condition: str | None = None, value: str = "NULL", key: str = "NULL") -> str:
+    """SQL of one finding, null when the condition is false (built as text: one expression, one JVM call)."""
+    finding = f"named_struct('code', {code}, 'value', CAST({value} AS DOUBLE), 'key', CAST({key} AS STRING))"
+    return finding if condition is None else f"IF({condition}, {finding}, NULL)"
 
 
-def _when(condition: Column, finding: Column) -> Column:
-    return F.when(condition, finding)
+@dataclass(eq=False)
+class TableCheck:
+    """One table to evaluate and what to evaluate on it (see ``evaluate_tables``)."""
+
+    frame: DataFrame
+    table: str
+    with_rules: bool = True
+    with_key: bool = True
+    reference: Reference | None = None
+
+
+@dataclass(eq=False)
+class _Plan:
+    check: TableCheck
+    report: TableReport
+    evaluable: list[Rule]
+    key_columns: tuple[str, ...] | None  # None: key not evaluated
+    reference: Reference | None
+    day_column: str | None
+    flagged: DataFrame
+    exploded: DataFrame
 
 
 def evaluate_table(
@@ -201,26 +217,58 @@ def evaluate_table(
     reference: Reference | None = None,
     sample_size: int = SAMPLE_SIZE,
 ) -> TableReport:
-    """Structure (pandera); then the row rules, the key's uniqueness and the invariant in one query.
+    """Structure (pandera); then the row rules, the key's uniqueness and the invariant in one query."""
+    check = TableCheck(frame, table, with_rules=with_rules, with_key=with_key, reference=reference)
+    return evaluate_tables([check], settings, sample_size=sample_size)[0]
 
-    Counts are grouped by the table's partition column, so a range run says
+
+def evaluate_tables(checks: list[TableCheck], settings: EngagementSettings, *, sample_size: int = SAMPLE_SIZE) -> list[TableReport]:
+    """Evaluate several tables with one Spark query (their findings unioned, then counted once).
+
+    Counts are grouped by each table's partition column, so a range run says
     which day failed. Rules on columns that are missing or mistyped are not
-    evaluated (and reported as such).
+    evaluated (and reported as such). Offending rows are sampled only for
+    what failed.
     """
+    plans = [_plan(check, settings, index) for index, check in enumerate(checks)]
+    exploded = functools.reduce(DataFrame.unionByName, [plan.exploded for plan in plans])
+    # A key finding is counted over all days together, so a duplicate across two days is still a duplicate.
+    per_key = exploded.groupBy(
+        "_table",
+        F.when(F.col("f.code") != KEY, F.col("_day")).alias("_day"),
+        F.col("f.code").alias("code"),
+        F.col("f.key").alias("key"),
+    ).agg(F.count(F.lit(1)).alias("n"), F.sum("f.value").alias("value"))
+    counts = per_key.groupBy("_table", "_day", "code").agg(
+        F.sum("n").alias("n"),
+        F.sum("value").alias("value"),
+        F.count(F.when(F.col("n") > 1, 1)).alias("keys_repeated"),
+        F.sum(F.when(F.col("n") > 1, F.col("n"))).alias("rows_repeated"),
+    )
+    found: dict[int, dict] = {index: {} for index in range(len(plans))}
+    for row in counts.collect():
+        found[row["_table"]][(row["_day"], row["code"])] = row
+    return [_read(plan, found[index], sample_size) for index, plan in enumerate(plans)]
+
+
+def _plan(check: TableCheck, settings: EngagementSettings, index: int) -> _Plan:
+    """The table's findings as a lazy frame: (table index, day, finding) rows."""
+    frame, table = check.frame, check.table
     spec = table_spec(table)
     schema = validate_structure(frame, table)
     day_column = spec.partition_column if spec.partition_column in frame.columns else None
-    rules_report = RuleReport()
-    key_report = KeyReport(spec.key_columns) if spec.key_columns and with_key else None
-    report = TableReport(table, schema, rules_report, key_report)
+    key_report = KeyReport(spec.key_columns) if spec.key_columns and check.with_key else None
+    report = TableReport(table, schema, RuleReport(), key_report)
 
-    rules = table_rules(table, settings) if with_rules else []
+    rules = table_rules(table, settings) if check.with_rules else []
     evaluable = [r for r in rules if not (set(r.columns) & schema.bad_columns)]
-    rules_report.not_evaluated = [r.name for r in rules if r not in evaluable]
-    rules_report.rules_checked = len(evaluable)
+    report.rules.not_evaluated = [r.name for r in rules if r not in evaluable]
+    report.rules.rules_checked = len(evaluable)
+    key_columns = spec.key_columns if key_report is not None else None
     if key_report is not None and any(c not in frame.columns for c in spec.key_columns):
         key_report.evaluated = False
-        key_report = None
+        key_columns = None
+    reference = check.reference
     if reference is not None:
         report.reference = Comparison()
         if any(c not in frame.columns for c in reference.keys) or not day_column:
@@ -237,39 +285,37 @@ def evaluate_table(
             day = F.coalesce(day, F.col(reference.expected_day))
     in_table = F.coalesce(F.col("_in_table"), F.lit(False))
 
-    # Each rule's verdict once, as a column, so samples can reuse it.
+    # Each verdict once, as a column of its own, so the samples can reuse it.
     verdicts = {f"_rule_{i}": in_table & _fails(rule) for i, rule in enumerate(evaluable)}
+    verdicts["_is_row"] = in_table
+    if key_columns:
+        no_null = functools.reduce(lambda a, b: a & b, [F.col(c).isNotNull() for c in key_columns])
+        key_text = F.concat_ws("\u0001", *[F.col(c).cast("string") for c in key_columns])
+        verdicts["_key"] = F.when(in_table & no_null, key_text)
     if reference is not None:
         verdicts["_disagree"] = F.coalesce(reference.disagree, F.lit(True))
+        verdicts.update({f"_total_{j}": value for j, value in enumerate(reference.totals.values())})
     flagged = joined.select("*", day.cast("string").alias("_day"), *[v.alias(k) for k, v in verdicts.items()])
 
-    findings = [_when(in_table, _finding(ROW))]
-    findings += [_when(F.col(f"_rule_{i}"), _finding(i)) for i in range(len(evaluable))]
+    findings = [_finding(ROW, "_is_row")]
+    findings += [_finding(i, f"_rule_{i}") for i in range(len(evaluable))]
     if evaluable:
-        any_rule = functools.reduce(lambda a, b: a | b, [F.col(f"_rule_{i}") for i in range(len(evaluable))])
-        findings.append(_when(any_rule, _finding(ANY_RULE)))
-    if key_report is not None:
-        no_null = functools.reduce(lambda a, b: a & b, [F.col(c).isNotNull() for c in spec.key_columns])
-        key_text = F.concat_ws("\u0001", *[F.col(c).cast("string") for c in spec.key_columns])
-        findings.append(_when(in_table & no_null, _finding(KEY, key=key_text)))
+        findings.append(_finding(ANY_RULE, "(" + " OR ".join(f"_rule_{i}" for i in range(len(evaluable))) + ")"))
+    if key_columns:
+        findings.append(_finding(KEY, "_key IS NOT NULL", key="_key"))
     if reference is not None:
-        findings.append(_when(F.col("_disagree"), _finding(DISAGREE)))
-        findings += [_finding(TOTAL - j, value) for j, value in enumerate(reference.totals.values())]
-
+        findings.append(_finding(DISAGREE, "_disagree"))
+        findings += [_finding(TOTAL - j, value=f"_total_{j}") for j in range(len(reference.totals))]
     exploded = flagged.select(
-        "_day", F.explode(F.array_compact(F.array(*findings)).cast(f"array<{_FINDING}>")).alias("f")
+        F.lit(index).alias("_table"), "_day", F.explode(F.expr(f"array_compact(array({', '.join(findings)}))")).alias("f")
     )
-    # A key finding is counted over all days together, so a duplicate across two days is still a duplicate.
-    per_key = exploded.groupBy(
-        F.when(F.col("f.code") != KEY, F.col("_day")).alias("_day"), F.col("f.code").alias("code"), F.col("f.key").alias("key")
-    ).agg(F.count(F.lit(1)).alias("n"), F.sum("f.value").alias("value"))
-    counts = per_key.groupBy("_day", "code").agg(
-        F.sum("n").alias("n"),
-        F.sum("value").alias("value"),
-        F.count(F.when(F.col("n") > 1, 1)).alias("keys_repeated"),
-        F.sum(F.when(F.col("n") > 1, F.col("n"))).alias("rows_repeated"),
-    )
-    found = {(row["_day"], row["code"]): row for row in counts.collect()}
+    return _Plan(check, report, evaluable, key_columns, reference, day_column, flagged, exploded)
+
+
+def _read(plan: _Plan, found: dict, sample_size: int) -> TableReport:
+    """The report of one table from its counts; samples offending rows of what failed."""
+    report, rules_report, flagged = plan.report, plan.report.rules, plan.flagged
+    frame, table = plan.check.frame, plan.check.table
 
     def by_day(code: int, column: str = "n") -> dict:
         return {d: row[column] for (d, c), row in found.items() if c == code and row[column] is not None}
@@ -277,36 +323,38 @@ def evaluate_table(
     rules_report.rows_by_day = {d: int(n) for d, n in by_day(ROW).items() if d is not None}
     rules_report.rows = int(sum(by_day(ROW).values()))
     rules_report.failing_rows = int(sum(by_day(ANY_RULE).values()))
-    for i, rule in enumerate(evaluable):
+    for i, rule in enumerate(plan.evaluable):
         days = by_day(i)
         if days:
             rules_report.failures[rule.name] = int(sum(days.values()))
-            if day_column:
+            if plan.day_column:
                 for d, n in days.items():
                     rules_report.failures_by_day.setdefault(d, {})[rule.name] = int(n)
 
     identity = _identity_columns(table, frame)
-    failing = [(i, rule) for i, rule in enumerate(evaluable) if rule.name in rules_report.failures]
+    failing = [(i, rule) for i, rule in enumerate(plan.evaluable) if rule.name in rules_report.failures]
     for i, rule in failing[:_MAX_SAMPLED_RULES]:
         columns = list(dict.fromkeys(identity + [c for c in rule.columns if c in frame.columns]))
         sample = flagged.where(F.col(f"_rule_{i}")).select(*columns).limit(sample_size).collect()
         rules_report.samples[rule.name] = [jsonable_row(row) for row in sample]
 
-    if key_report is not None:
+    key_report = report.key
+    if plan.key_columns and key_report is not None:
         key_row = found.get((None, KEY))
         key_report.duplicated_keys = int(key_row["keys_repeated"] or 0) if key_row else 0
         key_report.duplicate_rows = int(key_row["rows_repeated"] or 0) if key_row else 0
         if key_report.duplicate_rows:
-            no_null_key = functools.reduce(lambda a, b: a & b, [F.col(c).isNotNull() for c in spec.key_columns])
+            no_null_key = functools.reduce(lambda a, b: a & b, [F.col(c).isNotNull() for c in plan.key_columns])
             repeated = (
                 frame.where(no_null_key)
-                .groupBy(*spec.key_columns)
+                .groupBy(*plan.key_columns)
                 .agg(F.count(F.lit(1)).alias("copies"))
                 .where("copies > 1")
                 .limit(sample_size)
             )
             key_report.sample = [jsonable_row(row) for row in repeated.collect()]
 
+    reference = plan.reference
     if reference is not None and report.reference is not None:
         comparison = report.reference
         days = sorted({d for (d, c) in found if d is not None and (c in (ROW, DISAGREE) or c <= TOTAL)})

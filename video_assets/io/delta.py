@@ -11,6 +11,7 @@ or, on Databricks with Unity Catalog, ``catalog.schema``.
 """
 
 import re
+import time
 from datetime import datetime
 
 import dagster as dg
@@ -89,6 +90,7 @@ class DeltaWarehouse(dg.ConfigurableResource):
             writer = writer.option("overwriteSchema", "true")
 
         log.info(f"Writing {name} ({range_text}) to {location.name}")
+        started = time.perf_counter()
         try:
             location.write(writer)
         except Exception as error:
@@ -102,7 +104,10 @@ class DeltaWarehouse(dg.ConfigurableResource):
                     metadata={"table": location.name, "range": range_text},
                 ) from error
             raise
-        return self._write_metadata(location, range_text)
+        metadata = self._write_metadata(location, range_text)
+        metadata["write_seconds"] = round(time.perf_counter() - started, 2)
+        log.info(f"Wrote {metadata['rows_written']} rows to {name} ({range_text}) in {metadata['write_seconds']} s")
+        return metadata
 
     def _write_metadata(self, location: DeltaTableLocation, range_text: str) -> dict:
         spark = self.spark.get_session()

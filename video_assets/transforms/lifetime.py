@@ -33,10 +33,19 @@ def user_video_engagement(metrics: DataFrame, intervals: DataFrame, settings: En
         F.max_by("duration_source", "metric_date").alias("duration_source"),
         F.max_by("video_title", "metric_date").alias("video_title"),
     )
-    segments = interval_segments(intervals, date_column="session_date")
+    # A player-reported duration can differ a little from day to day: positions are
+    # clipped to the duration in force for the lifetime row, as each day clips to its own.
+    duration = per_pair.select("user_id", "video_id", F.col("video_duration_seconds").alias("_duration"))
+    segments = (
+        interval_segments(intervals, date_column="session_date")
+        .join(duration, ["user_id", "video_id"])
+        .select("user_id", "video_id", "start", F.least("end", "_duration").alias("end"))
+    )
     unique = union_length(segments, ["user_id", "video_id"])
-    joined = per_pair.join(unique, ["user_id", "video_id"], "left").withColumn(
-        "unique_watch_seconds", F.coalesce("unique_watch_seconds", F.lit(0.0))
+    joined = (
+        per_pair.withColumn("max_position_seconds", F.least("max_position_seconds", "video_duration_seconds"))
+        .join(unique, ["user_id", "video_id"], "left")
+        .withColumn("unique_watch_seconds", F.coalesce("unique_watch_seconds", F.lit(0.0)))
     )
     scored = engagement_columns(joined, settings)
     return scored.select(

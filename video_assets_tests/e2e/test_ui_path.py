@@ -14,7 +14,6 @@ the tables that exist.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import Counter
 from concurrent.futures import Future

@@ -85,3 +85,26 @@ def test_lifetime_totals_equal_the_sum_of_daily_totals(two_days):
     lifetime = sum(r["total_watch_seconds"] for r in rows_of(two_days["user_video_engagement"]))
     daily = sum(r["total_watch_seconds"] for r in rows_of(two_days["user_video_metrics"]))
     assert lifetime == daily == 660.0
+
+
+def test_lifetime_positions_are_clipped_to_the_latest_duration(spark):
+    """The player reports 200 s on the first day and 190 s on the second.
+
+    Day 1's window holds only 200s (duration 200); day 2's window is D-1..D, so its
+    median is 195. The lifetime row takes the latest, 195, and clips day 1's
+    200 s position to it."""
+
+    def reported(user, date, clock, name, position, duration):
+        return event(user, "uncatalogued", f"{date} {clock}", name, position, duration=duration)
+
+    rows = [
+        reported("dee", "2025-01-15", "10:00:00", "play", 0, 200),
+        reported("dee", "2025-01-15", "10:03:20", "end", 200, 200),
+        reported("dee", "2025-01-16", "10:00:00", "play", 0, 190),
+        reported("dee", "2025-01-16", "10:03:10", "end", 190, 190),
+    ]
+    out = run_engagement(spark, rows, {}, day("2025-01-15"), day("2025-01-16"))
+    [dee] = rows_of(out["user_video_engagement"])
+    assert (dee["video_duration_seconds"], dee["duration_source"]) == (195.0, "player")
+    assert (dee["max_position_seconds"], dee["unique_watch_seconds"], dee["total_watch_seconds"]) == (195.0, 195.0, 390.0)
+    assert dee["completion_percentage"] == 100.0
