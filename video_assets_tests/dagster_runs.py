@@ -20,7 +20,7 @@ def materialize(asset_names, first_day=None, last_day=None, instance=None, check
         tags = {ASSET_PARTITION_RANGE_START_TAG: first_day, ASSET_PARTITION_RANGE_END_TAG: last_day or first_day}
     return dg.materialize(
         [*defs.assets, *checks],
-        selection=dg.AssetSelection.assets(*asset_names).required_multi_asset_neighbors(),
+        selection=dg.AssetSelection.assets(*asset_names),
         resources=build_resources(),
         tags=tags,
         instance=instance,

@@ -30,6 +30,7 @@ import dagster as dg
 from video_assets.assets.common import StepLauncherParam
 from video_assets.checks import invariants
 from video_assets.checks.evaluation import Comparison, TableCheck, TableReport, evaluate_tables
+from video_assets.io.delta import DeltaIOManager, range_condition
 from video_assets.io.landing import LandingZone
 from video_assets.io.spark import SparkResource
 from video_assets.partitions import daily_partitions, previous_and_same_day
@@ -433,16 +434,26 @@ def session_stage_checks(
     context: dg.AssetCheckExecutionContext,
     video_sessions,
     watch_intervals,
-    raw_video_events,
+    io_manager: dg.ResourceParam[DeltaIOManager],
+    spark: SparkResource,
     engagement: EngagementSettings,
     step_launcher: StepLauncherParam,
 ):
     days = run_days(context)
     first_day, last_day = _day_range(days)
+
+    def raw_window():
+        # Dagster 1.13 ignores the partition mapping of a check's dependency when it loads an input (it would
+        # load raw events of D only), so the D-1..D window the stage sessionized is read from the table here.
+        window_start = (first_day - timedelta(days=1)).isoformat()
+        window_end = (last_day + timedelta(days=1)).isoformat()
+        raw = io_manager.location("raw_video_events").read(spark.get_session())
+        return raw.where(range_condition("event_date", window_start, window_end))
+
     events_in_sessions = Invariant(
         EVENTS_IN_SESSIONS,
         "events assigned = events counted, per session",
-        lambda: invariants.events_in_sessions(raw_video_events, engagement, first_day, last_day),
+        lambda: invariants.events_in_sessions(raw_window(), engagement, first_day, last_day),
     )
     results, _ = table_results(
         context,

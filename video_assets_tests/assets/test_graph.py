@@ -10,7 +10,10 @@ from video_assets_tests.builders import rows_of
 from video_assets_tests.dagster_runs import materialize, read_table, use_folders
 
 DAYS = ("2024-01-15", "2024-01-16")
-DAILY = ["raw_video_events", "video_sessions", "user_video_metrics", "engagement_tier_summary", "video_engagement_summary"]
+DAILY = [
+    "raw_video_events", "raw_video_events_quarantine", "video_sessions", "watch_intervals", "user_video_metrics",
+    "engagement_tier_summary", "video_engagement_summary",
+]
 ALL = ["video_catalog", *DAILY, "user_video_engagement"]
 
 

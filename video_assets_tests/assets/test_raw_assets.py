@@ -51,7 +51,7 @@ def table_rows(spark, warehouse_dir, name, order):
 
 
 def test_single_day_materialization_writes_clean_events_and_quarantine(spark, landing, warehouse_dir):
-    result = materialize(["video_catalog", "raw_video_events"], "2024-01-15")
+    result = materialize(["video_catalog", "raw_video_events", "raw_video_events_quarantine"], "2024-01-15")
     assert result.success
     clean = table_rows(spark, warehouse_dir, "raw_video_events", ["event_ts"])
     assert [(r["user_id"], r["event_name"], r["event_date"].isoformat()) for r in clean] == [

@@ -94,13 +94,41 @@ def day_lines(day: str, users: int, seed: int) -> list[str]:
     return lines
 
 
-def write_landing(root: Path, days: list[str], users: int = 40, seed: int = 7, catalog: bool = True) -> dict[str, int]:
-    """Writes the landing zone; returns the number of lines written per day."""
+NIGHT_OWL = "night_owl"
+
+
+def night_owl_lines(day: str) -> dict[str, list[str]]:
+    """A viewing from 23:55 of the day before ``day`` to 00:02 of ``day``: a session that needs D-1 and D."""
+    midnight = datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
+    steps = [(-300, "video_play", 0.0), (-10, "video_heartbeat", 290.0), (10, "video_heartbeat", 310.0), (120, "video_pause", 420.0)]
+    by_day: dict[str, list[str]] = {}
+    for offset, name, position in steps:
+        moment = midnight + timedelta(seconds=offset)
+        record = {
+            "eventId": f"{NIGHT_OWL}-{day}-{offset}", "timestamp": _iso(moment), "userId": NIGHT_OWL,
+            "videoId": "video_008", "eventName": name, "currentTime": position,
+        }
+        by_day.setdefault(moment.strftime("%Y-%m-%d"), []).append(json.dumps(record))
+    return by_day
+
+
+def write_landing(
+    root: Path, days: list[str], users: int = 40, seed: int = 7, catalog: bool = True, night_owl: bool = True
+) -> dict[str, int]:
+    """Writes the landing zone; returns the number of lines written per day.
+
+    With ``night_owl``, each day after the first also gets a viewing that
+    started before midnight (its first events are in the previous day's folder).
+    """
+    lines_by_day = {day: day_lines(day, users, seed) for day in days}
+    if night_owl:
+        for day in days[1:]:
+            for event_day, lines in night_owl_lines(day).items():
+                lines_by_day.setdefault(event_day, []).extend(lines)
     written = {}
-    for day in days:
+    for day, lines in lines_by_day.items():
         folder = root / "events" / f"date={day}"
         folder.mkdir(parents=True, exist_ok=True)
-        lines = day_lines(day, users, seed)
         (folder / "part-0.jsonl").write_text("\n".join(lines) + "\n")
         written[day] = len(lines)
     if catalog:

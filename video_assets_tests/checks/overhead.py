@@ -1,6 +1,6 @@
 """Measure what the asset checks add to a whole-graph run. Not a test; prints numbers.
 
-    .venv/bin/python -m video_assets_tests.checks.overhead [--events 4000] [--days 3] [--repeats 1]
+    .venv/bin/python -m video_assets_tests.checks.overhead [--events 4000] [--days 3] [--repeats 1] [--range]
 
 Writes a generated landing (video_assets.generate) to a temporary folder and
 materializes every asset for each day, once without checks (warehouse A)
@@ -24,6 +24,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 
 def _process_tree_cpu_seconds(root_pid: int) -> float:
@@ -75,6 +76,9 @@ def main(argv=None) -> None:
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=1, help="passes over the days")
     parser.add_argument("--start", default="2024-03-04")
+    parser.add_argument(
+        "--range", action="store_true", help="one run over all the days (a single-run backfill) instead of one per day"
+    )
     args = parser.parse_args(argv)
 
     from video_assets.checks import all_checks
@@ -108,9 +112,15 @@ def main(argv=None) -> None:
     def run(with_checks: bool, day: str, warehouse: Path):
         cpu_before = cpu_seconds(session)
         started = time.perf_counter()
+        first, _, last = day.partition("..")
+        partition = (
+            {"tags": {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}}
+            if last
+            else {"partition_key": day}
+        )
         result = dg.materialize(
             assets + (list(all_checks) if with_checks else []),
-            partition_key=day,
+            **partition,
             resources=resources(warehouse),
             instance=instance,
             raise_on_error=False,
@@ -127,6 +137,8 @@ def main(argv=None) -> None:
 
     print("warm-up run (not counted) ...")
     run(False, days[0], root / "warmup")
+    if args.range:
+        days = [f"{days[0]}..{days[-1]}"]
 
     rows = []
     for repeat in range(args.repeats):

@@ -17,6 +17,7 @@ from video_assets_tests.builders import event, events_frame
 from video_assets_tests.checks.landing_data import write_landing
 
 DAY = "2025-01-15"
+PREVIOUS_DAY = "2025-01-14"
 WARN_ONLY = {("raw_video_events", "has_events"), ("raw_video_events_quarantine", "quarantine_share")}
 PARTITIONED = {
     "raw_video_events", "raw_video_events_quarantine", "video_sessions", "watch_intervals", "user_video_metrics",
@@ -123,13 +124,26 @@ def test_the_quarantine_threshold_reads_a_share_or_a_percent(monkeypatch):
 
 
 def test_whole_graph_day_passes_every_error_check_and_a_warn_does_not_block(spark, folders, monkeypatch):
-    """One partition run of every asset with every check; results are recorded against the day."""
+    """One partition run of every asset with every check; results are recorded against the day.
+
+    The landing has a viewer who starts at 23:55 the day before: their session closes on DAY and needs the
+    raw events of DAY-1, which the session checks must read too (Dagster does not apply the dependency's
+    partition mapping to a check's input).
+    """
     from video_assets.definitions import defs
 
-    landing_dir, _ = folders
-    write_landing(landing_dir, [DAY], users=6)
+    landing_dir, warehouse_dir = folders
+    write_landing(landing_dir, [PREVIOUS_DAY, DAY], users=6)
     monkeypatch.setenv(MAX_QUARANTINE_SHARE_ENV, "0.001")  # our landing has ~2% bad lines: the WARN must fire
     instance = dg.DagsterInstance.ephemeral()
+    previous = dg.materialize(
+        [defs.get_assets_def("raw_video_events"), raw_stage_checks],
+        partition_key=PREVIOUS_DAY,
+        resources=build_resources(),
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert previous.success
     result = dg.materialize(
         [*defs.assets, *all_checks], partition_key=DAY, resources=build_resources(), instance=instance, raise_on_error=False
     )
@@ -152,6 +166,12 @@ def test_whole_graph_day_passes_every_error_check_and_a_warn_does_not_block(spar
     reconcile = metadata(found[("raw_video_events", "lines_reconcile")], "by_day")[DAY]
     assert reconcile["unaccounted"] == 0 and reconcile["lines_read"] == reconcile["valid"] + reconcile["quarantined"] + reconcile["duplicates"]
     assert reconcile["duplicates"] > 0 and reconcile["quarantined"] > 0
+    night_owl = spark.read.format("delta").load(str(warehouse_dir / "video_sessions")).where("user_id = 'night_owl'")
+    assert [(r["first_event_ts"].isoformat(), r["event_count"]) for r in night_owl.collect()] == [
+        ("2025-01-14T23:55:00", 4)
+    ]
+    events = found[("video_sessions", "events_in_sessions")]
+    assert events.passed and metadata(events, "by_day")[DAY]["events_assigned"] > 0
 
     # The landing changes after the fact (a late line): re-running the raw checks alone shows the mismatch.
     day_file = landing_dir / "events" / f"date={DAY}" / "part-0.jsonl"
