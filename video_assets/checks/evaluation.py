@@ -43,6 +43,7 @@ class SchemaReport:
 
     errors: list[dict]
     bad_columns: set[str]
+    columns: set[str] = field(default_factory=set)  # the frame's columns
 
     @property
     def passed(self) -> bool:
@@ -156,7 +157,9 @@ def validate_structure(frame: DataFrame, table: str) -> SchemaReport:
     nullability flags of nested types relaxed (a Delta round trip, or an
     ``array_compact``, changes them without changing the data).
     """
-    shape = frame.sparkSession.createDataFrame([], _loose(frame.schema))
+    frame_schema = frame.schema  # one round trip to the JVM; ``frame.columns`` would make one per call
+    present = set(frame_schema.fieldNames())
+    shape = frame.sparkSession.createDataFrame([], _loose(frame_schema))
     with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
         validated = _structure_schema(table).validate(shape)
     errors = []
@@ -165,17 +168,31 @@ def validate_structure(frame: DataFrame, table: str) -> SchemaReport:
             for item in items:
                 errors.append({"reason": reason, "column": item.get("column"), "error": _short(item.get("error"))})
     expected = SCHEMAS[table].to_schema().columns
-    missing = {name for name in expected if name not in frame.columns}
+    missing = {name for name in expected if name not in present}
     mistyped = {e["column"] for e in errors if e["reason"] == "WRONG_DATATYPE"}
-    return SchemaReport(errors=errors, bad_columns=missing | mistyped)
+    return SchemaReport(errors=errors, bad_columns=missing | mistyped, columns=present)
 
 
 # ---------------------------------------------------------------- rules, key, invariant (Spark)
 
 
-def _fails(rule: Rule) -> Column:
-    """True for a row that breaks the rule; a null verdict passes (nulls are the not-null rules' business)."""
-    return ~F.coalesce(rule.passes, F.lit(True))
+_RULES_CACHE: dict[tuple, list[Rule]] = {}
+
+
+def _rules(table: str, settings: EngagementSettings) -> list[Rule]:
+    """``table_rules``, built once per table, settings and Spark application (building them costs JVM calls)."""
+    from pyspark import SparkContext  # noqa: PLC0415
+
+    context = SparkContext._active_spark_context  # noqa: SLF001
+    key = (table, settings.model_dump_json(), context.applicationId if context else None)
+    if key not in _RULES_CACHE:
+        _RULES_CACHE[key] = table_rules(table, settings)
+    return _RULES_CACHE[key]
+
+
+def _rule_failed(index: int) -> str:
+    """SQL: the row is a table row and breaks rule ``index``; a null verdict passes (nulls are the not-null rules' business)."""
+    return f"(_is_row AND NOT coalesce(_pass_{index}, true))"
 
 
 def _finding(code: int, condition: str | None = None, value: str = "NULL", key: str = "NULL") -> str:
@@ -256,58 +273,61 @@ def _plan(check: TableCheck, settings: EngagementSettings, index: int) -> _Plan:
     frame, table = check.frame, check.table
     spec = table_spec(table)
     schema = validate_structure(frame, table)
-    day_column = spec.partition_column if spec.partition_column in frame.columns else None
+    columns = schema.columns
+    day_column = spec.partition_column if spec.partition_column in columns else None
     key_report = KeyReport(spec.key_columns) if spec.key_columns and check.with_key else None
     report = TableReport(table, schema, RuleReport(), key_report)
 
-    rules = table_rules(table, settings) if check.with_rules else []
+    rules = _rules(table, settings) if check.with_rules else []
     evaluable = [r for r in rules if not (set(r.columns) & schema.bad_columns)]
     report.rules.not_evaluated = [r.name for r in rules if r not in evaluable]
     report.rules.rules_checked = len(evaluable)
     key_columns = spec.key_columns if key_report is not None else None
-    if key_report is not None and any(c not in frame.columns for c in spec.key_columns):
+    if key_report is not None and any(c not in columns for c in spec.key_columns):
         key_report.evaluated = False
         key_columns = None
     reference = check.reference
     if reference is not None:
         report.reference = Comparison()
-        if any(c not in frame.columns for c in reference.keys) or not day_column:
+        if any(c not in columns for c in reference.keys) or not day_column:
             report.reference.evaluated = False
             reference = None
 
     # One row per table row, and per expected row the table lacks.
     joined = frame.withColumn("_in_table", F.lit(True))
-    day = F.col(day_column) if day_column else F.lit(None)
+    day = f"`{day_column}`" if day_column else "NULL"
     if reference is not None:
         expected = reference.expected.withColumn("_in_expected", F.lit(True))
         joined = joined.join(expected, reference.keys, "full_outer")
         if reference.expected_day:
-            day = F.coalesce(day, F.col(reference.expected_day))
-    in_table = F.coalesce(F.col("_in_table"), F.lit(False))
+            day = f"coalesce({day}, `{reference.expected_day}`)"
 
-    # Each verdict once, as a column of its own, so the samples can reuse it.
-    verdicts = {f"_rule_{i}": in_table & _fails(rule) for i, rule in enumerate(evaluable)}
-    verdicts["_is_row"] = in_table
-    if key_columns:
-        no_null = functools.reduce(lambda a, b: a & b, [F.col(c).isNotNull() for c in key_columns])
-        key_text = F.concat_ws("\u0001", *[F.col(c).cast("string") for c in key_columns])
-        verdicts["_key"] = F.when(in_table & no_null, key_text)
+    # Each rule's Spark expression is attached once (one JVM call each); everything built on the
+    # verdicts is SQL text, so a table of 60 rules costs a few calls to the JVM, not thousands.
+    attached = [rule.passes.alias(f"_pass_{i}") for i, rule in enumerate(evaluable)]
     if reference is not None:
-        verdicts["_disagree"] = F.coalesce(reference.disagree, F.lit(True))
-        verdicts.update({f"_total_{j}": value for j, value in enumerate(reference.totals.values())})
-    flagged = joined.select("*", day.cast("string").alias("_day"), *[v.alias(k) for k, v in verdicts.items()])
+        attached.append(reference.disagree.alias("_disagree_raw"))
+        attached += [value.alias(f"_total_{j}") for j, value in enumerate(reference.totals.values())]
+    derived = [f"CAST({day} AS STRING) AS _day", "coalesce(_in_table, false) AS _is_row"]
+    if key_columns:
+        no_null = " AND ".join(f"`{c}` IS NOT NULL" for c in key_columns)
+        key_text = ", ".join(f"CAST(`{c}` AS STRING)" for c in key_columns)
+        derived.append(f"IF(coalesce(_in_table, false) AND {no_null}, concat_ws(chr(1), {key_text}), NULL) AS _key")
+    if reference is not None:
+        derived.append("coalesce(_disagree_raw, true) AS _disagree")
+    flagged = joined.select("*", *attached).selectExpr("*", *derived)
 
     findings = [_finding(ROW, "_is_row")]
-    findings += [_finding(i, f"_rule_{i}") for i in range(len(evaluable))]
+    findings += [_finding(i, _rule_failed(i)) for i in range(len(evaluable))]
     if evaluable:
-        findings.append(_finding(ANY_RULE, "(" + " OR ".join(f"_rule_{i}" for i in range(len(evaluable))) + ")"))
+        findings.append(_finding(ANY_RULE, "(" + " OR ".join(_rule_failed(i) for i in range(len(evaluable))) + ")"))
     if key_columns:
         findings.append(_finding(KEY, "_key IS NOT NULL", key="_key"))
     if reference is not None:
         findings.append(_finding(DISAGREE, "_disagree"))
         findings += [_finding(TOTAL - j, value=f"_total_{j}") for j in range(len(reference.totals))]
-    exploded = flagged.select(
-        F.lit(index).alias("_table"), "_day", F.explode(F.expr(f"array_compact(array({', '.join(findings)}))")).alias("f")
+    exploded = flagged.selectExpr(
+        f"{index} AS _table", "_day", f"explode(array_compact(array({', '.join(findings)}))) AS f"
     )
     return _Plan(check, report, evaluable, key_columns, reference, day_column, flagged, exploded)
 
@@ -331,11 +351,11 @@ def _read(plan: _Plan, found: dict, sample_size: int) -> TableReport:
                 for d, n in days.items():
                     rules_report.failures_by_day.setdefault(d, {})[rule.name] = int(n)
 
-    identity = _identity_columns(table, frame)
+    identity = _identity_columns(table, report.schema.columns)
     failing = [(i, rule) for i, rule in enumerate(plan.evaluable) if rule.name in rules_report.failures]
     for i, rule in failing[:_MAX_SAMPLED_RULES]:
-        columns = list(dict.fromkeys(identity + [c for c in rule.columns if c in frame.columns]))
-        sample = flagged.where(F.col(f"_rule_{i}")).select(*columns).limit(sample_size).collect()
+        sampled = list(dict.fromkeys(identity + [c for c in rule.columns if c in report.schema.columns]))
+        sample = flagged.where(_rule_failed(i)).select(*sampled).limit(sample_size).collect()
         rules_report.samples[rule.name] = [jsonable_row(row) for row in sample]
 
     key_report = report.key
@@ -375,12 +395,12 @@ def _read(plan: _Plan, found: dict, sample_size: int) -> TableReport:
 # ---------------------------------------------------------------- small helpers
 
 
-def _identity_columns(table: str, frame: DataFrame) -> list[str]:
+def _identity_columns(table: str, columns: set[str]) -> list[str]:
     spec = table_spec(table)
     wanted = SAMPLE_COLUMNS.get(table) or tuple(
         dict.fromkeys(((spec.partition_column,) if spec.partition_column else ()) + spec.key_columns)
     )
-    return [c for c in wanted if c in frame.columns]
+    return [c for c in wanted if c in columns]
 
 
 def _jsonable(value):
