@@ -1,8 +1,9 @@
 """Dagster asset checks: every table's contract, the cross-asset invariants, the soft signals.
 
 One ``@multi_asset_check`` op per stage reads its tables once (through the
-Delta IO manager, exactly the run's partition range) and yields one result
-per check (docs/checks.md lists them all):
+Delta IO manager, exactly the run's partition range), evaluates them in one
+Spark query (``evaluation.evaluate_tables``) and yields one result per check
+(docs/checks.md lists them all):
 
 * ``contract_schema`` / ``contract_rules`` / ``unique_key`` on every table:
   ERROR and blocking. A failure stops the assets downstream of that table in

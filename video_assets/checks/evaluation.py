@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from pandera.config import ValidationDepth, config_context
+from pyspark import SparkContext
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -181,8 +182,6 @@ _RULES_CACHE: dict[tuple, list[Rule]] = {}
 
 def _rules(table: str, settings: EngagementSettings) -> list[Rule]:
     """``table_rules``, built once per table, settings and Spark application (building them costs JVM calls)."""
-    from pyspark import SparkContext  # noqa: PLC0415
-
     context = SparkContext._active_spark_context  # noqa: SLF001
     key = (table, settings.model_dump_json(), context.applicationId if context else None)
     if key not in _RULES_CACHE:

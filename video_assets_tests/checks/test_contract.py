@@ -160,3 +160,4 @@ def test_every_rule_has_a_distinct_name():
     for table in TABLES:
         names = [rule.name for rule in table_rules(table, SETTINGS)]
         assert len(names) == len(set(names)), table
+
