@@ -19,18 +19,10 @@ import pytest
 
 from video_assets import generate
 from video_assets.generate import cli, generate_landing
+from video_assets.transforms.events import CANONICAL_EVENT_ALIASES
 
-KNOWN_EVENT_NAMES = {
-    "video_play": ("play", "start", "started", "video_start", "video_started", "video playback started"),
-    "video_pause": ("pause", "paused", "video playback paused", "video playback interrupted"),
-    "video_resume": ("resume", "resumed", "video playback resumed"),
-    "video_seek": ("seek", "seeked", "video playback seek completed"),
-    "video_heartbeat": ("heartbeat", "ping", "progress", "timeupdate", "video content playing"),
-    "video_end": (
-        "end", "ended", "complete", "completed", "video_ended", "video_complete", "video_completed",
-        "video playback completed", "video content completed",
-    ),
-}
+# The contract's alias table, as the raw stage uses it.
+KNOWN_EVENT_NAMES = CANONICAL_EVENT_ALIASES
 
 
 def name_key(name: str) -> str:
