@@ -1,11 +1,15 @@
-"""Benchmark: the whole graph on N generated events vs a "floor" job, in one process.
+"""Benchmark: the whole graph (every check included) on N generated events vs a Spark "floor" job, in one process.
 
     .venv/bin/python benchmarks/whole_graph.py --events 1000000 --days 3
+    .venv/bin/python benchmarks/whole_graph.py --events 10000000 --days 10 --skip-floor
+    .venv/bin/python benchmarks/whole_graph.py --lifetime-history   # the all-time step after 3 vs 30 days
 
-Prints, per asset step, wall seconds and events/s; the whole-graph total; the
-floor (read the landing once, sort by user/video/time, write Delta) and the
-ratio whole graph / floor; and the peak resident memory of this process and
-its JVM. Generated landing data is kept under benchmarks/out/ and reused.
+Prints, per asset step, wall seconds (checks are evaluated inside the steps;
+their share comes from each materialization's `check_seconds`); the whole
+graph; the floor (read every landing line once, parse the keys, sort by
+user/video/time, write Delta) and the ratio; peak resident memory of this
+process and its JVM; each target next to its figure. Generated landing data
+is kept under benchmarks/out/ and reused.
 """
 
 import argparse
@@ -18,6 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 def process_tree_rss_bytes(root_pid: int) -> int:
@@ -64,7 +69,7 @@ class PeakMemory:
 
 
 def floor_seconds(spark, landing: Path, out: Path) -> float:
-    """Read every landing line once, parse the minimum, sort by user/video/time, write Delta."""
+    """Read every landing line once, parse the keys, sort by user/video/time, write Delta."""
     from pyspark.sql import functions as F  # noqa: PLC0415
 
     started = time.perf_counter()
@@ -79,43 +84,63 @@ def floor_seconds(spark, landing: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
-def without_checks(defs):
-    """The main job over the same assets and resources, with no asset checks attached."""
-    import dagster as dg  # noqa: PLC0415
-
-    from video_assets.jobs import video_engagement_job  # noqa: PLC0415
-
-    bare = dg.Definitions(
-        assets=defs.assets, resources=defs.resources, jobs=[video_engagement_job], executor=defs.executor
-    )
-    return bare.get_job_def("video_engagement_job")
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--days", type=int, default=3)
-    parser.add_argument("--start-date", default="2024-01-15")
-    parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--no-checks", action="store_true", help="run the assets without their asset checks")
-    args = parser.parse_args()
-
-    work = HERE / "out" / f"{args.events}-{args.days}d-{args.seed}"
-    landing, warehouse = work / "landing", work / "warehouse"
+def landing_for(events: int, days: int, seed: int, start: str) -> Path:
+    landing = HERE / "out" / f"{events}-{days}d-{seed}" / "landing"
     if not (landing / "events").exists():
         from video_assets.generate import generate_landing  # noqa: PLC0415
 
-        stats = generate_landing(
-            landing, days=args.days, seed=args.seed, start_date=args.start_date, target_events=args.events
-        )
-        print(f"generated {stats['events']} events ({stats['lines']} lines) in {stats['seconds']:.1f} s")
+        stats = generate_landing(landing, days=days, seed=seed, start_date=start, target_events=events)
+        print(f"generated {stats['events']:,} events ({stats['lines']:,} lines) in {stats['seconds']:.1f} s")
+    return landing
+
+
+def run_range(first: str, last: str):
+    """One run of the main job over first..last (inclusive): (result, instance, seconds)."""
+    import dagster as dg  # noqa: PLC0415
+
+    from video_assets.definitions import defs  # noqa: PLC0415
+
+    instance = dg.DagsterInstance.ephemeral()
+    started = time.perf_counter()
+    result = defs.get_job_def("video_engagement_job").execute_in_process(
+        instance=instance, tags={RANGE_START: first, RANGE_END: last}, raise_on_error=False
+    )
+    return result, instance, time.perf_counter() - started
+
+
+def step_seconds(instance, run_id: str) -> dict[str, float]:
+    starts, durations = {}, {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            starts[event.step_key] = entry.timestamp
+        elif event.event_type_value == "STEP_SUCCESS":
+            durations[event.step_key] = entry.timestamp - starts[event.step_key]
+    return durations
+
+
+def check_seconds(result) -> float:
+    """Seconds the steps spent evaluating checks after their writes (each materialization's check_seconds)."""
+    total = 0.0
+    for event in result.get_asset_materialization_events():
+        value = event.materialization.metadata.get("check_seconds")
+        total += float(value.value) if value is not None else 0.0
+    return total
+
+
+def target(label: str, figure: str, goal: str, met: bool) -> None:
+    print(f"  {label:52} {figure:>12}   target {goal:12} {'met' if met else 'NOT MET'}")
+
+
+def whole_graph(args) -> int:
+    landing = landing_for(args.events, args.days, args.seed, args.start_date)
+    work = landing.parent
+    warehouse = work / "warehouse"
     shutil.rmtree(warehouse, ignore_errors=True)
     os.environ["VIDEO_ASSETS_LANDING_DIR"] = str(landing)
     os.environ["VIDEO_ASSETS_WAREHOUSE_DIR"] = str(warehouse)
-
-    import dagster as dg  # noqa: PLC0415
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG  # noqa: PLC0415
-
     from video_assets.definitions import defs  # noqa: PLC0415
 
     first = date.fromisoformat(args.start_date)
@@ -124,40 +149,65 @@ def main() -> int:
     line_count = spark.read.text(str(landing / "events")).count()  # also warms the JVM
 
     with PeakMemory() as memory:
-        floor = floor_seconds(spark, landing, work / "floor")
-        job = defs.get_job_def("video_engagement_job")
-        if args.no_checks:
-            job = without_checks(defs)
-        started = time.perf_counter()
-        instance = dg.DagsterInstance.ephemeral()
-        result = job.execute_in_process(
-            instance=instance,
-            tags={ASSET_PARTITION_RANGE_START_TAG: first.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()},
-            raise_on_error=False,
-        )
-        whole = time.perf_counter() - started
+        floor = None if args.skip_floor else floor_seconds(spark, landing, work / "floor")
+        result, instance, whole = run_range(first.isoformat(), last.isoformat())
     if not result.success:
         print("the run FAILED", file=sys.stderr)
         return 1
-
-    starts, durations = {}, {}
-    for entry in instance.all_logs(result.run_id):
-        event = entry.dagster_event
-        if event is None:
-            continue
-        if event.event_type_value == "STEP_START":
-            starts[event.step_key] = entry.timestamp
-        elif event.event_type_value == "STEP_SUCCESS":
-            durations[event.step_key] = entry.timestamp - starts[event.step_key]
+    checks = check_seconds(result)
     print(f"\nlanding lines: {line_count:,} over {args.days} days")
     print(f"{'step':44} {'seconds':>9} {'lines/s':>12}")
-    for step, seconds in durations.items():
+    for step, seconds in step_seconds(instance, result.run_id).items():
         print(f"{step:44} {seconds:9.1f} {line_count / seconds:12,.0f}")
-    print(f"{'whole graph (one run)':44} {whole:9.1f} {line_count / whole:12,.0f}")
-    print(f"{'floor (read, sort, write)':44} {floor:9.1f} {line_count / floor:12,.0f}")
-    print(f"ratio whole graph / floor: {whole / floor:.2f}")
+    print(f"{'whole graph (one run, checks included)':44} {whole:9.1f} {line_count / whole:12,.0f}")
+    print(f"{'  of which checks (after the writes)':44} {checks:9.1f}")
+    if floor is not None:
+        print(f"{'floor (read, parse, sort, write)':44} {floor:9.1f} {line_count / floor:12,.0f}")
     print(f"peak memory (python + JVM): {memory.peak / 2**30:.2f} GiB")
+    print("\ntargets:")
+    if floor is not None:
+        target("whole graph / floor", f"{whole / floor:.2f}x", "<= 3.0x", whole / floor <= 3.0)
+    target("checks / whole graph", f"{checks / whole:.1%}", "<= 15%", checks / whole <= 0.15)
+    print(f"\nRESULT events={args.events} days={args.days} whole={whole:.1f} floor={floor or 0:.1f} "
+          f"checks={checks:.1f} peak_gib={memory.peak / 2**30:.2f}")
     return 0
+
+
+def lifetime_history(args) -> int:
+    """The all-time step of a one-day run after 3 days of history vs after 30 (same events per day)."""
+    days = 31
+    landing = landing_for(args.events_per_day * days, days, args.seed, args.start_date)
+    warehouse = landing.parent / "warehouse-lifetime"
+    shutil.rmtree(warehouse, ignore_errors=True)
+    os.environ["VIDEO_ASSETS_LANDING_DIR"] = str(landing)
+    os.environ["VIDEO_ASSETS_WAREHOUSE_DIR"] = str(warehouse)
+    first = date.fromisoformat(args.start_date)
+    day = lambda n: (first + timedelta(days=n)).isoformat()  # noqa: E731
+
+    def lifetime_step(result, instance) -> float:
+        assert result.success, "run failed"
+        return step_seconds(instance, result.run_id)["user_video_engagement"]
+
+    run_range(day(0), day(2))  # 3 days of history
+    after_3 = lifetime_step(*run_range(day(3), day(3))[:2])
+    run_range(day(4), day(29))  # 30 days of history
+    after_30 = lifetime_step(*run_range(day(30), day(30))[:2])
+    print(f"\nuser_video_engagement step of a one-day run: after 3 days {after_3:.1f} s, after 30 days {after_30:.1f} s")
+    target("after 30 days / after 3 days", f"{after_30 / after_3:.2f}x", "<= 1.5x", after_30 / after_3 <= 1.5)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--start-date", default="2024-01-15")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--skip-floor", action="store_true", help="do not run the floor job")
+    parser.add_argument("--lifetime-history", action="store_true", help="measure the all-time step vs history")
+    parser.add_argument("--events-per-day", type=int, default=100_000)
+    args = parser.parse_args()
+    return lifetime_history(args) if args.lifetime_history else whole_graph(args)
 
 
 if __name__ == "__main__":

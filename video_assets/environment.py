@@ -63,6 +63,23 @@ def landing_location(config: dict[str, Any]) -> str:
     return _local_path(value)
 
 
+def landing_location_source(env: str) -> str:
+    """Which setting chose the landing location, for error messages."""
+    if os.environ.get("VIDEO_ASSETS_LANDING_DIR"):
+        return "the environment variable VIDEO_ASSETS_LANDING_DIR"
+    return f"resources/{env}.yaml (landing.location)"
+
+
+def allow_empty_overwrite(config: dict[str, Any]) -> bool:
+    """VIDEO_ASSETS_ALLOW_EMPTY_OVERWRITE=1, or warehouse.allow_empty_overwrite in the YAML (default false)."""
+    text = os.environ.get("VIDEO_ASSETS_ALLOW_EMPTY_OVERWRITE", "").strip().lower()
+    if text:
+        if text not in ("1", "true", "yes", "0", "false", "no"):
+            raise ConfigurationError(f"VIDEO_ASSETS_ALLOW_EMPTY_OVERWRITE='{text}': use 1/true/yes or 0/false/no.")
+        return text in ("1", "true", "yes")
+    return bool(config.get("warehouse", {}).get("allow_empty_overwrite", False))
+
+
 def warehouse_location(config: dict[str, Any]) -> str:
     value = os.environ.get("VIDEO_ASSETS_WAREHOUSE_DIR") or config.get("warehouse", {}).get(
         "location", "data/warehouse"
@@ -80,8 +97,10 @@ def build_resources(env: str | None = None) -> dict[str, Any]:
     resources: dict[str, Any] = {
         "spark": spark,
         "io_manager": DeltaIOManager(warehouse=warehouse_location(config), spark=spark),
-        "warehouse": DeltaWarehouse(location=warehouse_location(config), spark=spark),
-        "landing": LandingZone(location=landing_location(config)),
+        "warehouse": DeltaWarehouse(
+            location=warehouse_location(config), allow_empty_overwrite=allow_empty_overwrite(config), spark=spark
+        ),
+        "landing": LandingZone(location=landing_location(config), location_source=landing_location_source(env)),
         "engagement": EngagementSettings(**config.get("engagement", {})),
         "step_launcher": dg.ResourceDefinition.none_resource(description="Steps run in this process."),
     }

@@ -1,13 +1,28 @@
-"""raw_video_events -> video_sessions -> watch_intervals -> user_video_metrics."""
+"""raw_video_events -> video_sessions + watch_intervals -> user_video_metrics, each checked in its own step."""
 
 import dagster as dg
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
-from video_assets.assets.common import SPARK_KINDS, StepLauncherParam, day_range, timed_step
-from video_assets.io.spark import SparkResource
+from video_assets.assets.common import (
+    SPARK_KINDS,
+    StepLauncherParam,
+    day_range,
+    partition_days,
+    timed_step,
+    write_checked,
+)
+from video_assets.checks import invariants
+from video_assets.checks.in_step import Invariant
+from video_assets.checks.results import (
+    EVENTS_IN_SESSIONS,
+    WATCH_SECONDS_MATCH,
+    check_spec,
+    contract_specs,
+)
+from video_assets.io.delta import DeltaWarehouse
 from video_assets.partitions import daily_partitions, previous_and_same_day
-from video_assets.settings import EngagementSettings
+from video_assets.settings import TIERS, EngagementSettings
 from video_assets.transforms import intervals, metrics, sessions
 
 ENGAGEMENT_GROUP = "engagement"
@@ -16,7 +31,6 @@ ENGAGEMENT_GROUP = "engagement"
 @dg.multi_asset(
     outs={
         "video_sessions": dg.AssetOut(
-            is_required=False,  # the pair can be materialized one at a time
             group_name=ENGAGEMENT_GROUP,
             kinds=SPARK_KINDS,
             description=(
@@ -25,7 +39,6 @@ ENGAGEMENT_GROUP = "engagement"
             ),
         ),
         "watch_intervals": dg.AssetOut(
-            is_required=False,  # the pair can be materialized one at a time
             group_name=ENGAGEMENT_GROUP,
             kinds=SPARK_KINDS,
             description=(
@@ -42,50 +55,96 @@ ENGAGEMENT_GROUP = "engagement"
         "video_sessions": {dg.AssetKey("raw_video_events"), dg.AssetKey("video_catalog")},
         "watch_intervals": {dg.AssetKey("video_sessions")},
     },
+    check_specs=[
+        *contract_specs("video_sessions"),
+        check_spec(
+            EVENTS_IN_SESSIONS,
+            "video_sessions",
+            "Every event the step assigned to a session is counted in exactly that session: per session_id, "
+            "the step's annotated events are counted and compared with event_count and session_date.",
+        ),
+        *contract_specs("watch_intervals"),
+    ],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    can_subset=True,
+    pool="writes_video_sessions",
+    # Both tables come from one pass of sessionization and playback replay: they are written together.
+    can_subset=False,
 )
 def video_sessions(
     context: dg.AssetExecutionContext,
     raw_video_events,
     video_catalog,
-    spark: SparkResource,
+    warehouse: DeltaWarehouse,
     engagement: EngagementSettings,
     step_launcher: StepLauncherParam,
 ):
-    """Sessionize D-1..D events and keep the sessions that close on the run's days (SEMANTICS.md 6-7)."""
+    """Sessionize D-1..D events and keep the sessions that close on the run's days (SEMANTICS.md 6-7).
+
+    The annotated events (one row per event with its session, playback state
+    and segment) are computed once and kept on local disk (bounded memory);
+    both tables and the events_in_sessions check are built from them.
+    """
     first_day, last_day = day_range(context)
-    with timed_step(context, "video_sessions: sessionize and replay playback") as timing:
-        annotated = sessions.annotate_events(raw_video_events, video_catalog, engagement, first_day, last_day)
-        annotated = annotated.persist(StorageLevel.MEMORY_AND_DISK)
-        session_table = sessions.video_sessions(annotated, engagement).persist(StorageLevel.MEMORY_AND_DISK)
-        overview = session_table.groupBy("ended_by").agg(
-            F.count(F.lit(1)).alias("sessions"), F.sum("watched_seconds").alias("watched_seconds")
-        ).collect()
-    by_ended = {row["ended_by"]: int(row["sessions"]) for row in overview}
-    watched_hours = round(sum(row["watched_seconds"] or 0.0 for row in overview) / 3600, 2)
-    context.log.info(
-        f"{sum(by_ended.values())} sessions closing {first_day}..{last_day}, {watched_hours} watch hours, "
-        f"by ended_by {by_ended} ({timing['seconds']} s)"
+    days = partition_days(context)
+    annotated = sessions.annotate_events(raw_video_events, video_catalog, engagement, first_day, last_day).persist(
+        StorageLevel.DISK_ONLY
     )
-    selected = context.selected_output_names
-    if "video_sessions" in selected:
-        yield dg.Output(
-            session_table,
-            output_name="video_sessions",
-            metadata={
-                "sessions": sum(by_ended.values()),
-                "sessions_by_ended_by": dg.MetadataValue.json(by_ended),
-                "total_watch_hours": watched_hours,
-                "compute_seconds": timing["seconds"],
-            },
-        )
-    if "watch_intervals" in selected:
-        interval_table = intervals.watch_intervals(intervals.watched_segments(annotated), engagement)
-        yield dg.Output(interval_table, output_name="watch_intervals", metadata={"total_watch_hours": watched_hours})
-    session_table.unpersist()
-    annotated.unpersist()
+    try:
+        overview = {f"ended_by:{name}": F.count_if(F.col("ended_by") == name) for name in sessions.ENDED_BY}
+        overview["watched_seconds"] = F.sum("watched_seconds")
+        with timed_step(context, "video_sessions: sessionize, replay playback, write") as session_timing:
+            session_write, session_checks = write_checked(
+                context,
+                warehouse,
+                "video_sessions",
+                sessions.video_sessions(annotated, engagement),
+                engagement,
+                days,
+                invariant=Invariant(
+                    EVENTS_IN_SESSIONS,
+                    "events assigned = events counted, per session",
+                    invariants.events_in_sessions(annotated),
+                ),
+                observe=overview,
+            )
+        with timed_step(context, "watch_intervals: join segments, write") as interval_timing:
+            interval_write, interval_checks = write_checked(
+                context,
+                warehouse,
+                "watch_intervals",
+                intervals.watch_intervals(intervals.watched_segments(annotated), engagement),
+                engagement,
+                days,
+            )
+    finally:
+        annotated.unpersist()
+    observed = session_write.observed
+    by_ended = {name: int(observed.get(f"ended_by:{name}") or 0) for name in sessions.ENDED_BY}
+    watched_hours = round(float(observed.get("watched_seconds") or 0.0) / 3600, 2)
+    context.log.info(
+        f"{session_write.rows_written} sessions closing {first_day}..{last_day}, {watched_hours} watch hours, "
+        f"by ended_by {by_ended}"
+    )
+    yield dg.MaterializeResult(
+        asset_key="video_sessions",
+        metadata={
+            **session_write.metadata,
+            "sessions_by_ended_by": dg.MetadataValue.json(by_ended),
+            "total_watch_hours": watched_hours,
+            "compute_seconds": session_timing["seconds"],
+        },
+        check_results=session_checks,
+    )
+    yield dg.MaterializeResult(
+        asset_key="watch_intervals",
+        metadata={
+            **interval_write.metadata,
+            "total_watch_hours": watched_hours,
+            "compute_seconds": interval_timing["seconds"],
+        },
+        check_results=interval_checks,
+    )
 
 
 @dg.asset(
@@ -93,6 +152,16 @@ def video_sessions(
     kinds=SPARK_KINDS,
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="writes_user_video_metrics",
+    check_specs=[
+        *contract_specs("user_video_metrics"),
+        check_spec(
+            WATCH_SECONDS_MATCH,
+            "user_video_metrics",
+            "Per (day, user, video): sum of watch_intervals.watched_seconds = total_watch_seconds (tolerance 1e-6).",
+            additional_deps=["watch_intervals"],
+        ),
+    ],
     description=(
         "One row per (metric_date, user, video) over that day's sessions: watch time, unique seconds, "
         "completion, sessions and replays, jumps, engagement score (0-100) and tier."
@@ -102,18 +171,35 @@ def user_video_metrics(
     context: dg.AssetExecutionContext,
     video_sessions,
     watch_intervals,
+    warehouse: DeltaWarehouse,
     engagement: EngagementSettings,
     step_launcher: StepLauncherParam,
 ):
     """Section 8 metrics per user-video-day."""
-    table = metrics.user_video_metrics(video_sessions, watch_intervals, engagement).persist(
-        StorageLevel.MEMORY_AND_DISK
+    days = partition_days(context)
+    with timed_step(context, "user_video_metrics: aggregate, score, write") as timing:
+        write, check_results = write_checked(
+            context,
+            warehouse,
+            "user_video_metrics",
+            metrics.user_video_metrics(video_sessions, watch_intervals, engagement),
+            engagement,
+            days,
+            invariant=Invariant(
+                WATCH_SECONDS_MATCH,
+                "interval seconds = total_watch_seconds",
+                invariants.watch_seconds_match(watch_intervals),
+            ),
+            observe={f"tier:{tier}": F.count_if(F.col("engagement_tier") == tier) for tier in TIERS},
+        )
+    tiers = {tier: int(write.observed.get(f"tier:{tier}") or 0) for tier in TIERS}
+    context.log.info(f"user_video_metrics: {write.rows_written} user-video-days, by tier {tiers}")
+    yield dg.MaterializeResult(
+        metadata={
+            **write.metadata,
+            "pairs": write.rows_written,
+            "pairs_by_tier": dg.MetadataValue.json(tiers),
+            "compute_seconds": timing["seconds"],
+        },
+        check_results=check_results,
     )
-    with timed_step(context, "user_video_metrics: aggregate"):
-        tiers = {row["engagement_tier"]: int(row["count"]) for row in table.groupBy("engagement_tier").count().collect()}
-    context.log.info(f"user_video_metrics: {sum(tiers.values())} user-video-days, by tier {tiers}")
-    yield dg.Output(
-        table,
-        metadata={"pairs": sum(tiers.values()), "pairs_by_tier": dg.MetadataValue.json(tiers)},
-    )
-    table.unpersist()

@@ -1,46 +1,160 @@
-"""Landing zone -> video_catalog, raw_video_events and its quarantine."""
-
-from datetime import date, timedelta
+"""Landing zone -> video_catalog, raw_video_events and its quarantine, each checked in its own step."""
 
 import dagster as dg
-from pyspark import StorageLevel
+from pyspark.sql import functions as F
 
-from video_assets.assets.common import SPARK_KINDS, StepLauncherParam, partition_days, timed_step
-from video_assets.io.delta import DeltaWarehouse
+from video_assets.assets.common import (
+    SPARK_KINDS,
+    StepLauncherParam,
+    partition_days,
+    timed_step,
+    write_checked,
+)
+from video_assets.checks.in_step import observed, per_day, rows_per_day, selected_checks
+from video_assets.checks.raw_stage import RawCounts, raw_stage_results
+from video_assets.checks.results import (
+    CATALOG_ROWS_VALID,
+    HAS_EVENTS,
+    LINES_RECONCILE,
+    MAX_QUARANTINE_SHARE_ENV,
+    DEFAULT_MAX_QUARANTINE_SHARE,
+    QUARANTINE_SHARE,
+    check_spec,
+    contract_specs,
+    result,
+)
+from video_assets.io.delta import DeltaWarehouse, EmptyOverwriteRefused
 from video_assets.io.landing import LandingZone, list_day_files, path_exists
 from video_assets.io.spark import SparkResource
 from video_assets.partitions import daily_partitions
+from video_assets.settings import EngagementSettings
 from video_assets.transforms import catalog, events
 
 RAW_GROUP = "raw"
+CLEAN, QUARANTINE = "raw_video_events", "raw_video_events_quarantine"
 
 
 @dg.asset(
     group_name=RAW_GROUP,
     kinds=SPARK_KINDS,
+    check_specs=[
+        *contract_specs("video_catalog"),
+        check_spec(
+            CATALOG_ROWS_VALID,
+            "video_catalog",
+            "WARN when videos.csv has rows that were rejected (not a well-formed record of its header, no "
+            "video_id) or videos without a usable duration (section 5's fallbacks then apply).",
+            blocking=False,
+        ),
+    ],
+    pool="writes_video_catalog",
     description=(
         "One row per video from <landing>/videos/videos.csv: video_id, title, duration_seconds "
-        "(s; null when the file gives no positive number), category, published_at."
+        "(s; null when the file gives no finite positive number), category, published_at."
     ),
 )
 def video_catalog(
-    context: dg.AssetExecutionContext, spark: SparkResource, landing: LandingZone, step_launcher: StepLauncherParam
+    context: dg.AssetExecutionContext,
+    spark: SparkResource,
+    landing: LandingZone,
+    warehouse: DeltaWarehouse,
+    engagement: EngagementSettings,
+    step_launcher: StepLauncherParam,
 ):
+    """The catalog file validated row by row (SEMANTICS.md 1): rejected and duration-less rows are counted."""
     session = spark.get_session()
+    landing.require_location(session)
     csv_path = landing.catalog_path()
-    if not path_exists(session, csv_path):
+    counts = None
+    if path_exists(session, csv_path):
+        try:
+            loaded = catalog.load_catalog(session, csv_path)
+        except catalog.CatalogHeaderError as error:
+            raise dg.Failure(description=f"{error} Nothing was written.", metadata={"source": csv_path}) from error
+        table, counts = loaded.videos, loaded.counts
+        why_empty = f"{csv_path} has no valid video row"
+    else:
         context.log.warning(
-            f"No catalog at {csv_path}: writing an empty video_catalog. Durations will come from the "
-            "players' videoDuration or, failing that, the largest position seen (flag duration_inferred)."
+            f"No catalog at {csv_path}. Durations will come from the players' videoDuration or, failing that, "
+            "the largest position seen (flag duration_inferred)."
         )
-        return dg.Output(catalog.empty_catalog(session), metadata={"source": csv_path, "catalog_found": False})
-    return dg.Output(catalog.read_catalog(session, csv_path), metadata={"source": csv_path, "catalog_found": True})
+        table, why_empty = catalog.empty_catalog(session), f"no catalog at {csv_path}"
+    if (counts is None or counts.videos == 0) and warehouse.has_rows("video_catalog"):
+        if not warehouse.allow_empty_overwrite:
+            raise EmptyOverwriteRefused(
+                description=(
+                    f"video_catalog: refusing to replace the videos it holds with nothing ({why_empty}). Nothing "
+                    "was written. Fix the file or the landing location; to empty the catalog on purpose, rerun "
+                    "with allow_empty_overwrite (docs/operating.md)."
+                ),
+                metadata={"source": csv_path},
+            )
+        context.log.warning(f"video_catalog: emptied ({why_empty}); allow_empty_overwrite is on.")
+    write, check_results = write_checked(context, warehouse, "video_catalog", table, engagement, [])
+    metadata = {**write.metadata, "source": csv_path, "catalog_found": counts is not None}
+    if counts is not None:
+        found = counts.as_dict()
+        metadata.update({name: found[name] for name in ("rows_read", "videos", "duplicate_rows", "rejected",
+                                                         "without_duration")})
+        metadata["rejected_by_reason"] = dg.MetadataValue.json(found["rejected_by_reason"])
+        if found["rejected_samples"]:
+            metadata["rejected_samples"] = dg.MetadataValue.json(found["rejected_samples"])
+        if CATALOG_ROWS_VALID in selected_checks(context, "video_catalog"):
+            check_results.append(catalog_rows_result(counts))
+    elif CATALOG_ROWS_VALID in selected_checks(context, "video_catalog"):
+        check_results.append(catalog_rows_result(None))
+    yield dg.MaterializeResult(asset_key="video_catalog", metadata=metadata, check_results=check_results)
+
+
+def catalog_rows_result(counts) -> dg.AssetCheckResult:
+    """catalog_rows_valid: WARN when rows were rejected or videos have no usable duration."""
+    if counts is None:
+        return result("video_catalog", CATALOG_ROWS_VALID, True, "No catalog file: nothing to validate.", {}, warn=True)
+    problems = []
+    if counts.rejected:
+        problems.append(f"{counts.rejected} of {counts.rows_read} rows rejected ({', '.join(f'{k} {v}' for k, v in counts.rejected_by_reason.items() if v)})")
+    if counts.without_duration:
+        problems.append(f"{counts.without_duration} of {counts.videos} videos without a usable duration")
+    return result(
+        "video_catalog",
+        CATALOG_ROWS_VALID,
+        not problems,
+        "; ".join(problems) + "." if problems else f"All {counts.rows_read} rows are videos with a duration (or duplicates).",
+        {
+            "rows_read": counts.rows_read,
+            "rejected": counts.rejected,
+            "rejected_by_reason": dg.MetadataValue.json(dict(counts.rejected_by_reason)),
+            "without_duration": counts.without_duration,
+            "rejected_samples": dg.MetadataValue.json(list(counts.rejected_samples)),
+        },
+        warn=True,
+    )
+
+
+def _raw_check_specs() -> list[dg.AssetCheckSpec]:
+    return [
+        *contract_specs(CLEAN),
+        check_spec(
+            LINES_RECONCILE,
+            CLEAN,
+            "Per day: landing lines read = valid events + quarantined records + duplicates, from the counts the "
+            "step observed on its two passes, and equal to the rows the two Delta commits wrote.",
+        ),
+        check_spec(HAS_EVENTS, CLEAN, "WARN when a day of the run has no clean event.", blocking=False),
+        *contract_specs(QUARANTINE),
+        check_spec(
+            QUARANTINE_SHARE,
+            QUARANTINE,
+            f"WARN when quarantined / (valid + quarantined) of a day exceeds {MAX_QUARANTINE_SHARE_ENV} "
+            f"(default {DEFAULT_MAX_QUARANTINE_SHARE:.0%}).",
+            blocking=False,
+        ),
+    ]
 
 
 @dg.multi_asset(
     outs={
-        "raw_video_events": dg.AssetOut(
-            is_required=False,  # the pair can be materialized one at a time
+        CLEAN: dg.AssetOut(
             group_name=RAW_GROUP,
             kinds=SPARK_KINDS,
             description=(
@@ -48,101 +162,117 @@ def video_catalog(
                 "event). Canonical event_name, event_ts in UTC, position_seconds = playhead (s)."
             ),
         ),
-        "raw_video_events_quarantine": dg.AssetOut(
-            is_required=False,  # the pair can be materialized one at a time
+        QUARANTINE: dg.AssetOut(
             group_name=RAW_GROUP,
             kinds=SPARK_KINDS,
             description=(
-                "One row per rejected landing record: the original line, the reason code, the source "
-                "file and the landing folder's date (partition_date)."
+                "One row per rejected landing record: the original line (valid UTF-8; raw_bytes keeps the exact "
+                "bytes when they differ), the reason code, the source file and the landing folder's date."
             ),
         ),
     },
+    check_specs=_raw_check_specs(),
+    pool="writes_raw_video_events",
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    can_subset=True,
+    # The two tables are one reconciliation of the landing lines: they are always written together.
+    can_subset=False,
 )
 def raw_video_events(
     context: dg.AssetExecutionContext,
     spark: SparkResource,
     landing: LandingZone,
     warehouse: DeltaWarehouse,
+    engagement: EngagementSettings,
     step_launcher: StepLauncherParam,
 ):
-    """Parse, normalize, quarantine and de-duplicate the day's landing files (SEMANTICS.md 1-2)."""
+    """Parse, normalize, quarantine and de-duplicate the day's landing files (SEMANTICS.md 1-2).
+
+    Two passes over the landing lines, no cache: the quarantine pass parses
+    and filters (no shuffle); the clean pass parses and de-duplicates (one
+    shuffle). Every count the checks need is observed on the way.
+    """
     session = spark.get_session()
+    landing.require_location(session)
     days = partition_days(context)
     day_files = [list_day_files(session, landing, day) for day in days]
-    for files in day_files:
-        if files.is_empty:
-            context.log.warning(
-                f"No landing files for {files.day} in {landing.events_dir(files.day)}: "
-                "that day's partition is written empty."
-            )
+    skipped = [path for files in day_files for path in getattr(files, "skipped_files", ())]
+    for path in skipped:
+        context.log.warning(f"Not read (not .jsonl, .jsonl.gz or .parquet): {path}")
+    empty_days = [files.day for files in day_files if files.is_empty]
+    for day in empty_days:
+        context.log.warning(f"No landing files for {day} in {landing.events_dir(day)}.")
+    for table in (CLEAN, QUARANTINE):
+        warehouse.refuse_to_empty(table, empty_days, "no landing files", context.log)
     file_count = sum(len(f.text_files) + len(f.parquet_files) for f in day_files)
     context.log.info(f"Reading {file_count} landing file(s) for {days[0]}..{days[-1]}")
 
-    with timed_step(context, "raw_video_events: parse and classify") as timing:
-        classified = events.classify_lines(events.read_landing_lines(session, day_files))
-        classified = classified.persist(StorageLevel.MEMORY_AND_DISK)
-        counts = reconciliation(events.status_counts(classified).collect())
-
-    context.log.info(
-        f"lines read {counts['lines_read']}: valid {counts['valid']}, quarantined {counts['quarantined']}, "
-        f"duplicates {counts['duplicates']}"
+    classified = events.classify_lines(events.read_landing_lines(session, day_files))
+    # Every line is counted on the quarantine pass before its filter, every candidate on the clean pass
+    # before de-duplication: the reconciliation comes from the two passes, not from a third.
+    counted, line_counts = observed(
+        classified,
+        {
+            "lines": F.count(F.lit(1)),
+            **rows_per_day("partition_date", days, "lines:"),
+            **{f"reason:{r}": F.count_if(F.col("reason") == r) for r in events.QUARANTINE_REASONS},
+        },
     )
-    common = {"days": len(days), "landing_files": file_count, "parse_seconds": timing["seconds"]}
-    selected = context.selected_output_names
-    if "raw_video_events" in selected:
-        yield dg.Output(
-            events.clean_events(classified),
-            output_name="raw_video_events",
-            metadata={
-                **common,
-                "lines_read": counts["lines_read"],
-                "valid_events": counts["valid"],
-                "duplicates_dropped": counts["duplicates"],
-                "quarantined": counts["quarantined"],
-            },
+    with timed_step(context, "raw_video_events_quarantine: parse, classify, write") as quarantine_timing:
+        quarantine_write, quarantine_checks = write_checked(
+            context, warehouse, QUARANTINE, events.quarantined_records(counted), engagement, days
         )
-    if "raw_video_events_quarantine" not in selected:
-        # The quarantine is the other half of the day's reconciliation: written with the
-        # clean events even when only they were selected, so no rejected line goes missing.
-        context.log.warning(
-            "raw_video_events_quarantine was not selected; writing it anyway for "
-            f"{days[0]}..{days[-1]} (no materialization event is recorded for it in this run)."
-        )
-        warehouse.write_table(
-            "raw_video_events_quarantine",
-            events.quarantined_records(classified),
-            (days[0], (date.fromisoformat(days[-1]) + timedelta(days=1)).isoformat()),
-            context.log,
-        )
-    else:
-        yield dg.Output(
-            events.quarantined_records(classified),
-            output_name="raw_video_events_quarantine",
-            metadata={
-                **common,
-                "quarantined": counts["quarantined"],
-                "quarantined_by_reason": dg.MetadataValue.json(counts["by_reason"]),
-            },
-        )
-    classified.unpersist()
+    lines = line_counts.get
 
-
-def reconciliation(status_rows) -> dict:
-    """lines read = valid + quarantined + duplicates, from the per-status counts (a few rows)."""
-    by_status: dict[str, int] = {}
-    for row in status_rows:
-        by_status[row["status"]] = by_status.get(row["status"], 0) + int(row["count"])
-    by_reason = {reason: by_status.get(reason, 0) for reason in events.QUARANTINE_REASONS}
-    valid = by_status.get(events.VALID, 0)
-    duplicates = by_status.get(events.DUPLICATE, 0)
-    return {
-        "lines_read": sum(by_status.values()),
-        "valid": valid,
-        "duplicates": duplicates,
-        "quarantined": sum(by_reason.values()),
-        "by_reason": by_reason,
-    }
+    clean_input, candidates = observed(
+        classified, rows_per_day("partition_date", days, "candidates:", F.col("reason").isNull())
+    )
+    with timed_step(context, "raw_video_events: parse, de-duplicate, write") as clean_timing:
+        clean_write, clean_checks = write_checked(
+            context, warehouse, CLEAN, events.clean_events(clean_input), engagement, days,
+            observe=rows_per_day("event_date", days, "valid:"),
+        )
+    counts = RawCounts(
+        lines=per_day(lines, "lines:", days),
+        quarantined=per_day(quarantine_write.observed, f"{QUARANTINE}:day:", days),
+        candidates=per_day(candidates.get, "candidates:", days),
+        valid=per_day(clean_write.observed, "valid:", days),
+        rows_written={CLEAN: clean_write.rows_written, QUARANTINE: quarantine_write.rows_written},
+    )
+    duplicates = sum(counts.duplicates(day) for day in days)
+    context.log.info(
+        f"lines read {lines.get('lines', 0)}: valid {clean_write.rows_written}, quarantined "
+        f"{quarantine_write.rows_written}, duplicates {duplicates}"
+    )
+    stage_results = raw_stage_results(
+        counts, days, {table: selected_checks(context, table) for table in (CLEAN, QUARANTINE)}
+    )
+    common = {"days": len(days), "landing_files": file_count, "skipped_files": len(skipped)}
+    if skipped:
+        common["skipped_file_names"] = dg.MetadataValue.json(skipped[:50])
+    yield dg.MaterializeResult(
+        asset_key=CLEAN,
+        metadata={
+            **clean_write.metadata,
+            **common,
+            "lines_read": int(lines.get("lines", 0)),
+            "valid_events": clean_write.rows_written,
+            "duplicates_dropped": duplicates,
+            "quarantined": quarantine_write.rows_written,
+            "compute_seconds": clean_timing["seconds"],
+        },
+        check_results=clean_checks + [r for r in stage_results if r.asset_key.to_user_string() == CLEAN],
+    )
+    yield dg.MaterializeResult(
+        asset_key=QUARANTINE,
+        metadata={
+            **quarantine_write.metadata,
+            **common,
+            "quarantined": quarantine_write.rows_written,
+            "quarantined_by_reason": dg.MetadataValue.json(
+                {reason: int(lines.get(f"reason:{reason}", 0)) for reason in events.QUARANTINE_REASONS}
+            ),
+            "compute_seconds": quarantine_timing["seconds"],
+        },
+        check_results=quarantine_checks + [r for r in stage_results if r.asset_key.to_user_string() == QUARANTINE],
+    )

@@ -1,14 +1,30 @@
 """user_video_metrics -> engagement_tier_summary, video_engagement_summary, user_video_engagement."""
 
+from datetime import date
+
 import dagster as dg
 
-from video_assets.assets.common import SPARK_KINDS, StepLauncherParam, day_range
-from video_assets.io.spark import SparkResource
+from video_assets.assets.common import (
+    SPARK_KINDS,
+    StepLauncherParam,
+    day_range,
+    partition_days,
+    timed_step,
+    write_checked,
+)
+from video_assets.checks import invariants
+from video_assets.checks.in_step import Invariant, TableChecks, selected_checks
+from video_assets.checks.results import PAIR_COUNTS_MATCH, VIEWERS_MATCH, check_spec, contract_specs, verdicts
+from video_assets.io.delta import DeltaWarehouse
 from video_assets.partitions import daily_partitions
 from video_assets.settings import EngagementSettings
 from video_assets.transforms import lifetime, summaries
 
 SUMMARY_GROUP = "summaries"
+LIFETIME = "user_video_engagement"
+# Tags Dagster puts on a run of one partition or of a range (single-run backfill).
+PARTITION_TAG = "dagster/partition"
+RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 
 
 @dg.asset(
@@ -16,16 +32,47 @@ SUMMARY_GROUP = "summaries"
     kinds=SPARK_KINDS,
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="writes_engagement_tier_summary",
+    check_specs=[
+        *contract_specs("engagement_tier_summary"),
+        check_spec(
+            PAIR_COUNTS_MATCH,
+            "engagement_tier_summary",
+            "Per day, all four tiers present, and pair_count = user_video_metrics rows of that tier.",
+            additional_deps=["user_video_metrics"],
+        ),
+    ],
     description=(
         "One row per (metric_date, engagement_tier), all four tiers every day (zeros included): pairs, "
         "users, videos, share of pairs, average score / watch seconds / completion, completion rate."
     ),
 )
 def engagement_tier_summary(
-    context: dg.AssetExecutionContext, user_video_metrics, step_launcher: StepLauncherParam
+    context: dg.AssetExecutionContext,
+    user_video_metrics,
+    warehouse: DeltaWarehouse,
+    engagement: EngagementSettings,
+    step_launcher: StepLauncherParam,
 ):
     first_day, last_day = day_range(context)
-    return summaries.engagement_tier_summary(user_video_metrics, first_day, last_day)
+    days = partition_days(context)
+    with timed_step(context, "engagement_tier_summary: aggregate, write") as timing:
+        write, check_results = write_checked(
+            context,
+            warehouse,
+            "engagement_tier_summary",
+            summaries.engagement_tier_summary(user_video_metrics, first_day, last_day),
+            engagement,
+            days,
+            invariant=Invariant(
+                PAIR_COUNTS_MATCH,
+                "pair_count = metrics rows per tier",
+                invariants.tier_pairs_match(user_video_metrics, days),
+            ),
+        )
+    yield dg.MaterializeResult(
+        metadata={**write.metadata, "compute_seconds": timing["seconds"]}, check_results=check_results
+    )
 
 
 @dg.asset(
@@ -33,30 +80,112 @@ def engagement_tier_summary(
     kinds=SPARK_KINDS,
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="writes_video_engagement_summary",
+    check_specs=[
+        *contract_specs("video_engagement_summary"),
+        check_spec(
+            VIEWERS_MATCH,
+            "video_engagement_summary",
+            "Per (day, video): viewers = distinct users with a user_video_metrics row.",
+            additional_deps=["user_video_metrics"],
+        ),
+    ],
     description=(
         "One row per (metric_date, video): viewers, sessions, watch seconds, completion, viewers per tier, "
         "and the audience retention curve (share of viewers covering each of N evenly spaced moments)."
     ),
 )
 def video_engagement_summary(
-    user_video_metrics, watch_intervals, engagement: EngagementSettings, step_launcher: StepLauncherParam
+    context: dg.AssetExecutionContext,
+    user_video_metrics,
+    watch_intervals,
+    warehouse: DeltaWarehouse,
+    engagement: EngagementSettings,
+    step_launcher: StepLauncherParam,
 ):
-    return summaries.video_engagement_summary(user_video_metrics, watch_intervals, engagement)
+    days = partition_days(context)
+    with timed_step(context, "video_engagement_summary: aggregate, retention, write") as timing:
+        write, check_results = write_checked(
+            context,
+            warehouse,
+            "video_engagement_summary",
+            summaries.video_engagement_summary(user_video_metrics, watch_intervals, engagement),
+            engagement,
+            days,
+            invariant=Invariant(
+                VIEWERS_MATCH, "viewers = distinct users in metrics", invariants.viewers_match(user_video_metrics)
+            ),
+        )
+    yield dg.MaterializeResult(
+        metadata={**write.metadata, "compute_seconds": timing["seconds"]}, check_results=check_results
+    )
+
+
+def run_days(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
+    """First and last day of the partitioned run this step is part of; None when the run names no days."""
+    tags = context.run.tags
+    if all(tag in tags for tag in RANGE_TAGS):
+        return date.fromisoformat(tags[RANGE_TAGS[0]]), date.fromisoformat(tags[RANGE_TAGS[1]])
+    if PARTITION_TAG in tags:
+        day = date.fromisoformat(tags[PARTITION_TAG])
+        return day, day
+    return None
 
 
 @dg.asset(
     group_name=SUMMARY_GROUP,
     kinds=SPARK_KINDS,
-    ins={"user_video_metrics": dg.AssetIn(), "watch_intervals": dg.AssetIn()},
+    deps=["user_video_metrics", "watch_intervals"],
     automation_condition=dg.AutomationCondition.eager(),
     # Unpartitioned, but part of ranged runs (`--select 'raw_video_events*' --partition-range …`).
     backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=contract_specs(LIFETIME),
+    pool="writes_user_video_engagement",
     description=(
-        "All-time, one row per (user, video), rebuilt from the daily tables: totals, unique seconds over "
-        "all days, first/last watch, active days, replay, completed at least once, lifetime score and tier."
+        "All-time, one row per (user, video): totals, unique seconds over all days, first/last watch, active "
+        "days, replay, completed at least once, lifetime score and tier. A partitioned run merges only the "
+        "pairs its days touched; a run on its own rebuilds it from the daily tables."
     ),
 )
 def user_video_engagement(
-    user_video_metrics, watch_intervals, engagement: EngagementSettings, step_launcher: StepLauncherParam
+    context: dg.AssetExecutionContext,
+    warehouse: DeltaWarehouse,
+    engagement: EngagementSettings,
+    step_launcher: StepLauncherParam,
 ):
-    return lifetime.user_video_engagement(user_video_metrics, watch_intervals, engagement)
+    """Section 9b, incrementally: the pairs of the run's days are recomputed and MERGEd (docs/operating.md)."""
+    metrics, intervals = warehouse.read_range("user_video_metrics", []), warehouse.read_range("watch_intervals", [])
+    days = run_days(context)
+    exists = warehouse.table(LIFETIME).exists(warehouse.spark.get_session())
+    if days is None or not exists:
+        context.log.info(
+            f"{LIFETIME}: full rebuild from the daily tables "
+            f"({'no days named by the run' if days is None else 'first build'})."
+        )
+        with timed_step(context, f"{LIFETIME}: rebuild, write") as timing:
+            write, check_results = write_checked(
+                context, warehouse, LIFETIME, lifetime.user_video_engagement(metrics, intervals, engagement),
+                engagement, [],
+            )
+            warehouse.enable_deletion_vectors(LIFETIME)
+        metadata = {**write.metadata, "mode": "full rebuild"}
+    else:
+        first_day, last_day = days
+        with timed_step(context, f"{LIFETIME}: merge the pairs of {first_day}..{last_day}") as timing:
+            stored = warehouse.read_range(LIFETIME, [])
+            pairs = lifetime.touched_pairs(
+                metrics.where(f"metric_date BETWEEN DATE'{first_day}' AND DATE'{last_day}'"), stored,
+                first_day, last_day,
+            )
+            source = lifetime.recomputed_rows(metrics, intervals, pairs, engagement)
+            metadata = warehouse.merge_rows(LIFETIME, source, ("user_id", "video_id"), "_gone", context.log)
+            checks = TableChecks(LIFETIME, stored, selected_checks(context, LIFETIME), engagement, [])
+            merged = warehouse.read_range(LIFETIME, [])  # the version the merge just wrote
+            touched = merged.join(pairs, ["user_id", "video_id"], "left_semi")
+            check_results = checks.evaluate({}, touched)
+            if check_results:
+                context.log.info(f"{LIFETIME}: {verdicts(check_results)} (over the merged pairs)")
+        metadata = {**metadata, "mode": "merge", "days": f"{first_day}..{last_day}"}
+    yield dg.MaterializeResult(
+        metadata={**metadata, "compute_seconds": timing["seconds"]}, check_results=check_results
+    )

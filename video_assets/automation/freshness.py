@@ -15,6 +15,16 @@ that day). How Dagster evaluates it: it looks at the asset's latest
 materialization of *any* partition; the daily schedule
 (automation/schedules.py) is what makes that materialization yesterday's.
 
+The policy alone cannot tell that *yesterday's partition* is missing (a
+backfill of last year at 05:00 makes an asset look fresh). So every daily
+asset also gets a **time-partition freshness check**
+(``partition_freshness_checks``, on the asset's Checks tab as
+``freshness_check``): after the deadline it fails (WARN) unless the latest
+complete partition - yesterday's - has been materialized. The sensor
+``freshness_checks_sensor`` evaluates them; it runs under the daemon of
+``scripts/ui.sh`` (started by default) and launches tiny check-only runs that
+read Dagster's event log, never Spark.
+
 The unpartitioned assets (video_catalog, user_video_engagement) get no
 policy: the catalog changes when the catalog file does, and the all-time
 table follows the daily tables (automation condition eager).
@@ -66,3 +76,20 @@ def with_freshness_policies(
         return spec.replace_attributes(freshness_policy=policy)
 
     return dg.map_asset_specs(attach, list(assets))
+
+
+def partition_freshness_checks(assets: Iterable[dg.AssetsDefinition]) -> Sequence[dg.AssetChecksDefinition]:
+    """A WARN check per daily asset: yesterday's partition exists once the deadline has passed."""
+    daily = [key for assets_def in assets for key in assets_def.keys if assets_def.partitions_def is not None]
+    return dg.build_time_partition_freshness_checks(
+        assets=daily, deadline_cron=deadline_cron(), timezone="UTC", severity=dg.AssetCheckSeverity.WARN
+    )
+
+
+def freshness_checks_sensor(checks: Sequence[dg.AssetChecksDefinition]) -> dg.SensorDefinition:
+    """Evaluates the partition freshness checks; on by default, so the daemon of ``dagster dev`` runs it."""
+    return dg.build_sensor_for_freshness_checks(
+        freshness_checks=checks,
+        minimum_interval_seconds=300,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )

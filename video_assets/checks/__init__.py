@@ -1,5 +1,4 @@
-"""Data quality: the tables' contract (pandera), asset checks, cross-asset invariants (docs/checks.md)."""
+"""Data quality: the tables' contract (pandera + Spark rules), invariants, and their evaluation in each asset's step.
 
-from video_assets.checks.asset_checks import all_checks
-
-__all__ = ["all_checks"]
+docs/checks.md lists every check and what to do when one fails.
+"""

@@ -12,10 +12,12 @@ or, on Databricks with Unity Catalog, ``catalog.schema``.
 
 import re
 import time
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 import dagster as dg
 from pydantic import Field
+from pyspark.sql import Observation
 
 from video_assets.io.spark import SparkResource
 from video_assets.tables import table_spec
@@ -62,22 +64,142 @@ def range_condition(column: str, start_day: str, end_day_exclusive: str) -> str:
     return f"{column} >= DATE'{start_day}' AND {column} < DATE'{end_day_exclusive}'"
 
 
+CONFLICT_ATTEMPTS = 5
+CONFLICT_FIRST_DELAY_SECONDS = 2.0
+# Delta's optimistic-concurrency exceptions (io.delta.exceptions.*), by class or error-class name.
+_CONFLICTS = (
+    "ConcurrentAppendException", "ConcurrentDeleteReadException", "ConcurrentDeleteDeleteException",
+    "ConcurrentTransactionException", "MetadataChangedException", "ProtocolChangedException",
+    "DELTA_CONCURRENT_APPEND", "DELTA_CONCURRENT_DELETE", "DELTA_METADATA_CHANGED", "DELTA_PROTOCOL_CHANGED",
+)
+
+
+def _conflict_kind(error: Exception) -> str | None:
+    text = f"{type(error).__name__} {error}"
+    return next((name for name in _CONFLICTS if name in text), None)
+
+
+def _touches_days(commit: dict, days: tuple[str, str]) -> bool:
+    """Whether a commit replaced whole-table rows or a day range overlapping [days[0], days[1])."""
+    predicate = commit.get("predicate")
+    if not predicate:
+        return commit.get("mode") == "Overwrite"
+    found = re.findall(r"\d{4}-\d{2}-\d{2}", predicate)
+    if len(found) < 2:
+        return True
+    other_start, other_end = min(found), max(found)
+    return other_start < days[1] and days[0] < other_end
+
+
+class ConcurrentWriteConflict(dg.Failure):
+    """Another writer committed the same days of a table while this run was writing them."""
+
+
+class EmptyOverwriteRefused(dg.Failure):
+    """A write would replace days (or a whole table) that hold rows with nothing (SEMANTICS.md 2)."""
+
+
+@dataclass
+class WriteResult:
+    """What one table write reports: Dagster metadata and the counts observed while the rows went by."""
+
+    metadata: dict
+    observed: dict = field(default_factory=dict)
+
+    @property
+    def rows_written(self) -> int:
+        return int(self.metadata["rows_written"])
+
+
 class DeltaWarehouse(dg.ConfigurableResource):
-    """Where the tables live and how a day range of one is replaced; the IO manager and assets share it."""
+    """Where the tables live and how a day range of one is replaced; every asset writes through it."""
 
     location: str = Field(description="Folder/URI holding one table per asset, or a Unity Catalog 'catalog.schema'.")
+    allow_empty_overwrite: bool = Field(
+        default=False,
+        description=(
+            "Allow replacing days (or the catalog) that hold rows with zero rows. Off by default, so a wrong "
+            "or empty landing location can never erase history; turn on for one run to clear days on purpose."
+        ),
+    )
     spark: dg.ResourceDependency[SparkResource]
 
     def table(self, asset_name: str) -> DeltaTableLocation:
         return DeltaTableLocation(self.location, asset_name)
 
-    def write_table(self, name: str, frame, days: tuple[str, str] | None, log) -> dict:
+    def read_range(self, name: str, days: list[str]):
+        """The table's rows of ``days`` (all rows when ``days`` is empty or the table is all-time); lazy."""
+        frame = self.table(name).read(self.spark.get_session())
+        column = table_spec(name).partition_column
+        if days and column:
+            end = (date.fromisoformat(days[-1]) + timedelta(days=1)).isoformat()
+            frame = frame.where(range_condition(column, days[0], end))
+        return frame
+
+    def days_with_rows(self, name: str, days: list[str]) -> list[str]:
+        """Which of these days the table holds rows for (a partition-pruned look-up; [] when it does not exist)."""
+        if not days:
+            return []
+        spark = self.spark.get_session()
+        location = self.table(name)
+        column = table_spec(name).partition_column
+        if column is None or not location.exists(spark):
+            return []
+        wanted = ", ".join(f"DATE'{day}'" for day in days)
+        present = location.read(spark).where(f"{column} IN ({wanted})").select(column).distinct()
+        return sorted(row[0].isoformat() for row in present.collect())
+
+    def has_rows(self, name: str) -> bool:
+        spark = self.spark.get_session()
+        location = self.table(name)
+        return location.exists(spark) and bool(location.read(spark).limit(1).count())
+
+    def refuse_to_empty(self, name: str, days: list[str], why: str, log) -> None:
+        """Fails, before anything is written, when days of ``name`` that hold rows would be replaced by nothing.
+
+        ``days`` are the run's days that will get zero rows; ``why`` says why
+        (no landing files, ...). Passes when none of them holds rows, or when
+        ``allow_empty_overwrite`` is on (then it logs what will be cleared).
+        """
+        doomed = self.days_with_rows(name, days)
+        if not doomed:
+            return
+        if self.allow_empty_overwrite:
+            log.warning(f"{name}: replacing {', '.join(doomed)} with zero rows ({why}); allow_empty_overwrite is on.")
+            return
+        raise EmptyOverwriteRefused(
+            description=(
+                f"{name}: refusing to replace {', '.join(doomed)} with zero rows ({why}); those days hold rows now. "
+                "Nothing was written. If the landing location is wrong, fix it and run again; if the days are "
+                "meant to be empty, rerun with allow_empty_overwrite (docs/operating.md, 'Clearing days')."
+            ),
+            metadata={"table": self.table(name).name, "days": ", ".join(doomed), "why": why},
+        )
+
+    def write_table(
+        self,
+        name: str,
+        frame,
+        days: tuple[str, str] | None,
+        log,
+        *,
+        observe: dict | None = None,
+        writer_id: str | None = None,
+    ) -> WriteResult:
         """Writes one asset's table: the day range [start, end) replaced atomically, or all rows when days is None.
 
-        Returns the write's metadata (table, range, rows written, Delta version).
+        ``observe`` names aggregate Columns counted over the rows as they are
+        written (``DataFrame.observe``: no second pass); their values come back
+        in ``WriteResult.observed``. Metadata: table, range, rows written,
+        Delta version, seconds. ``writer_id`` (the Dagster run) is stored in
+        the commit's userMetadata, so a conflicting writer can be named.
         """
         spec = table_spec(name)
         location = self.table(name)
+        observation = None
+        if observe:
+            observation = Observation(f"{name}_{time.monotonic_ns()}")
+            frame = frame.observe(observation, *[value.alias(key) for key, value in observe.items()])
         writer = frame.write.format("delta").mode("overwrite")
         range_text = "all rows"
         if days and spec.partition_column:
@@ -89,10 +211,12 @@ class DeltaWarehouse(dg.ConfigurableResource):
         if days is None:
             writer = writer.option("overwriteSchema", "true")
 
+        if writer_id:
+            writer = writer.option("userMetadata", writer_id)
         log.info(f"Writing {name} ({range_text}) to {location.name}")
         started = time.perf_counter()
         try:
-            location.write(writer)
+            self._write_with_retries(name, location, writer, days, writer_id, log)
         except Exception as error:
             if "replaceWhere" in str(error) or "DELTA_REPLACE_WHERE_MISMATCH" in str(error):
                 raise PartitionRangeViolation(
@@ -104,21 +228,135 @@ class DeltaWarehouse(dg.ConfigurableResource):
                     metadata={"table": location.name, "range": range_text},
                 ) from error
             raise
-        metadata = self._write_metadata(location, range_text)
+        metadata = self.last_commit_metadata(name, range_text)
         metadata["write_seconds"] = round(time.perf_counter() - started, 2)
         log.info(f"Wrote {metadata['rows_written']} rows to {name} ({range_text}) in {metadata['write_seconds']} s")
+        return WriteResult(metadata, dict(observation.get) if observation is not None else {})
+
+    def merge_rows(self, name: str, source, keys: tuple[str, ...], gone_column: str, log) -> dict:
+        """Upserts ``source`` into an all-time table by ``keys``; rows with ``gone_column`` true are deleted.
+
+        Only the keys in ``source`` are touched; with deletion vectors on, the
+        files of untouched rows are not rewritten. Returns the commit's
+        metadata with Delta's merge metrics (rows inserted, updated, deleted,
+        copied; files added and removed).
+        """
+        from delta.tables import DeltaTable  # noqa: PLC0415 - only where Spark runs
+
+        spark = self.spark.get_session()
+        location = self.table(name)
+        target = location.delta_table(spark)
+        columns = [c for c in source.columns if c != gone_column]
+        on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+        log.info(f"Merging {name} by ({', '.join(keys)}) into {location.name}")
+        started = time.perf_counter()
+        (
+            target.alias("t")
+            .merge(source.alias("s"), on)
+            .whenMatchedDelete(condition=f"s.`{gone_column}`")
+            .whenMatchedUpdate(set={c: f"s.`{c}`" for c in columns})
+            .whenNotMatchedInsert(condition=f"NOT s.`{gone_column}`", values={c: f"s.`{c}`" for c in columns})
+            .execute()
+        )
+        last = location.delta_table(spark).history(1).select("version", "operationMetrics").first()
+        merged = {k: int(v) for k, v in (last["operationMetrics"] or {}).items() if k.startswith("numTarget")}
+        rows = merged.get("numTargetRowsInserted", 0) + merged.get("numTargetRowsUpdated", 0)
+        metadata = {
+            "table": dg.MetadataValue.path(location.name),
+            "written_range": f"merged by {', '.join(keys)}",
+            "rows_written": rows,
+            "dagster/row_count": rows,
+            "delta_version": int(last["version"]),
+            "merge_metrics": dg.MetadataValue.json(merged),
+            "write_seconds": round(time.perf_counter() - started, 2),
+        }
+        log.info(f"Merged {name}: {merged}")
         return metadata
 
-    def _write_metadata(self, location: DeltaTableLocation, range_text: str) -> dict:
+    def enable_deletion_vectors(self, name: str) -> None:
+        """Lets MERGE mark changed rows instead of rewriting whole files (all-time tables)."""
         spark = self.spark.get_session()
-        last_commit = location.delta_table(spark).history(1).select("version", "operationMetrics").first()
+        location = self.table(name)
+        target = location.name if location.is_catalog_table else f"delta.`{location.name}`"
+        spark.sql(f"ALTER TABLE {target} SET TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')")
+
+    def _write_with_retries(self, name, location, writer, days, writer_id, log) -> None:
+        """One commit; a lost optimistic-concurrency race on *other* days is retried with backoff.
+
+        Delta replaces a day range atomically and checks, at commit, whether a
+        commit since this write started touched what it read. When another
+        writer committed other days (or created the table first), the write is
+        simply retried. When the other writer replaced some of the same days,
+        retrying would silently pick a winner: the step fails, naming the
+        other writer's run and the days, and nothing of this write is committed.
+        """
+        spark = self.spark.get_session()
+        started_at = self._version(location, spark)
+        delay = CONFLICT_FIRST_DELAY_SECONDS
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                location.write(writer)
+                return
+            except Exception as error:
+                conflict = _conflict_kind(error)
+                if conflict is None:
+                    raise
+                rivals = self._commits_since(location, spark, started_at)
+                overlapping = [c for c in rivals if days and _touches_days(c, days)]
+                if overlapping or attempt == CONFLICT_ATTEMPTS:
+                    others = ", ".join(sorted({c["writer"] or f"version {c['version']}" for c in overlapping or rivals}))
+                    raise ConcurrentWriteConflict(
+                        description=(
+                            f"{name}: another writer ({others or 'unknown'}) committed "
+                            + (f"the same days ({days[0]} up to {days[1]}) " if overlapping else "")
+                            + f"while this run was writing ({conflict}). Nothing of this write was committed. "
+                            "Let the other run finish, then re-execute this run from failure."
+                        ),
+                        metadata={"table": location.name, "conflict": conflict, "other_writers": others},
+                    ) from error
+                log.warning(
+                    f"{name}: another writer committed other days first ({conflict}); retrying in {delay:.0f} s "
+                    f"(attempt {attempt + 1} of {CONFLICT_ATTEMPTS})."
+                )
+                time.sleep(delay)
+                delay *= 2
+                started_at = self._version(location, spark)
+
+    @staticmethod
+    def _version(location: DeltaTableLocation, spark) -> int | None:
+        if not location.exists(spark):
+            return None
+        return int(location.delta_table(spark).history(1).select("version").first()["version"])
+
+    @staticmethod
+    def _commits_since(location: DeltaTableLocation, spark, version: int | None) -> list[dict]:
+        """The commits after ``version`` (all of them when the table did not exist): version, writer, predicate."""
+        if not location.exists(spark):
+            return []
+        history = location.delta_table(spark).history(20).where(f"version > {-1 if version is None else version}")
+        return [
+            {
+                "version": row["version"],
+                "writer": row["userMetadata"],
+                "predicate": (row["operationParameters"] or {}).get("predicate"),
+                "mode": (row["operationParameters"] or {}).get("mode"),
+            }
+            for row in history.select("version", "userMetadata", "operationParameters").collect()
+        ]
+
+    def last_commit_metadata(self, name: str, range_text: str) -> dict:
+        """Table, range, rows written and version, from the latest commit's own metrics (no data read)."""
+        spark = self.spark.get_session()
+        location = self.table(name)
+        last_commit = location.delta_table(spark).history(1).select("version", "operation", "operationMetrics").first()
         operation_metrics = last_commit["operationMetrics"] or {}
+        rows = int(operation_metrics.get("numOutputRows", 0))
         return {
             "table": dg.MetadataValue.path(location.name),
             "written_range": range_text,
-            "rows_written": int(operation_metrics.get("numOutputRows", 0)),
+            "rows_written": rows,
             "delta_version": int(last_commit["version"]),
-            "dagster/row_count": int(operation_metrics.get("numOutputRows", 0)),
+            "dagster/row_count": rows,
         }
 
 
@@ -142,7 +380,7 @@ class DeltaIOManager(dg.ConfigurableIOManager):
         if context.has_asset_partitions:
             window = context.asset_partitions_time_window
             days = (_day(window.start), _day(window.end))
-        context.add_output_metadata(self.tables.write_table(context.asset_key.path[-1], obj, days, context.log))
+        context.add_output_metadata(self.tables.write_table(context.asset_key.path[-1], obj, days, context.log).metadata)
 
     def load_input(self, context: dg.InputContext):
         name = context.asset_key.path[-1]

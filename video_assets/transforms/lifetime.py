@@ -74,3 +74,35 @@ def user_video_engagement(metrics: DataFrame, intervals: DataFrame, settings: En
         "engagement_score",
         "engagement_tier",
     )
+
+
+def touched_pairs(metrics_of_days: DataFrame, lifetime_rows: DataFrame | None, first_day, last_day) -> DataFrame:
+    """(user_id, video_id) whose lifetime row a run over first_day..last_day can change.
+
+    The pairs with a metrics row on those days now, plus the pairs whose
+    stored lifetime row spans one of those days (a rerun may have removed
+    their only row of that day, so their row must be recomputed or deleted).
+    """
+    now = metrics_of_days.select("user_id", "video_id")
+    if lifetime_rows is not None:
+        before = lifetime_rows.where(
+            (F.col("first_metric_date") <= F.lit(last_day)) & (F.col("last_metric_date") >= F.lit(first_day))
+        ).select("user_id", "video_id")
+        now = now.unionByName(before)
+    return now.distinct()
+
+
+def recomputed_rows(
+    metrics: DataFrame, intervals: DataFrame, pairs: DataFrame, settings: EngagementSettings
+) -> DataFrame:
+    """The lifetime rows of ``pairs`` from their own daily rows, plus ``_gone`` for pairs left with none.
+
+    ``metrics`` and ``intervals`` are the whole daily tables; only the pairs'
+    rows are used (a semi join), so the result has one row per pair: its new
+    lifetime row, or nulls and ``_gone = true`` when it has no daily row left.
+    """
+    keys = ["user_id", "video_id"]
+    rows = user_video_engagement(
+        metrics.join(pairs, keys, "left_semi"), intervals.join(pairs, keys, "left_semi"), settings
+    )
+    return pairs.join(rows.withColumn("_gone", F.lit(False)), keys, "left").fillna(True, ["_gone"])

@@ -1,15 +1,14 @@
 """The checks through Dagster: wiring, partitions, severities, and blocking of downstream assets."""
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from video_assets.automation.freshness import DEADLINE_CRON_ENV, freshness_policy
-from video_assets.checks import all_checks
-from video_assets.checks.asset_checks import MAX_QUARANTINE_SHARE_ENV, max_quarantine_share
-from video_assets.checks.asset_checks import raw_stage_checks
+from video_assets.assets.common import write_checked
+from video_assets.checks.results import MAX_QUARANTINE_SHARE_ENV, contract_specs, max_quarantine_share
 from video_assets.environment import build_resources
 from video_assets.io.spark import SparkResource
 from video_assets.partitions import daily_partitions
@@ -37,7 +36,10 @@ EXPECTED_CHECKS = {
     ("video_engagement_summary", "viewers_match_metrics"): True,
     ("raw_video_events", "has_events"): False,
     ("raw_video_events_quarantine", "quarantine_share"): False,
+    ("video_catalog", "catalog_rows_valid"): False,
 }
+# Evaluated by their own sensor from Dagster's event log, not by the asset steps (automation/freshness.py).
+FRESHNESS_CHECKS = {(table, "freshness_check"): False for table in PARTITIONED}
 
 
 @pytest.fixture
@@ -67,9 +69,9 @@ def test_definitions_carry_every_check_with_its_blocking_flag_and_partitions():
 
     graph = defs.resolve_asset_graph()
     specs = {(key.asset_key.to_user_string(), key.name): graph.get(key) for key in graph.asset_check_keys}
-    assert {key: node.blocking for key, node in specs.items()} == EXPECTED_CHECKS
-    for check_def in all_checks:
-        for spec in check_def.check_specs:
+    assert {key: node.blocking for key, node in specs.items()} == {**EXPECTED_CHECKS, **FRESHNESS_CHECKS}
+    for assets_def in defs.assets:
+        for spec in assets_def.check_specs:
             partitioned = spec.asset_key.to_user_string() in PARTITIONED
             assert spec.partitions_def == (daily_partitions if partitioned else None), spec.key
 
@@ -109,6 +111,43 @@ def test_the_daily_schedule_is_stopped_and_runs_yesterday_for_the_whole_graph():
     assert len(job.asset_layer.asset_graph.asset_check_keys) == len(EXPECTED_CHECKS)
 
 
+def latest_due_partition(now: datetime) -> str:
+    """The day the partition freshness check expects at ``now``: the day before the latest 06:00 UTC deadline."""
+    deadline = now.replace(hour=6, minute=0, second=0, microsecond=0)
+    if now < deadline:
+        deadline -= timedelta(days=1)
+    return (deadline - timedelta(days=1)).date().isoformat()
+
+
+def test_the_partition_freshness_check_wants_the_latest_due_partition_not_any_partition():
+    from video_assets.definitions import defs, freshness_checks
+
+    due = latest_due_partition(datetime.now(timezone.utc))
+    earlier = (date.fromisoformat(due) - timedelta(days=30)).isoformat()
+    check_key = dg.AssetCheckKey(dg.AssetKey("user_video_metrics"), "freshness_check")
+
+    def verdict(instance):
+        result = dg.materialize(
+            [*defs.assets, *freshness_checks],
+            selection=dg.AssetSelection.checks(check_key),
+            resources=build_resources(),
+            instance=instance,
+            raise_on_error=False,
+        )
+        [evaluation] = result.get_asset_check_evaluations()
+        return evaluation
+
+    with dg.instance_for_test() as instance:
+        # A backfill of an old day, just now: the policy would call the asset fresh; the check does not.
+        instance.report_runless_asset_event(dg.AssetMaterialization("user_video_metrics", partition=earlier))
+        stale = verdict(instance)
+        assert not stale.passed and stale.severity == dg.AssetCheckSeverity.WARN
+        instance.report_runless_asset_event(dg.AssetMaterialization("user_video_metrics", partition=due))
+        assert verdict(instance).passed
+    sensor = defs.get_sensor_def("freshness_checks_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
 def test_the_quarantine_threshold_reads_a_share_or_a_percent(monkeypatch):
     assert max_quarantine_share() == 0.05
     monkeypatch.setenv(MAX_QUARANTINE_SHARE_ENV, "2%")
@@ -124,11 +163,10 @@ def test_the_quarantine_threshold_reads_a_share_or_a_percent(monkeypatch):
 
 
 def test_whole_graph_day_passes_every_error_check_and_a_warn_does_not_block(spark, folders, monkeypatch):
-    """One partition run of every asset with every check; results are recorded against the day.
+    """One partition run of every asset; each step evaluates its own checks, recorded against the day.
 
     The landing has a viewer who starts at 23:55 the day before: their session closes on DAY and needs the
-    raw events of DAY-1, which the session checks must read too (Dagster does not apply the dependency's
-    partition mapping to a check's input).
+    raw events of DAY-1, which the session step reads through its lookback.
     """
     from video_assets.definitions import defs
 
@@ -137,19 +175,21 @@ def test_whole_graph_day_passes_every_error_check_and_a_warn_does_not_block(spar
     monkeypatch.setenv(MAX_QUARANTINE_SHARE_ENV, "0.001")  # our landing has ~2% bad lines: the WARN must fire
     instance = dg.DagsterInstance.ephemeral()
     previous = dg.materialize(
-        [defs.get_assets_def("raw_video_events"), raw_stage_checks],
+        [defs.get_assets_def("raw_video_events")],
         partition_key=PREVIOUS_DAY,
         resources=build_resources(),
         instance=instance,
         raise_on_error=False,
     )
     assert previous.success
-    result = dg.materialize(
-        [*defs.assets, *all_checks], partition_key=DAY, resources=build_resources(), instance=instance, raise_on_error=False
-    )
+    result = dg.materialize(defs.assets, partition_key=DAY, resources=build_resources(), instance=instance, raise_on_error=False)
     assert result.success
     found = evaluations(result)
     assert set(found) == set(EXPECTED_CHECKS)
+    # Checks run inside the asset steps: no step of the run is a check op.
+    assert {e.step_key for e in result.all_events if e.step_key} <= {
+        a.node_def.name for a in defs.assets
+    }
     failed = {key for key, e in found.items() if not e.passed}
     assert failed == {("raw_video_events_quarantine", "quarantine_share")}
     share = found[("raw_video_events_quarantine", "quarantine_share")]
@@ -173,43 +213,27 @@ def test_whole_graph_day_passes_every_error_check_and_a_warn_does_not_block(spar
     events = found[("video_sessions", "events_in_sessions")]
     assert events.passed and metadata(events, "by_day")[DAY]["events_assigned"] > 0
 
-    # The landing changes after the fact (a late line): re-running the raw checks alone shows the mismatch.
-    day_file = landing_dir / "events" / f"date={DAY}" / "part-0.jsonl"
-    day_file.write_text(
-        day_file.read_text()
-        + '{"eventId": "late-1", "timestamp": "2025-01-15T23:00:00Z", "userId": "late", "videoId": "video_001", '
-        '"eventName": "play", "currentTime": 0}\n'
-    )
-    rerun = dg.materialize(  # a checks-only run of the day, as "Execute checks" in the UI
-        [*defs.assets, *all_checks],
-        selection=dg.AssetSelection.checks_for_assets("raw_video_events", "raw_video_events_quarantine"),
-        tags={"dagster/partition": DAY},
-        resources=build_resources(),
-        instance=instance,
-        raise_on_error=False,
-    )
-    assert not rerun.success  # the blocking check failed
-    recheck = evaluations(rerun)[("raw_video_events", "lines_reconcile")]
-    assert not recheck.passed and recheck.severity == dg.AssetCheckSeverity.ERROR
-    assert metadata(recheck, "failing_rows") == 1
-    assert metadata(recheck, "by_day")[DAY]["landing_valid"] - metadata(recheck, "by_day")[DAY]["valid"] == 1
-    assert materialized(rerun) == set()
-
 
 def broken_raw_stage(day_rows):
-    """A stand-in for the raw stage that writes a duplicate event key and a null user (data broken on purpose)."""
+    """A stand-in for the raw stage, with the real checks, that writes a duplicate event key and a null user."""
 
     @dg.multi_asset(
         outs={"raw_video_events": dg.AssetOut(), "raw_video_events_quarantine": dg.AssetOut()},
+        check_specs=[*contract_specs("raw_video_events"), *contract_specs("raw_video_events_quarantine")],
         partitions_def=daily_partitions,
         can_subset=False,
     )
-    def raw_video_events(context: dg.AssetExecutionContext, spark: SparkResource):
+    def raw_video_events(context: dg.AssetExecutionContext, spark: SparkResource, warehouse, engagement):
         session = spark.get_session()
-        events = events_frame(session, day_rows)
-        quarantine = session.createDataFrame([], "partition_date date, reason string, raw_line string, source_file string")
-        yield dg.Output(events, output_name="raw_video_events")
-        yield dg.Output(quarantine, output_name="raw_video_events_quarantine")
+        tables = {
+            "raw_video_events": events_frame(session, day_rows),
+            "raw_video_events_quarantine": session.createDataFrame(
+                [], "partition_date date, reason string, raw_line string, raw_bytes binary, source_file string"
+            ),
+        }
+        for table, frame in tables.items():
+            write, found = write_checked(context, warehouse, table, frame, engagement, [DAY])
+            yield dg.MaterializeResult(asset_key=table, metadata=write.metadata, check_results=found)
 
     return raw_video_events
 
@@ -231,7 +255,7 @@ def test_a_blocking_failure_stops_the_downstream_assets_of_the_run(spark, folder
                      "video_engagement_summary", "user_video_engagement")
     ]
     result = dg.materialize(
-        [broken_raw_stage(rows), *downstream, *all_checks],
+        [broken_raw_stage(rows), *downstream],
         partition_key=DAY,
         resources=build_resources(),
         instance=dg.DagsterInstance.ephemeral(),
@@ -259,7 +283,7 @@ def test_a_range_run_names_its_days_in_the_metadata_and_warns_on_an_empty_day(sp
     landing_dir, _ = folders
     write_landing(landing_dir, [DAY], users=2)  # 2025-01-16 has no landing folder
     result = dg.materialize(
-        [defs.get_assets_def("raw_video_events"), raw_stage_checks],
+        [defs.get_assets_def("raw_video_events")],
         tags={ASSET_PARTITION_RANGE_START_TAG: DAY, ASSET_PARTITION_RANGE_END_TAG: "2025-01-16"},
         resources=build_resources(),
         instance=dg.DagsterInstance.ephemeral(),

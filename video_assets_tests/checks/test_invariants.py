@@ -1,24 +1,21 @@
 """Cross-asset invariants on small frames: they hold on the transforms' output and count what breaks them."""
 
-from datetime import date
-
 from pyspark.sql import functions as F
 
 from video_assets.checks import invariants
 from video_assets.checks.evaluation import evaluate_table
-from video_assets.io.landing import LandingZone
+from video_assets.checks.raw_stage import RawCounts, quarantine_shares, reconcile_lines
 from video_assets.settings import EngagementSettings
-from video_assets_tests.checks.conftest import DAY, LANDING_LINES
+from video_assets_tests.checks.conftest import DAY
 
 SETTINGS = EngagementSettings()
-FIRST, LAST = date(2025, 1, 14), date(2025, 1, 15)
 DAYS = ["2025-01-14", "2025-01-15"]
 
 
 def reference_of(good_tables, table):
     """The table's invariant built from the good upstream tables."""
     if table == "video_sessions":
-        return invariants.events_in_sessions(good_tables["raw_events_window"], SETTINGS, FIRST, LAST)
+        return invariants.events_in_sessions(good_tables["annotated"])
     if table == "user_video_metrics":
         return invariants.watch_seconds_match(good_tables["watch_intervals"])
     if table == "engagement_tier_summary":
@@ -106,33 +103,40 @@ def test_an_invariant_on_a_table_without_its_key_columns_is_not_evaluated(good_t
     assert not result.evaluated and not result.passed
 
 
-def test_reconciliation_recounts_the_landing(spark, landing_dir):
-    folder = landing_dir / "events" / f"date={DAY}"
-    folder.mkdir(parents=True)
-    (folder / "part-0.jsonl").write_text("\n".join(LANDING_LINES) + "\n\n")  # a blank line is not a record
-    counts = invariants.landing_status_counts(spark, LandingZone(location=str(landing_dir)), [DAY])
-    assert counts == {DAY: {"valid": 3, "duplicate": 1, "malformed_record": 1, "unknown_event_name": 1}}
+def raw_counts(lines, quarantined, candidates, valid, written=None):
+    return RawCounts(
+        lines={DAY: lines}, quarantined={DAY: quarantined}, candidates={DAY: candidates}, valid={DAY: valid},
+        rows_written=written or {"raw_video_events": valid, "raw_video_events_quarantine": quarantined},
+    )
 
-    good = invariants.reconcile_lines(counts, {DAY: 3}, {DAY: 2}, [DAY])
+
+def test_reconciliation_adds_up_the_two_passes_and_the_commits():
+    # LANDING_LINES: 6 lines, 2 quarantined, 4 candidates of which 1 duplicate, 3 valid.
+    good = reconcile_lines(raw_counts(6, 2, 4, 3), [DAY])
     assert good.passed
-    assert good.by_day[DAY] == {
-        "lines_read": 6, "valid": 3, "quarantined": 2, "duplicates": 1, "unaccounted": 0,
-        "landing_valid": 3, "landing_quarantined": 2, "failing_rows": 0,
-    }
-    lost = invariants.reconcile_lines(counts, {DAY: 2}, {DAY: 2}, [DAY])
-    assert lost.failing_rows == 1 and lost.by_day[DAY]["unaccounted"] == 1
-    doubled = invariants.reconcile_lines(counts, {DAY: 3}, {DAY: 4}, [DAY])
-    assert doubled.failing_rows == 2 and doubled.by_day[DAY]["unaccounted"] == -2
+    assert good.by_day[DAY] == {"lines_read": 6, "valid": 3, "quarantined": 2, "duplicates": 1, "unaccounted": 0}
+    # The landing grew between the quarantine pass and the clean pass: one line counted once, written once more.
+    grew = reconcile_lines(raw_counts(6, 2, 5, 4), [DAY])
+    assert grew.failing_rows == 1 and grew.by_day[DAY]["unaccounted"] == -1
+    # The commit wrote fewer clean rows than the pass counted.
+    lost = reconcile_lines(raw_counts(6, 2, 4, 3, {"raw_video_events": 2, "raw_video_events_quarantine": 2}), [DAY])
+    assert lost.failing_rows == 1 and lost.sample == [{
+        "observed_valid": 3, "observed_quarantined": 2, "written_raw_video_events": 2,
+        "written_raw_video_events_quarantine": 2,
+    }]
 
 
-def test_a_day_without_landing_files_reconciles_to_zero(spark, landing_dir):
-    counts = invariants.landing_status_counts(spark, LandingZone(location=str(landing_dir)), ["2025-01-16"])
-    result = invariants.reconcile_lines(counts, {}, {}, ["2025-01-16"])
+def test_a_day_without_landing_files_reconciles_to_zero():
+    counts = RawCounts(lines={}, quarantined={}, candidates={}, valid={}, rows_written={})
+    result = reconcile_lines(counts, ["2025-01-16"])
     assert result.passed and result.by_day["2025-01-16"]["lines_read"] == 0
 
 
 def test_quarantine_shares_per_day():
-    shares = invariants.quarantine_shares({DAY: 95}, {DAY: 5, "2025-01-16": 2}, [DAY, "2025-01-16", "2025-01-17"])
+    counts = RawCounts(
+        lines={}, quarantined={DAY: 5, "2025-01-16": 2}, candidates={}, valid={DAY: 95}, rows_written={}
+    )
+    shares = quarantine_shares(counts, [DAY, "2025-01-16", "2025-01-17"])
     assert shares == {
         DAY: {"valid": 95, "quarantined": 5, "share": 0.05},
         "2025-01-16": {"valid": 0, "quarantined": 2, "share": 1.0},

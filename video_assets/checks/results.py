@@ -1,0 +1,211 @@
+"""Every check's name, spec and result: what a user reads on an asset's Checks tab (docs/checks.md).
+
+* ``contract_schema`` / ``contract_rules`` / ``unique_key`` on every table:
+  ERROR and blocking. A failure stops the assets downstream of that table in
+  the same run.
+* invariants between tables (``lines_reconcile``, ``events_in_sessions``,
+  ``watch_seconds_match_intervals``, ``pair_counts_match_metrics``,
+  ``viewers_match_metrics``): ERROR and blocking.
+* ``has_events``, ``quarantine_share`` and ``catalog_rows_valid``: WARN,
+  never blocking.
+
+The specs are declared on the assets (``check_specs``) and evaluated in the
+asset's own step (``checks/in_step.py``). Checks of daily tables carry the
+daily ``partitions_def`` (a preview feature of Dagster 1.13's
+``AssetCheckSpec``): a single-partition run records each result against its
+day; a range run records one result for the range, whose metadata names
+every day and breaks counts down by day.
+"""
+
+import os
+import warnings
+from collections.abc import Sequence
+
+import dagster as dg
+
+from video_assets.checks.evaluation import Comparison, TableReport
+from video_assets.partitions import daily_partitions
+from video_assets.tables import table_spec
+
+CONTRACT_SCHEMA, CONTRACT_RULES, UNIQUE_KEY = "contract_schema", "contract_rules", "unique_key"
+CONTRACT_CHECKS = {CONTRACT_SCHEMA, CONTRACT_RULES, UNIQUE_KEY}
+LINES_RECONCILE, HAS_EVENTS, QUARANTINE_SHARE = "lines_reconcile", "has_events", "quarantine_share"
+EVENTS_IN_SESSIONS = "events_in_sessions"
+CATALOG_ROWS_VALID = "catalog_rows_valid"
+WATCH_SECONDS_MATCH = "watch_seconds_match_intervals"
+PAIR_COUNTS_MATCH = "pair_counts_match_metrics"
+VIEWERS_MATCH = "viewers_match_metrics"
+
+MAX_QUARANTINE_SHARE_ENV = "VIDEO_ASSETS_MAX_QUARANTINE_SHARE"
+DEFAULT_MAX_QUARANTINE_SHARE = 0.05
+
+
+def max_quarantine_share() -> float:
+    """The quarantine share (0-1) above which ``quarantine_share`` warns; env VIDEO_ASSETS_MAX_QUARANTINE_SHARE."""
+    text = os.environ.get(MAX_QUARANTINE_SHARE_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_QUARANTINE_SHARE
+    value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    if not 0 <= value <= 1:
+        raise ValueError(f"{MAX_QUARANTINE_SHARE_ENV}={text!r}: give a share between 0 and 1 (0.05) or a percent (5%).")
+    return value
+
+
+# ---------------------------------------------------------------- specs
+
+_CONTRACT_DESCRIPTIONS = {
+    CONTRACT_SCHEMA: "Columns and Spark types match the contract (pandera model in checks/schemas.py); no extra columns.",
+    CONTRACT_RULES: (
+        "Every row keeps the contract: required columns not null, ranges and allowed values, and the rules "
+        "between columns. Metadata: failing rows per rule and a sample of offending rows."
+    ),
+    UNIQUE_KEY: "The table's key (video_assets/tables.py) identifies one row.",
+}
+
+
+def check_spec(
+    name: str,
+    table: str,
+    description: str,
+    *,
+    blocking: bool = True,
+    additional_deps: Sequence[dg.AssetDep | str] = (),
+) -> dg.AssetCheckSpec:
+    partitioned = table_spec(table).partition_column is not None
+    with warnings.catch_warnings():
+        # partitions_def on AssetCheckSpec is a preview feature in Dagster 1.13; we rely on it knowingly.
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(
+            name,
+            asset=table,
+            description=description,
+            blocking=blocking,
+            additional_deps=list(additional_deps),
+            partitions_def=daily_partitions if partitioned else None,
+        )
+
+
+def contract_specs(table: str) -> list[dg.AssetCheckSpec]:
+    names = [CONTRACT_SCHEMA, CONTRACT_RULES] + ([UNIQUE_KEY] if table_spec(table).key_columns else [])
+    return [check_spec(name, table, _CONTRACT_DESCRIPTIONS[name]) for name in names]
+
+
+
+
+def scope(days: list[str]) -> str:
+    if not days:
+        return "all rows"
+    return days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}"
+
+
+def result(table: str, name: str, passed: bool, description: str, metadata: dict, *, warn: bool = False):
+    return dg.AssetCheckResult(
+        asset_key=table,
+        check_name=name,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN if warn else dg.AssetCheckSeverity.ERROR,
+        description=description,
+        metadata=metadata,
+    )
+
+
+def json_value(value) -> dg.MetadataValue:
+    return dg.MetadataValue.json(value)
+
+
+def day_metadata(days: list[str]) -> dict:
+    return {"days": ", ".join(days)} if days else {}
+
+
+# ---------------------------------------------------------------- results
+
+
+def verdicts(found: list[dg.AssetCheckResult]) -> str:
+    """One line for a log: how many checks passed, and which did not (with their severity)."""
+    failed = [f"{r.check_name} ({r.severity.value})" for r in found if not r.passed]
+    text = f"{len(found) - len(failed)}/{len(found)} checks passed"
+    return text + (f"; failed: {', '.join(failed)}" if failed else "")
+
+
+def schema_result(table: str, report: TableReport, days: list[str]) -> dg.AssetCheckResult:
+    errors = report.schema.errors
+    description = (
+        f"{table} matches its contract's columns and types."
+        if report.schema.passed
+        else f"{table} ({scope(days)}): {len(errors)} schema error(s): "
+        + "; ".join(f"{e['reason']} {e['column']}" for e in errors[:5])
+    )
+    return result(
+        table,
+        CONTRACT_SCHEMA,
+        report.schema.passed,
+        description,
+        {**day_metadata(days), "schema_errors": len(errors), "errors": json_value(errors)},
+    )
+
+
+def rules_result(table: str, report: TableReport, days: list[str]) -> dg.AssetCheckResult:
+    rules = report.rules
+    metadata = {
+        **day_metadata(days),
+        "rows_checked": rules.rows,
+        "rules_checked": rules.rules_checked,
+        "failing_rows": rules.failing_rows,
+        "failing_rows_by_rule": json_value(rules.failures),
+        "sample_offending_rows": json_value(rules.samples),
+    }
+    if days:
+        metadata["failing_rows_by_day"] = json_value(rules.failures_by_day)
+    if rules.not_evaluated:
+        metadata["rules_not_evaluated"] = json_value(rules.not_evaluated)
+    if rules.passed:
+        description = f"{rules.rows} rows of {table} ({scope(days)}) keep all {rules.rules_checked} rules."
+    else:
+        broken = ", ".join(f"{name} ({count})" for name, count in rules.failures.items())
+        description = f"{table} ({scope(days)}): {rules.failing_rows} of {rules.rows} rows break a rule: {broken or '-'}"
+        if rules.not_evaluated:
+            description += f"; {len(rules.not_evaluated)} rule(s) not evaluated (schema errors)"
+    return result(table, CONTRACT_RULES, rules.passed, description, metadata)
+
+
+def key_result(table: str, report: TableReport, days: list[str]) -> dg.AssetCheckResult:
+    key = report.key
+    assert key is not None
+    metadata = {
+        **day_metadata(days),
+        "key": ", ".join(key.key_columns),
+        "duplicate_key_rows": key.duplicate_rows,
+        "duplicated_keys": key.duplicated_keys,
+        "sample_duplicate_keys": json_value(key.sample),
+    }
+    if not key.evaluated:
+        description = f"{table}: key columns ({', '.join(key.key_columns)}) missing, uniqueness not evaluated."
+    elif key.passed:
+        description = f"Every ({', '.join(key.key_columns)}) of {table} ({scope(days)}) is unique."
+    else:
+        description = (
+            f"{table} ({scope(days)}): {key.duplicated_keys} key(s) appear more than once, "
+            f"{key.duplicate_rows} rows in all."
+        )
+    return result(table, UNIQUE_KEY, key.passed, description, metadata)
+
+
+def comparison_result(table: str, name: str, comparison: Comparison, days: list[str], what: str) -> dg.AssetCheckResult:
+    if not comparison.evaluated:
+        description = f"{table} ({scope(days)}): {what} not evaluated (columns missing)."
+    elif comparison.passed:
+        description = f"{table} ({scope(days)}): {what} holds."
+    else:
+        description = f"{table} ({scope(days)}): {what} fails for {comparison.failing_rows} row(s)."
+    return result(
+        table,
+        name,
+        comparison.passed,
+        description,
+        {
+            **day_metadata(days),
+            "failing_rows": comparison.failing_rows,
+            "by_day": json_value(comparison.by_day),
+            "sample": json_value(comparison.sample),
+        },
+    )
