@@ -1,38 +1,296 @@
-"""The video catalog: ``<landing>/videos/videos.csv`` -> one row per video."""
+"""The video catalog: ``<landing>/videos/videos.csv`` -> one row per video (SEMANTICS.md 1 and 5).
 
-from pyspark.sql import DataFrame, SparkSession
+The file is ``video_id,title,duration_seconds[,category,published_at]`` with a
+header line. Its header names the columns: video_id, title and
+duration_seconds are required, category and published_at optional, names are
+matched case-insensitively in any order, and any other column is ignored.
+
+Every non-blank line after the header is a *row read* and gets exactly one
+outcome, so that rows read = videos + duplicate rows + rejected holds by
+construction:
+
+* ``video``: the row that represents its video_id in the table;
+* ``duplicate_row``: another well-formed row of a video_id already
+  represented (the row with a usable duration wins, then the first title);
+* a rejection reason (:data:`REJECTION_REASONS`), first that applies:
+  ``comment_line`` (the line starts with ``#``), ``bad_quoting`` (not a
+  CSV record: an unterminated quote, a quote inside an unquoted value, text
+  after a closing quote), ``wrong_field_count`` (a CSV record with more or
+  fewer values than the header, e.g. an unquoted ``1,234``),
+  ``missing_video_id`` (empty video_id).
+
+A record is one line: a quoted value cannot span lines, so an unterminated
+quote spoils its own line and never the rest of the file. The lines are
+checked with Spark expressions rather than Spark's CSV reader, which accepts
+a quote inside an unquoted value, reads a ``#`` line with two commas as a
+video and, in multi-line mode, lets one unterminated quote swallow every
+following row.
+"""
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 CATALOG_COLUMNS = ("video_id", "title", "duration_seconds", "category", "published_at")
+REQUIRED_COLUMNS = ("video_id", "title", "duration_seconds")
+EXPECTED_HEADER = "video_id,title,duration_seconds[,category,published_at]"
 _EMPTY_SCHEMA = "video_id string, title string, duration_seconds double, category string, published_at timestamp"
+
+REJECTION_REASONS = ("comment_line", "bad_quoting", "wrong_field_count", "missing_video_id")
+VIDEO, DUPLICATE_ROW = "video", "duplicate_row"
+MAX_REJECTED_SAMPLES = 5
+_SAMPLE_CHARS = 200
+
+# One CSV value: a quoted value (quotes doubled inside, spaces or tabs allowed
+# around it) or an unquoted value without commas or quotes.
+_VALUE = r'[ \t]*"[^"]*(?:""[^"]*)*"[ \t]*|[^,"]*'
+_RECORD = rf"^(?:{_VALUE})(?:,(?:{_VALUE}))*$"
+# Applied to "," + line so that every match, even of an empty value, is non-empty.
+_COMMA_AND_VALUE = rf",({_VALUE})"
+_QUOTED = r'^[ \t]*"((?s).*)"[ \t]*$'
+_BLANK = r"(?U)^\s*$"
+_COMMENT = r"(?U)^\s*#"
+_EDGE_WHITESPACE = r"(?U)^\s+|\s+$"
+# A plain decimal number; the double cast alone would also accept "NaN",
+# "Infinity", "300d" and hexadecimal "0x1p3".
+_DECIMAL = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 
 def empty_catalog(spark: SparkSession) -> DataFrame:
     return spark.createDataFrame([], _EMPTY_SCHEMA)
 
 
-def read_catalog(spark: SparkSession, csv_path: str) -> DataFrame:
-    """Catalog rows with typed columns.
+class CatalogHeaderError(ValueError):
+    """The catalog file has no usable header line; nothing in it can be read."""
 
-    duration_seconds is the video's length in seconds; a value that is not a
-    positive number becomes null, so section 5's fallbacks (player-reported,
-    then inferred) apply to that video. A video listed twice keeps the row
-    with a usable duration, then the first title in sort order.
+
+@dataclass(frozen=True)
+class CatalogCounts:
+    """What became of the catalog file's rows (for the materialization's metadata and checks).
+
+    rows_read = videos + duplicate_rows + rejected. ``without_duration`` counts
+    videos (rows of the table) whose duration_seconds is null.
+    ``rejected_samples`` holds the first rejected lines (at most 5), each as
+    ``line <n> (<reason>): <text>``, the text cut at 200 characters.
     """
-    raw = spark.read.option("header", "true").option("inferSchema", "false").csv(csv_path)
-    for column in CATALOG_COLUMNS:
-        if column not in raw.columns:
-            raw = raw.withColumn(column, F.lit(None).cast("string"))
-    duration = F.trim("duration_seconds").try_cast("double")
-    typed = raw.select(
-        F.trim("video_id").alias("video_id"),
-        F.trim("title").alias("title"),
-        F.when(duration > 0, duration).alias("duration_seconds"),
-        F.trim("category").alias("category"),
-        F.try_to_timestamp(F.trim("published_at")).alias("published_at"),
-    ).where(F.col("video_id").isNotNull() & (F.col("video_id") != ""))
-    preference = Window.partitionBy("video_id").orderBy(
-        F.col("duration_seconds").isNull(), F.col("title").asc_nulls_last(), F.col("duration_seconds")
+
+    rows_read: int
+    videos: int
+    duplicate_rows: int
+    rejected: int
+    rejected_by_reason: dict[str, int]
+    without_duration: int
+    rejected_samples: tuple[str, ...]
+    ignored_columns: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict:
+        return {
+            "rows_read": self.rows_read,
+            "videos": self.videos,
+            "duplicate_rows": self.duplicate_rows,
+            "rejected": self.rejected,
+            "rejected_by_reason": dict(self.rejected_by_reason),
+            "without_duration": self.without_duration,
+            "rejected_samples": list(self.rejected_samples),
+            "ignored_columns": list(self.ignored_columns),
+        }
+
+
+@dataclass(frozen=True)
+class CatalogFile:
+    """One read of the catalog file: the video table and, on demand, its counts.
+
+    ``videos`` is lazy (nothing runs until it is written); ``counts`` runs one
+    small Spark query the first time it is used and keeps the result.
+    """
+
+    source: str
+    outcomes: DataFrame  # one row per row read: its fields, line_number, raw_line and outcome
+    ignored_columns: tuple[str, ...]
+
+    @property
+    def videos(self) -> DataFrame:
+        return self.outcomes.where(F.col("outcome") == VIDEO).select(*CATALOG_COLUMNS)
+
+    @cached_property
+    def counts(self) -> CatalogCounts:
+        return _count_outcomes(self.outcomes, self.ignored_columns)
+
+
+def load_catalog(spark: SparkSession, csv_path: str) -> CatalogFile:
+    """Read the catalog file; raises :class:`CatalogHeaderError` when its header is unusable.
+
+    Runs one small Spark query now (to read the header line); the rows are
+    read when ``videos`` is written or ``counts`` is asked for.
+    """
+    lines = _numbered_lines(spark, csv_path)
+    header_line_number, columns = _read_header(lines, csv_path)
+    positions = {name: columns.index(name) for name in CATALOG_COLUMNS if name in columns}
+    ignored = tuple(name for name in columns if name not in CATALOG_COLUMNS)
+
+    rows = lines.where((F.col("line_number") > header_line_number) & ~F.col("raw_line").rlike(_BLANK))
+    fields = rows.select("line_number", "raw_line", _split_values(F.col("raw_line")).alias("values"))
+    typed = fields.select(
+        "line_number",
+        "raw_line",
+        _rejection_reason(len(columns), positions["video_id"]).alias("rejection_reason"),
+        _value(positions, "video_id").alias("video_id"),
+        _value(positions, "title").alias("title"),
+        _positive_finite_number(_value(positions, "duration_seconds")).alias("duration_seconds"),
+        _value(positions, "category").alias("category"),
+        F.try_to_timestamp(_value(positions, "published_at")).alias("published_at"),
     )
-    return typed.withColumn("_rank", F.row_number().over(preference)).where("_rank = 1").drop("_rank")
+    # Ranked within rejected rows too (partition by reason), where the rank is unused.
+    preference = Window.partitionBy("rejection_reason", "video_id").orderBy(
+        F.col("duration_seconds").isNull(),
+        F.col("title").asc_nulls_last(),
+        F.col("duration_seconds"),
+        F.col("line_number"),
+    )
+    outcomes = typed.withColumn(
+        "outcome",
+        F.when(F.col("rejection_reason").isNotNull(), F.col("rejection_reason"))
+        .when(F.row_number().over(preference) == 1, F.lit(VIDEO))
+        .otherwise(F.lit(DUPLICATE_ROW)),
+    ).drop("rejection_reason")
+    return CatalogFile(source=csv_path, outcomes=outcomes, ignored_columns=ignored)
+
+
+def read_catalog(spark: SparkSession, csv_path: str) -> DataFrame:
+    """One row per video: video_id, title, duration_seconds, category, published_at.
+
+    duration_seconds is the video's length in seconds when the file gives a
+    finite number > 0 (a plain decimal such as ``300`` or ``2.5e2``); anything
+    else (empty, NaN, Infinity, 1e400, 0, negative, ``1,234``, text) is null,
+    so section 5's fallbacks (player-reported, then inferred) apply to that
+    video. Values are trimmed; an empty title, category or published_at is
+    null, and published_at is null when it is not a timestamp. Rejected rows
+    are not in the table (see :func:`catalog_counts`).
+    """
+    return load_catalog(spark, csv_path).videos
+
+
+def catalog_counts(spark: SparkSession, csv_path: str) -> CatalogCounts:
+    """Rows read, videos, duplicate rows, rejected rows by reason, videos without a duration."""
+    return load_catalog(spark, csv_path).counts
+
+
+def _numbered_lines(spark: SparkSession, csv_path: str) -> DataFrame:
+    """line_number (1-based) and raw_line (UTF-8, invalid bytes replaced) for each line of the file.
+
+    The whole file is one text value (the catalog is small), so line numbers
+    are exact and independent of how Spark would split the file.
+    """
+    text = spark.read.text(csv_path, wholetext=True)
+    without_bom = F.regexp_replace("value", "^\uFEFF", "")
+    numbered = text.select(F.posexplode(F.split(without_bom, r"\r?\n")).alias("index", "raw_line"))
+    return numbered.select((F.col("index") + 1).alias("line_number"), "raw_line")
+
+
+def _read_header(lines: DataFrame, csv_path: str) -> tuple[int, list[str]]:
+    """The first non-blank line's number and its column names (lower case, trimmed, unquoted)."""
+    first = (
+        lines.where(~F.col("raw_line").rlike(_BLANK))
+        .orderBy("line_number")
+        .limit(1)
+        .select(
+            "line_number",
+            "raw_line",
+            F.col("raw_line").rlike(_RECORD).alias("is_record"),
+            F.transform(_split_values(F.col("raw_line")), F.lower).alias("names"),
+        )
+        .collect()
+    )
+    expected = f"expected the header {EXPECTED_HEADER}"
+    if not first:
+        raise CatalogHeaderError(f"Catalog {csv_path} has no header line ({expected}).")
+    header = first[0]
+    if not header["is_record"]:
+        raise CatalogHeaderError(
+            f"Catalog {csv_path}: the header line {header['raw_line']!r} is not a CSV record ({expected})."
+        )
+    names = list(header["names"])
+    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    repeated = sorted({name for name in names if name and names.count(name) > 1})
+    if missing or repeated:
+        problem = f"lacks {', '.join(missing)}" if missing else f"repeats {', '.join(repeated)}"
+        raise CatalogHeaderError(f"Catalog {csv_path}: the header {header['raw_line']!r} {problem} ({expected}).")
+    return header["line_number"], names
+
+
+def _split_values(line: Column) -> Column:
+    """The line's values, unquoted and trimmed (meaningful only for a line that is a CSV record)."""
+    raw_values = F.regexp_extract_all(F.concat(F.lit(","), line), F.lit(_COMMA_AND_VALUE), F.lit(1))
+
+    def unquote(value: Column) -> Column:
+        inner = F.regexp_replace(F.regexp_extract(value, _QUOTED, 1), '""', '"')
+        return F.regexp_replace(F.when(value.rlike(_QUOTED), inner).otherwise(value), _EDGE_WHITESPACE, "")
+
+    return F.transform(raw_values, unquote)
+
+
+def _value(positions: dict[str, int], column: str) -> Column:
+    """The column's value in this row; null when empty or when the header has no such column."""
+    if column not in positions:
+        return F.lit(None).cast("string")
+    value = F.get(F.col("values"), positions[column])
+    return F.when(value != "", value)
+
+
+def _rejection_reason(field_count: int, video_id_position: int) -> Column:
+    video_id = F.get(F.col("values"), video_id_position)
+    line = F.col("raw_line")
+    return (
+        F.when(line.rlike(_COMMENT), F.lit("comment_line"))
+        .when(~line.rlike(_RECORD), F.lit("bad_quoting"))
+        .when(F.size("values") != field_count, F.lit("wrong_field_count"))
+        .when(video_id.isNull() | (video_id == ""), F.lit("missing_video_id"))
+    )
+
+
+def _positive_finite_number(text: Column) -> Column:
+    """The number in seconds when ``text`` is a decimal number that is finite and > 0, else null."""
+    number = F.when(text.rlike(_DECIMAL), text.try_cast("double"))
+    return F.when((number > 0) & (number < float("inf")) & ~F.isnan(number), number)
+
+
+def _count_outcomes(outcomes: DataFrame, ignored_columns: tuple[str, ...]) -> CatalogCounts:
+    """One Spark query: rows per outcome and the first rejected lines (a handful of rows collected)."""
+    per_outcome = outcomes.groupBy("outcome").agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.count_if(F.col("duration_seconds").isNull()).alias("without_duration"),
+        F.lit(None).cast("int").alias("line_number"),
+        F.lit(None).cast("string").alias("raw_line"),
+    )
+    samples = (
+        outcomes.where(F.col("outcome").isin(*REJECTION_REASONS))
+        .orderBy("line_number")
+        .limit(MAX_REJECTED_SAMPLES)
+        .select(
+            "outcome",
+            F.lit(None).cast("long").alias("rows"),
+            F.lit(None).cast("long").alias("without_duration"),
+            "line_number",
+            F.substring("raw_line", 1, _SAMPLE_CHARS).alias("raw_line"),
+        )
+    )
+    rows = per_outcome.unionByName(samples).collect()
+    totals = {row["outcome"]: row for row in rows if row["rows"] is not None}
+    by_reason = {reason: int(totals[reason]["rows"]) if reason in totals else 0 for reason in REJECTION_REASONS}
+    video_row = totals.get(VIDEO)
+    sample_rows = sorted((row for row in rows if row["rows"] is None), key=lambda row: row["line_number"])
+    return CatalogCounts(
+        rows_read=sum(int(row["rows"]) for row in totals.values()),
+        videos=int(video_row["rows"]) if video_row else 0,
+        duplicate_rows=int(totals[DUPLICATE_ROW]["rows"]) if DUPLICATE_ROW in totals else 0,
+        rejected=sum(by_reason.values()),
+        rejected_by_reason=by_reason,
+        without_duration=int(video_row["without_duration"]) if video_row else 0,
+        rejected_samples=tuple(
+            f"line {row['line_number']} ({row['outcome']}): {row['raw_line']}" for row in sample_rows
+        ),
+        ignored_columns=ignored_columns,
+    )
