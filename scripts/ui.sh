@@ -5,7 +5,7 @@
 #   scripts/ui.sh                 # http://127.0.0.1:3000
 #   PORT=3100 scripts/ui.sh       # another port
 #
-# Works on a fresh machine: scripts/setup.sh installs Java, Python 3.11 and the
+# Works on a fresh machine: scripts/setup.sh installs Java, a Python 3.11-3.13 and the
 # virtualenv first (idempotent, quick when everything is in place). The Dagster
 # instance lives in <project>/.dagster_home (run history, event logs, sensor
 # cursors; SQLite), with a copy of the project's dagster.yaml refreshed on every
