@@ -94,9 +94,39 @@ def _demo(argv: list[str]) -> int:
     return 0 if ok else 1
 
 
+def _report(argv: list[str]) -> int:
+    def day(text: str) -> date:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
+
+    parser = argparse.ArgumentParser(
+        prog="video-assets report",
+        description="One self-contained HTML page of the engagement tables (default: every day present).",
+    )
+    parser.add_argument("--from", dest="first_day", type=day, metavar="YYYY-MM-DD", help="first day, YYYY-MM-DD (default: the first present)")
+    parser.add_argument("--to", dest="last_day", type=day, metavar="YYYY-MM-DD", help="last day, YYYY-MM-DD (default: the last present)")
+    parser.add_argument(
+        "--out", type=Path, help="HTML file to write (default: data/reports/engagement-<from>_<to>.html)"
+    )
+    args = parser.parse_args(argv)
+    if args.first_day and args.last_day and args.first_day > args.last_day:
+        parser.error(f"--from {args.first_day} is after --to {args.last_day}")
+    from video_assets.reporting.html_report import ReportError, write_report  # noqa: PLC0415
+
+    try:
+        path = write_report(args.first_day, args.last_day, args.out)
+    except ReportError as error:
+        print(f"video-assets report: {error}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"generate": _generate, "demo": _demo, "summary": lambda _: print_summary() or 0}
+    commands = {"generate": _generate, "demo": _demo, "summary": lambda _: print_summary() or 0, "report": _report}
     if not argv or argv[0] not in commands:
         print(__doc__.strip())
         return 0 if argv[:1] in ([], ["-h"], ["--help"]) else 2

@@ -22,6 +22,7 @@ from video_assets.checks.results import (
 )
 from video_assets.io.delta import DeltaWarehouse
 from video_assets.partitions import daily_partitions, previous_and_same_day
+from video_assets.reporting import aggregates, asset_pictures
 from video_assets.settings import TIERS, EngagementSettings
 from video_assets.transforms import intervals, metrics, sessions
 
@@ -190,7 +191,10 @@ def user_video_metrics(
                 "interval seconds = total_watch_seconds",
                 invariants.watch_seconds_match(watch_intervals),
             ),
-            observe={f"tier:{tier}": F.count_if(F.col("engagement_tier") == tier) for tier in TIERS},
+            observe={
+                **{f"tier:{tier}": F.count_if(F.col("engagement_tier") == tier) for tier in TIERS},
+                **aggregates.score_bin_counters(),
+            },
         )
     tiers = {tier: int(write.observed.get(f"tier:{tier}") or 0) for tier in TIERS}
     context.log.info(f"user_video_metrics: {write.rows_written} user-video-days, by tier {tiers}")
@@ -199,6 +203,9 @@ def user_video_metrics(
             **write.metadata,
             "pairs": write.rows_written,
             "pairs_by_tier": dg.MetadataValue.json(tiers),
+            "score_histogram": asset_pictures.score_histogram_picture(
+                aggregates.score_bins_observed(write.observed), engagement
+            ),
             "compute_seconds": timing["seconds"],
         },
         check_results=check_results,

@@ -17,6 +17,7 @@ from video_assets.checks.in_step import Invariant, TableChecks, selected_checks
 from video_assets.checks.results import PAIR_COUNTS_MATCH, VIEWERS_MATCH, check_spec, contract_specs, verdicts
 from video_assets.io.delta import DeltaWarehouse
 from video_assets.partitions import daily_partitions
+from video_assets.reporting import aggregates, asset_pictures
 from video_assets.settings import EngagementSettings
 from video_assets.transforms import lifetime, summaries
 
@@ -70,8 +71,14 @@ def engagement_tier_summary(
                 invariants.tier_pairs_match(user_video_metrics, days),
             ),
         )
+    mix = aggregates.tier_mix(warehouse.read_range("engagement_tier_summary", days))  # days x 4 rows
     yield dg.MaterializeResult(
-        metadata={**write.metadata, "compute_seconds": timing["seconds"]}, check_results=check_results
+        metadata={
+            **write.metadata,
+            "compute_seconds": timing["seconds"],
+            "tier_mix": asset_pictures.tier_mix_picture(mix),
+        },
+        check_results=check_results,
     )
 
 
@@ -116,8 +123,14 @@ def video_engagement_summary(
                 VIEWERS_MATCH, "viewers = distinct users in metrics", invariants.viewers_match(user_video_metrics)
             ),
         )
+    top = aggregates.top_videos(warehouse.read_range("video_engagement_summary", days), asset_pictures.TOP_VIDEOS)
     yield dg.MaterializeResult(
-        metadata={**write.metadata, "compute_seconds": timing["seconds"]}, check_results=check_results
+        metadata={
+            **write.metadata,
+            "compute_seconds": timing["seconds"],
+            "retention_top_videos": asset_pictures.retention_picture(top),
+        },
+        check_results=check_results,
     )
 
 
