@@ -87,7 +87,7 @@ def floor_seconds(spark, landing: Path, out: Path) -> float:
 def landing_for(events: int, days: int, seed: int, start: str) -> Path:
     landing = HERE / "out" / f"{events}-{days}d-{seed}" / "landing"
     if not (landing / "events").exists():
-        from video_assets.generate import generate_landing  # noqa: PLC0415
+        from video_assets.sample_data import generate_landing  # noqa: PLC0415
 
         stats = generate_landing(landing, days=days, seed=seed, start_date=start, target_events=events)
         print(f"generated {stats['events']:,} events ({stats['lines']:,} lines) in {stats['seconds']:.1f} s")

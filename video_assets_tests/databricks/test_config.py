@@ -69,6 +69,14 @@ def test_code_zip_holds_the_package_and_the_yamls_only(tmp_path):
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or "/." in n]
 
 
+def test_code_zip_leaves_out_the_sample_data_generator(tmp_path):
+    names = databricks.build_code_zip(tmp_path / "code.zip")
+    assert (environment.PROJECT_ROOT / "video_assets" / "sample_data" / "__init__.py").is_file()
+    assert not [n for n in names if n.startswith("video_assets/sample_data/")]
+    assert "video_assets/definitions.py" in names
+    assert "video_assets/transforms/events.py" in names
+
+
 def _job(pointer) -> ReconstructableJob:
     return ReconstructableJob(ReconstructableRepository(pointer), "__ASSET_JOB")
 
