@@ -3,6 +3,7 @@
     video-assets generate --days 7 --users 500 --out data/landing
     video-assets demo                      # generate a week (if absent), run everything, summarize
     video-assets summary                   # rows per table, quarantine by reason
+    video-assets report [--from D --to D] [--out PATH]   # one self-contained HTML page of the results
 """
 
 import argparse
@@ -16,28 +17,44 @@ DEMO_START, DEMO_DAYS = "2024-01-15", 7
 
 
 def _generate(argv: list[str]) -> int:
-    from video_assets import generate  # noqa: PLC0415 - keeps `video-assets --help` fast
+    from video_assets import sample_data  # noqa: PLC0415 - keeps `video-assets --help` fast
 
-    return generate.cli(argv)
+    return sample_data.cli(argv)
 
 
 def run_graph(first_day: str, last_day: str) -> bool:
-    """Materializes every asset (and runs its checks) for first_day..last_day in one in-process run."""
-    import dagster as dg  # noqa: PLC0415
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG  # noqa: PLC0415
+    """Materializes every asset (and runs its checks) for first_day..last_day in one in-process run.
 
+    The console gets one line per finished step; every log line of the run
+    goes to a file under the Dagster home (or the system temp folder), whose
+    path is printed. A failed step prints its error in full.
+    """
+    import tempfile  # noqa: PLC0415
+
+    import dagster as dg  # noqa: PLC0415
+
+    from video_assets.console import CONSOLE_LOGGERS  # noqa: PLC0415
+    from video_assets.dagster_internals import (  # noqa: PLC0415
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
     from video_assets.definitions import defs  # noqa: PLC0415
 
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    job = defs.get_job_def("video_engagement_job")
+    home = os.environ.get("DAGSTER_HOME")
+    instance = dg.DagsterInstance.get() if home else dg.DagsterInstance.ephemeral()
+    log_dir = Path(home or tempfile.gettempdir()) / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"run-{first_day}_{last_day}-{int(time.time())}.log"
+    print(f"Full log of the run: {log_path}")
+    job = defs.get_job_def("video_engagement_job").with_logger_defs(CONSOLE_LOGGERS)
     result = job.execute_in_process(
         instance=instance,
+        run_config={"loggers": {"step_lines": {}, "run_file": {"config": {"path": str(log_path)}}}},
         tags={ASSET_PARTITION_RANGE_START_TAG: first_day, ASSET_PARTITION_RANGE_END_TAG: last_day},
         raise_on_error=False,
     )
-    for event in result.all_events:
-        if event.is_step_failure:
-            print(f"FAILED step {event.step_key}: {event.event_specific_data.error.message.strip()}", file=sys.stderr)
+    if home:
+        print(f"The run in the UI (bash scripts/ui.sh): http://127.0.0.1:3000/runs/{result.run_id}")
     return result.success
 
 
@@ -91,6 +108,11 @@ def _demo(argv: list[str]) -> int:
     ok = run_graph(DEMO_START, last_day)
     print(f"Run {'succeeded' if ok else 'FAILED'} in {time.perf_counter() - started:.0f} s")
     print_summary()
+    if ok:
+        from video_assets.reporting.html_report import write_report  # noqa: PLC0415
+
+        report = write_report(date.fromisoformat(DEMO_START), date.fromisoformat(last_day), None)
+        print(f"\nReport (open in a browser or send it): {report}")
     return 0 if ok else 1
 
 

@@ -15,6 +15,11 @@ from video_assets.assets.common import (
 from video_assets.checks import invariants
 from video_assets.checks.in_step import Invariant, TableChecks, selected_checks
 from video_assets.checks.results import PAIR_COUNTS_MATCH, VIEWERS_MATCH, check_spec, contract_specs, verdicts
+from video_assets.dagster_internals import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
 from video_assets.io.delta import DeltaWarehouse
 from video_assets.partitions import daily_partitions
 from video_assets.reporting import aggregates, asset_pictures
@@ -24,8 +29,7 @@ from video_assets.transforms import lifetime, summaries
 SUMMARY_GROUP = "summaries"
 LIFETIME = "user_video_engagement"
 # Tags Dagster puts on a run of one partition or of a range (single-run backfill).
-PARTITION_TAG = "dagster/partition"
-RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+RANGE_TAGS = (ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG)
 
 
 @dg.asset(
@@ -139,8 +143,8 @@ def run_days(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
     tags = context.run.tags
     if all(tag in tags for tag in RANGE_TAGS):
         return date.fromisoformat(tags[RANGE_TAGS[0]]), date.fromisoformat(tags[RANGE_TAGS[1]])
-    if PARTITION_TAG in tags:
-        day = date.fromisoformat(tags[PARTITION_TAG])
+    if PARTITION_NAME_TAG in tags:
+        day = date.fromisoformat(tags[PARTITION_NAME_TAG])
         return day, day
     return None
 

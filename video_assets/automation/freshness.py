@@ -35,7 +35,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
-from dagster._utils.schedules import get_next_cron_tick, get_smallest_cron_interval
+
+from video_assets.dagster_internals import get_next_cron_tick, get_smallest_cron_interval
 
 DEADLINE_CRON_ENV = "VIDEO_ASSETS_FRESHNESS_DEADLINE_CRON"
 DEFAULT_DEADLINE_CRON = "0 6 * * *"

@@ -42,11 +42,7 @@ from pathlib import Path
 
 import dagster as dg
 
-# Internal to Dagster 1.13 (pinned <1.14): a sensor launches a backfill by returning
-# RunRequest.for_asset_graph_subset, which takes an AssetGraphSubset.
-from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
-from dagster._core.definitions.events import AssetKeyPartitionKey
-
+from video_assets.dagster_internals import AssetGraphSubset, AssetKeyPartitionKey
 from video_assets.io.landing import PARQUET_SUFFIXES, TEXT_SUFFIXES, LandingZone
 
 SENSOR_NAME = "late_data_sensor"

@@ -6,7 +6,7 @@ worker; it never starts Spark) uploads four files to DBFS under
 ``<staging_prefix>/<run id>/<step key>/``:
 
     databricks_step_main.py   dagster-databricks' entry point, run as a spark_python_task
-    code.zip                  the video_assets package and resources/*.yaml, nothing else
+    code.zip                  the video_assets package (less sample_data/) and resources/*.yaml
     step_run_ref.pkl          which step of which run, with the run's config
     config.pkl                environment variables and secrets to set up on the cluster
 
@@ -43,13 +43,12 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster._config import process_config
-from dagster._core.execution.plan.external_step import PICKLED_STEP_RUN_REF_FILE_NAME
 from dagster_databricks import DatabricksError, DatabricksPySparkStepLauncher, databricks_pyspark_step_launcher
 from dagster_databricks.databricks_pyspark_step_launcher import CODE_ZIP_NAME, PICKLED_CONFIG_FILE_NAME
 from databricks.sdk.errors import PermissionDenied, Unauthenticated
 
 from video_assets import environment
+from video_assets.dagster_internals import PICKLED_STEP_RUN_REF_FILE_NAME, process_config
 
 HOST_VARIABLE = "DATABRICKS_HOST"
 TOKEN_VARIABLE = "DATABRICKS_TOKEN"
@@ -190,6 +189,9 @@ def code_zip_members(project_root: Path = PROJECT_ROOT) -> list[tuple[Path, str]
         if not path.is_file() or path.suffix in (".pyc", ".pyo"):
             continue
         if any(part == "__pycache__" or part.startswith(".") for part in relative.parts):
+            continue
+        # The sample-data generator writes landing files on a laptop, in tests and benchmarks; no step imports it.
+        if relative.parts[:2] == (PACKAGE_NAME, "sample_data"):
             continue
         members.append((path, relative.as_posix()))
     for path in sorted((project_root / "resources").glob("*.yaml")):
