@@ -121,13 +121,14 @@ def step_seconds(instance, run_id: str) -> dict[str, float]:
     return durations
 
 
-def check_seconds(result) -> float:
-    """Seconds the steps spent evaluating checks after their writes (each materialization's check_seconds)."""
-    total = 0.0
+def check_seconds(result) -> dict[str, float]:
+    """Per table, seconds its step spent evaluating checks after the write (the materialization's check_seconds)."""
+    seconds = {}
     for event in result.get_asset_materialization_events():
         value = event.materialization.metadata.get("check_seconds")
-        total += float(value.value) if value is not None else 0.0
-    return total
+        if value is not None:
+            seconds[event.asset_key.to_user_string()] = float(value.value)
+    return seconds
 
 
 def target(label: str, figure: str, goal: str, met: bool) -> None:
@@ -154,13 +155,16 @@ def whole_graph(args) -> int:
     if not result.success:
         print("the run FAILED", file=sys.stderr)
         return 1
-    checks = check_seconds(result)
+    per_table = check_seconds(result)
+    checks = sum(per_table.values())
     print(f"\nlanding lines: {line_count:,} over {args.days} days")
     print(f"{'step':44} {'seconds':>9} {'lines/s':>12}")
     for step, seconds in step_seconds(instance, result.run_id).items():
         print(f"{step:44} {seconds:9.1f} {line_count / seconds:12,.0f}")
     print(f"{'whole graph (one run, checks included)':44} {whole:9.1f} {line_count / whole:12,.0f}")
     print(f"{'  of which checks (after the writes)':44} {checks:9.1f}")
+    for table, seconds in sorted(per_table.items(), key=lambda item: -item[1]):
+        print(f"{'    ' + table:44} {seconds:9.1f}")
     if floor is not None:
         print(f"{'floor (read, parse, sort, write)':44} {floor:9.1f} {line_count / floor:12,.0f}")
     print(f"peak memory (python + JVM): {memory.peak / 2**30:.2f} GiB")

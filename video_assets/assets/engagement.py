@@ -24,6 +24,7 @@ from video_assets.io.delta import DeltaWarehouse
 from video_assets.partitions import daily_partitions, previous_and_same_day
 from video_assets.reporting import aggregates, asset_pictures
 from video_assets.settings import TIERS, EngagementSettings
+from video_assets.tables import column_schema
 from video_assets.transforms import intervals, metrics, sessions
 
 ENGAGEMENT_GROUP = "engagement"
@@ -33,6 +34,7 @@ ENGAGEMENT_GROUP = "engagement"
     outs={
         "video_sessions": dg.AssetOut(
             group_name=ENGAGEMENT_GROUP,
+            metadata={"dagster/column_schema": column_schema("video_sessions")},
             kinds=SPARK_KINDS,
             description=(
                 "One row per viewing session of a user on a video, owned by the UTC day it closes on "
@@ -41,6 +43,7 @@ ENGAGEMENT_GROUP = "engagement"
         ),
         "watch_intervals": dg.AssetOut(
             group_name=ENGAGEMENT_GROUP,
+            metadata={"dagster/column_schema": column_schema("watch_intervals")},
             kinds=SPARK_KINDS,
             description=(
                 "One row per watch interval: a maximal run of a session's watched segments whose positions "
@@ -154,6 +157,7 @@ def video_sessions(
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="writes_user_video_metrics",
+    metadata={"dagster/column_schema": column_schema("user_video_metrics")},
     check_specs=[
         *contract_specs("user_video_metrics"),
         check_spec(

@@ -28,6 +28,7 @@ from video_assets.io.landing import LandingZone, list_day_files, path_exists
 from video_assets.io.spark import SparkResource
 from video_assets.partitions import daily_partitions
 from video_assets.settings import EngagementSettings
+from video_assets.tables import column_schema
 from video_assets.transforms import catalog, events
 
 RAW_GROUP = "raw"
@@ -48,6 +49,7 @@ CLEAN, QUARANTINE = "raw_video_events", "raw_video_events_quarantine"
         ),
     ],
     pool="writes_video_catalog",
+    metadata={"dagster/column_schema": column_schema("video_catalog")},
     description=(
         "One row per video from <landing>/videos/videos.csv: video_id, title, duration_seconds "
         "(s; null when the file gives no finite positive number), category, published_at."
@@ -156,6 +158,7 @@ def _raw_check_specs() -> list[dg.AssetCheckSpec]:
     outs={
         CLEAN: dg.AssetOut(
             group_name=RAW_GROUP,
+            metadata={"dagster/column_schema": column_schema(CLEAN)},
             kinds=SPARK_KINDS,
             description=(
                 "One row per clean, de-duplicated player event of the day (event_date = UTC date of the "
@@ -164,6 +167,7 @@ def _raw_check_specs() -> list[dg.AssetCheckSpec]:
         ),
         QUARANTINE: dg.AssetOut(
             group_name=RAW_GROUP,
+            metadata={"dagster/column_schema": column_schema(QUARANTINE)},
             kinds=SPARK_KINDS,
             description=(
                 "One row per rejected landing record: the original line (valid UTF-8; raw_bytes keeps the exact "

@@ -22,11 +22,10 @@ from pandera.config import ValidationDepth, config_context
 from pyspark import SparkContext
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from video_assets.checks.schemas import SCHEMAS, Rule, table_rules
 from video_assets.settings import EngagementSettings
-from video_assets.tables import table_spec
+from video_assets.tables import relaxed_type, table_spec
 
 SAMPLE_SIZE = 5
 # A table without a key is sampled by these columns instead.
@@ -136,19 +135,8 @@ def _structure_schema(table: str):
     counts them in the one query; left in, pandera's PySpark backend would
     run one Spark job per non-nullable column and report no counts.
     """
-    schema = SCHEMAS[table].to_schema()
+    schema = SCHEMAS[table]
     return schema.update_columns({name: {"nullable": True, "checks": []} for name in schema.columns})
-
-
-def _loose(data_type: T.DataType) -> T.DataType:
-    """The type with every element, value and field nullable: the contract does not depend on those flags."""
-    if isinstance(data_type, T.ArrayType):
-        return T.ArrayType(_loose(data_type.elementType), True)
-    if isinstance(data_type, T.MapType):
-        return T.MapType(_loose(data_type.keyType), _loose(data_type.valueType), True)
-    if isinstance(data_type, T.StructType):
-        return T.StructType([T.StructField(f.name, _loose(f.dataType), True) for f in data_type.fields])
-    return data_type
 
 
 def validate_structure(frame: DataFrame, table: str) -> SchemaReport:
@@ -160,7 +148,7 @@ def validate_structure(frame: DataFrame, table: str) -> SchemaReport:
     """
     frame_schema = frame.schema  # one round trip to the JVM; ``frame.columns`` would make one per call
     present = set(frame_schema.fieldNames())
-    shape = frame.sparkSession.createDataFrame([], _loose(frame_schema))
+    shape = frame.sparkSession.createDataFrame([], relaxed_type(frame_schema))
     with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
         validated = _structure_schema(table).validate(shape)
     errors = []
@@ -168,7 +156,7 @@ def validate_structure(frame: DataFrame, table: str) -> SchemaReport:
         for reason, items in category.items():
             for item in items:
                 errors.append({"reason": reason, "column": item.get("column"), "error": _short(item.get("error"))})
-    expected = SCHEMAS[table].to_schema().columns
+    expected = SCHEMAS[table].columns
     missing = {name for name in expected if name not in present}
     mistyped = {e["column"] for e in errors if e["reason"] == "WRONG_DATATYPE"}
     return SchemaReport(errors=errors, bad_columns=missing | mistyped, columns=present)

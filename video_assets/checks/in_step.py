@@ -18,6 +18,7 @@ drive it with hand-made frames.
 """
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -122,9 +123,12 @@ class TableChecks:
         return int(observed.get(f"{self._prefix}{_ROWS}") or 0)
 
     def evaluate(
-        self, observed: dict, written: DataFrame, invariant: Invariant | None = None
+        self, observed: dict, written: Callable[[], DataFrame], invariant: Invariant | None = None
     ) -> list[dg.AssetCheckResult]:
-        """The check results, from the observed counts and (for key and invariant) the written range."""
+        """The check results, from the observed counts and (for key and invariant) the written range.
+
+        ``written`` returns the rows just written (read back lazily, only when a query is needed).
+        """
         report = TableReport(self.table, self._schema, self._rule_report(observed), None)
         wants_key = results.UNIQUE_KEY in self.selected and bool(table_spec(self.table).key_columns)
         wants_invariant = invariant is not None and invariant.name in self.selected
@@ -135,7 +139,7 @@ class TableChecks:
             queried = evaluate_tables(
                 [
                     TableCheck(
-                        written,
+                        written(),
                         self.table,
                         with_rules=rules_failed,
                         with_key=wants_key,

@@ -54,7 +54,7 @@ def max_quarantine_share() -> float:
 # ---------------------------------------------------------------- specs
 
 _CONTRACT_DESCRIPTIONS = {
-    CONTRACT_SCHEMA: "Columns and Spark types match the contract (pandera model in checks/schemas.py); no extra columns.",
+    CONTRACT_SCHEMA: "Columns and Spark types match the contract (the table's spec in video_assets/tables.py, checked by pandera); no extra columns.",
     CONTRACT_RULES: (
         "Every row keeps the contract: required columns not null, ranges and allowed values, and the rules "
         "between columns. Metadata: failing rows per rule and a sample of offending rows."

@@ -1,14 +1,15 @@
-"""The contract of every table as pandera models, plus the row rules that span columns.
+"""The contract of every table as pandera schemas, plus the row rules that span columns.
 
-Two layers, one source of truth per table:
+Two layers, both from the table specs in ``video_assets/tables.py``:
 
-* ``<Table>Schema`` (a ``pandera.pyspark.DataFrameModel``): every column with
-  its Spark type, whether it may be null, and its range or allowed values.
-  pandera validates the *structure* (names, types, no extra columns); the
-  nullability and value declarations of the same fields are turned into Spark
-  rules (``field_rules``) and counted row by row, because pandera's PySpark
-  backend says only "failed", runs one Spark job per column, and gives no
-  count of failing rows (docs/checks.md, "Why this split").
+* ``SCHEMAS[table]`` (a strict ``pandera.pyspark.DataFrameSchema`` built from
+  the spec's columns): every column with its Spark type, whether it may be
+  null, and its range or allowed values. pandera validates the *structure*
+  (names, types, no extra columns); the nullability and value declarations of
+  the same columns are turned into Spark rules (``field_rules``) and counted
+  row by row, because pandera's PySpark backend says only "failed", runs one
+  Spark job per column, and gives no count of failing rows (docs/checks.md,
+  "Why this split").
 * ``ROW_RULES``: rules between columns of one row (unique <= total, tier
   consistent with score under the configured thresholds, ...), as Spark
   boolean expressions. Some depend on the ``EngagementSettings`` in force.
@@ -23,261 +24,38 @@ from dataclasses import dataclass
 import pandera.pyspark as pa
 from pyspark.sql import Column
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-from video_assets.settings import TIERS, EngagementSettings
-from video_assets.transforms.events import EVENT_NAMES, QUARANTINE_REASONS
-from video_assets.transforms.intervals import DERIVATIONS
-from video_assets.transforms.sessions import DURATION_SOURCES, ENDED_BY, SESSION_FLAGS
+from video_assets.settings import EngagementSettings
+from video_assets.tables import FLOAT_TOLERANCE, TABLES, TableSpec
+from video_assets.tables import Column as ColumnSpec
+from video_assets.transforms.metrics import engagement_tier
+from video_assets.transforms.sessions import SESSION_FLAGS
 
-# Sums of doubles computed two ways (interval sums vs session sums, union vs total) differ by float noise.
-FLOAT_TOLERANCE = 1e-6
 METRIC_FLAGS = (*SESSION_FLAGS, "very_short_watch", "completed_without_sufficient_watch")
 
-String, Double, Long, Boolean, Date, Timestamp = (
-    T.StringType(), T.DoubleType(), T.LongType(), T.BooleanType(), T.DateType(), T.TimestampType(),
-)
-StringArray = T.ArrayType(T.StringType())
-DoubleArray = T.ArrayType(T.DoubleType())
-Segments = T.ArrayType(
-    T.StructType([T.StructField("start", T.DoubleType()), T.StructField("end", T.DoubleType())])
-)
 
-# pandera.pyspark reads each column's Spark type from the annotation (a DataType instance).
-
-
-class _Contract(pa.DataFrameModel):
-    class Config:
-        strict = True  # a column that is not in the contract is a schema error
-
-
-class VideoCatalogSchema(_Contract):
-    video_id: String = pa.Field()
-    title: String = pa.Field(nullable=True)
-    duration_seconds: Double = pa.Field(nullable=True, gt=0)
-    category: String = pa.Field(nullable=True)
-    published_at: Timestamp = pa.Field(nullable=True)
-
-    class Config:
-        name = "video_catalog"
+def _pandera_column(column: ColumnSpec) -> pa.Column:
+    checks = []
+    if column.ge is not None:
+        checks.append(pa.Check.greater_than_or_equal_to(column.ge))
+    if column.gt is not None:
+        checks.append(pa.Check.greater_than(column.gt))
+    if column.le is not None:
+        checks.append(pa.Check.less_than_or_equal_to(column.le))
+    if column.in_range is not None:
+        checks.append(pa.Check.in_range(*column.in_range))
+    if column.isin is not None:
+        checks.append(pa.Check.isin(column.isin.values()))
+    return pa.Column(column.type, checks=checks, nullable=column.nullable, description=column.meaning)
 
 
-class RawVideoEventsSchema(_Contract):
-    event_key: String = pa.Field()
-    event_id: String = pa.Field(nullable=True)
-    event_ts: Timestamp = pa.Field()
-    event_date: Date = pa.Field()
-    user_id: String = pa.Field()
-    video_id: String = pa.Field()
-    event_name: String = pa.Field(isin=EVENT_NAMES)
-    position_seconds: Double = pa.Field(ge=0)
-    reported_duration_seconds: Double = pa.Field(nullable=True, gt=0)
-    from_position_seconds: Double = pa.Field(nullable=True, ge=0)
-    player_session_id: String = pa.Field(nullable=True)
-    device_id: String = pa.Field(nullable=True)
-    platform: String = pa.Field(nullable=True)
-    raw_event_name: String = pa.Field()
-    source_file: String = pa.Field()
-
-    class Config:
-        name = "raw_video_events"
+def _pandera_schema(spec: TableSpec) -> pa.DataFrameSchema:
+    """The spec as a strict pandera schema: a column that is not in the contract is a schema error."""
+    columns = {column.name: _pandera_column(column) for column in spec.columns}
+    return pa.DataFrameSchema(columns, strict=True, name=spec.name, description=spec.description)
 
 
-class RawVideoEventsQuarantineSchema(_Contract):
-    partition_date: Date = pa.Field()
-    reason: String = pa.Field(isin=QUARANTINE_REASONS)
-    raw_line: String = pa.Field()
-    source_file: String = pa.Field()
-
-    class Config:
-        name = "raw_video_events_quarantine"
-
-
-class VideoSessionsSchema(_Contract):
-    session_id: String = pa.Field()
-    user_id: String = pa.Field()
-    video_id: String = pa.Field()
-    session_date: Date = pa.Field()
-    first_event_ts: Timestamp = pa.Field()
-    last_event_ts: Timestamp = pa.Field()
-    wall_seconds: Double = pa.Field(ge=0)
-    closed_at: Timestamp = pa.Field()
-    event_count: Long = pa.Field(ge=1)
-    play_count: Long = pa.Field(ge=0)
-    pause_count: Long = pa.Field(ge=0)
-    resume_count: Long = pa.Field(ge=0)
-    seek_event_count: Long = pa.Field(ge=0)
-    heartbeat_count: Long = pa.Field(ge=0)
-    end_count: Long = pa.Field(ge=0)
-    start_position_seconds: Double = pa.Field(ge=0)
-    end_position_seconds: Double = pa.Field(ge=0)
-    watched_seconds: Double = pa.Field(ge=0)
-    max_position_seconds: Double = pa.Field(ge=0)
-    reached_completion: Boolean = pa.Field()
-    jump_count: Long = pa.Field(ge=0)
-    skipped_forward_seconds: Double = pa.Field(ge=0)
-    skipped_backward_seconds: Double = pa.Field(ge=0)
-    ended_by: String = pa.Field(isin=ENDED_BY)
-    quality_flags: StringArray = pa.Field()
-    video_duration_seconds: Double = pa.Field(ge=0)
-    duration_source: String = pa.Field(isin=DURATION_SOURCES)
-    video_title: String = pa.Field(nullable=True)
-    player_session_id: String = pa.Field(nullable=True)
-    device_id: String = pa.Field(nullable=True)
-    platform: String = pa.Field(nullable=True)
-
-    class Config:
-        name = "video_sessions"
-
-
-class WatchIntervalsSchema(_Contract):
-    session_id: String = pa.Field()
-    user_id: String = pa.Field()
-    video_id: String = pa.Field()
-    session_date: Date = pa.Field()
-    interval_index: Long = pa.Field(ge=1)
-    start_position_seconds: Double = pa.Field(ge=0)
-    end_position_seconds: Double = pa.Field(ge=0)
-    watched_seconds: Double = pa.Field(gt=0)
-    wall_start_ts: Timestamp = pa.Field()
-    wall_end_ts: Timestamp = pa.Field()
-    segment_count: Long = pa.Field(ge=1)
-    derivation: String = pa.Field(isin=DERIVATIONS)
-    segments: Segments = pa.Field()
-
-    class Config:
-        name = "watch_intervals"
-
-
-class UserVideoMetricsSchema(_Contract):
-    metric_date: Date = pa.Field()
-    user_id: String = pa.Field()
-    video_id: String = pa.Field()
-    video_title: String = pa.Field(nullable=True)
-    video_duration_seconds: Double = pa.Field(ge=0)
-    duration_source: String = pa.Field(isin=DURATION_SOURCES)
-    total_watch_seconds: Double = pa.Field(ge=0)
-    unique_watch_seconds: Double = pa.Field(ge=0)
-    rewatched_seconds: Double = pa.Field(ge=-FLOAT_TOLERANCE)
-    watch_percentage: Double = pa.Field(ge=0)
-    unique_watch_percentage: Double = pa.Field(ge=0)
-    max_position_seconds: Double = pa.Field(ge=0)
-    completion_percentage: Double = pa.Field(in_range={"min_value": 0, "max_value": 100})
-    completed: Boolean = pa.Field()
-    completion_count: Long = pa.Field(ge=0)
-    session_count: Long = pa.Field(ge=1)
-    replay_count: Long = pa.Field(ge=0)
-    pause_count: Long = pa.Field(ge=0)
-    seek_count: Long = pa.Field(ge=0)
-    heartbeat_count: Long = pa.Field(ge=0)
-    event_count: Long = pa.Field(ge=1)
-    skipped_forward_seconds: Double = pa.Field(ge=0)
-    skipped_backward_seconds: Double = pa.Field(ge=0)
-    video_switch_count: Long = pa.Field(ge=0)
-    browser_close_count: Long = pa.Field(ge=0)
-    first_event_ts: Timestamp = pa.Field()
-    last_event_ts: Timestamp = pa.Field()
-    session_wall_seconds: Double = pa.Field(ge=0)
-    avg_watch_seconds_per_session: Double = pa.Field(ge=0)
-    avg_pauses_per_session: Double = pa.Field(ge=0)
-    engagement_score: Double = pa.Field(in_range={"min_value": 0, "max_value": 100})
-    engagement_tier: String = pa.Field(isin=TIERS)
-    quality_flags: StringArray = pa.Field()
-
-    class Config:
-        name = "user_video_metrics"
-
-
-class EngagementTierSummarySchema(_Contract):
-    metric_date: Date = pa.Field()
-    engagement_tier: String = pa.Field(isin=TIERS)
-    pair_count: Long = pa.Field(ge=0)
-    user_count: Long = pa.Field(ge=0)
-    video_count: Long = pa.Field(ge=0)
-    share_of_pairs: Double = pa.Field(in_range={"min_value": 0, "max_value": 1})
-    avg_engagement_score: Double = pa.Field(in_range={"min_value": 0, "max_value": 100})
-    avg_watch_seconds: Double = pa.Field(ge=0)
-    avg_completion_percentage: Double = pa.Field(in_range={"min_value": 0, "max_value": 100})
-    completion_rate: Double = pa.Field(in_range={"min_value": 0, "max_value": 1})
-    total_watch_seconds: Double = pa.Field(ge=0)
-
-    class Config:
-        name = "engagement_tier_summary"
-
-
-class VideoEngagementSummarySchema(_Contract):
-    metric_date: Date = pa.Field()
-    video_id: String = pa.Field()
-    video_title: String = pa.Field(nullable=True)
-    video_duration_seconds: Double = pa.Field(ge=0)
-    viewers: Long = pa.Field(ge=1)
-    sessions: Long = pa.Field(ge=1)
-    total_watch_seconds: Double = pa.Field(ge=0)
-    avg_watch_seconds: Double = pa.Field(ge=0)
-    avg_completion_percentage: Double = pa.Field(in_range={"min_value": 0, "max_value": 100})
-    completion_rate: Double = pa.Field(in_range={"min_value": 0, "max_value": 1})
-    high_tier_count: Long = pa.Field(ge=0)
-    medium_tier_count: Long = pa.Field(ge=0)
-    low_tier_count: Long = pa.Field(ge=0)
-    minimal_tier_count: Long = pa.Field(ge=0)
-    retention_curve: DoubleArray = pa.Field()
-
-    class Config:
-        name = "video_engagement_summary"
-
-
-class UserVideoEngagementSchema(_Contract):
-    user_id: String = pa.Field()
-    video_id: String = pa.Field()
-    video_title: String = pa.Field(nullable=True)
-    video_duration_seconds: Double = pa.Field(ge=0)
-    duration_source: String = pa.Field(isin=DURATION_SOURCES)
-    first_watch_ts: Timestamp = pa.Field()
-    last_watch_ts: Timestamp = pa.Field()
-    first_metric_date: Date = pa.Field()
-    last_metric_date: Date = pa.Field()
-    active_days: Long = pa.Field(ge=1)
-    total_watch_seconds: Double = pa.Field(ge=0)
-    unique_watch_seconds: Double = pa.Field(ge=0)
-    rewatched_seconds: Double = pa.Field(ge=-FLOAT_TOLERANCE)
-    watch_percentage: Double = pa.Field(ge=0)
-    unique_watch_percentage: Double = pa.Field(ge=0)
-    max_position_seconds: Double = pa.Field(ge=0)
-    completion_percentage: Double = pa.Field(in_range={"min_value": 0, "max_value": 100})
-    completed_at_least_once: Boolean = pa.Field()
-    completion_count: Long = pa.Field(ge=0)
-    session_count: Long = pa.Field(ge=1)
-    is_replay: Boolean = pa.Field()
-    pause_count: Long = pa.Field(ge=0)
-    seek_count: Long = pa.Field(ge=0)
-    heartbeat_count: Long = pa.Field(ge=0)
-    event_count: Long = pa.Field(ge=1)
-    skipped_forward_seconds: Double = pa.Field(ge=0)
-    skipped_backward_seconds: Double = pa.Field(ge=0)
-    video_switch_count: Long = pa.Field(ge=0)
-    browser_close_count: Long = pa.Field(ge=0)
-    session_wall_seconds: Double = pa.Field(ge=0)
-    engagement_score: Double = pa.Field(in_range={"min_value": 0, "max_value": 100})
-    engagement_tier: String = pa.Field(isin=TIERS)
-
-    class Config:
-        name = "user_video_engagement"
-
-
-SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
-    model.Config.name: model
-    for model in (
-        VideoCatalogSchema,
-        RawVideoEventsSchema,
-        RawVideoEventsQuarantineSchema,
-        VideoSessionsSchema,
-        WatchIntervalsSchema,
-        UserVideoMetricsSchema,
-        EngagementTierSummarySchema,
-        VideoEngagementSummarySchema,
-        UserVideoEngagementSchema,
-    )
-}
+SCHEMAS: dict[str, pa.DataFrameSchema] = {name: _pandera_schema(spec) for name, spec in TABLES.items()}
 
 
 @dataclass(frozen=True, eq=False)
@@ -289,7 +67,7 @@ class Rule:
     columns: tuple[str, ...]
 
 
-# ---------------------------------------------------------------- field rules (from the models)
+# ---------------------------------------------------------------- field rules (from the schemas)
 
 
 def _value_rule(column: str, check) -> tuple[str, Column]:
@@ -315,8 +93,8 @@ def _value_rule(column: str, check) -> tuple[str, Column]:
 
 
 def field_rules(table: str) -> list[Rule]:
-    """Not-null and value rules of every field of the table's model, in column order."""
-    schema = SCHEMAS[table].to_schema()
+    """Not-null and value rules of every column of the table's schema, in column order."""
+    schema = SCHEMAS[table]
     rules = []
     for column, spec in schema.columns.items():
         if not spec.nullable:
@@ -342,14 +120,9 @@ def _flags_within(column: str, allowed: tuple[str, ...]) -> Column:
     return F.forall(F.col(column), lambda flag: flag.isin(*allowed))
 
 
-def expected_tier(score: Column, settings: EngagementSettings) -> Column:
-    """The tier a one-decimal score must have under the configured thresholds (SEMANTICS.md 8)."""
-    return (
-        F.when(score >= settings.tier_high_min_score, "High")
-        .when(score >= settings.tier_medium_min_score, "Medium")
-        .when(score >= settings.tier_low_min_score, "Low")
-        .otherwise("Minimal")
-    )
+# The tier a one-decimal score must have under the configured thresholds (SEMANTICS.md 8): the
+# transform's own rule, applied to the stored score with the settings in force now.
+expected_tier = engagement_tier
 
 
 def _engagement_rules(settings: EngagementSettings) -> list[Rule]:

@@ -34,10 +34,11 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
-CATALOG_COLUMNS = ("video_id", "title", "duration_seconds", "category", "published_at")
+from video_assets.tables import column_names, ddl_schema, project
+
+CATALOG_COLUMNS = column_names("video_catalog")
 REQUIRED_COLUMNS = ("video_id", "title", "duration_seconds")
 EXPECTED_HEADER = "video_id,title,duration_seconds[,category,published_at]"
-_EMPTY_SCHEMA = "video_id string, title string, duration_seconds double, category string, published_at timestamp"
 
 REJECTION_REASONS = ("comment_line", "bad_quoting", "wrong_field_count", "missing_video_id")
 VIDEO, DUPLICATE_ROW = "video", "duplicate_row"
@@ -60,7 +61,7 @@ _DECIMAL = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 
 def empty_catalog(spark: SparkSession) -> DataFrame:
-    return spark.createDataFrame([], _EMPTY_SCHEMA)
+    return spark.createDataFrame([], ddl_schema("video_catalog"))
 
 
 class CatalogHeaderError(ValueError):
@@ -113,7 +114,7 @@ class CatalogFile:
 
     @property
     def videos(self) -> DataFrame:
-        return self.outcomes.where(F.col("outcome") == VIDEO).select(*CATALOG_COLUMNS)
+        return project(self.outcomes.where(F.col("outcome") == VIDEO), "video_catalog")
 
     @cached_property
     def counts(self) -> CatalogCounts:

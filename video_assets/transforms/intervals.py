@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from video_assets.settings import EngagementSettings
+from video_assets.tables import project
 from video_assets.transforms.sessions import SESSION_KEY
 
 DERIVATIONS = ("continuous", "jump_adjusted", "switch_credit")
@@ -69,18 +70,4 @@ def watch_intervals(segments: DataFrame, settings: EngagementSettings) -> DataFr
             F.collect_list(F.struct(F.col("start_position_seconds").alias("start"), F.col("end_position_seconds").alias("end")))
         ).alias("segments"),
     )
-    return runs.select(
-        "session_id",
-        "user_id",
-        "video_id",
-        "session_date",
-        "interval_index",
-        "start_position_seconds",
-        "end_position_seconds",
-        "watched_seconds",
-        "wall_start_ts",
-        "wall_end_ts",
-        "segment_count",
-        _derivation(F.col("_kinds")).alias("derivation"),
-        "segments",
-    )
+    return project(runs.withColumn("derivation", _derivation(F.col("_kinds"))), "watch_intervals")

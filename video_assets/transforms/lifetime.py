@@ -9,6 +9,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from video_assets.settings import EngagementSettings
+from video_assets.tables import project
 from video_assets.transforms.metrics import engagement_columns, interval_segments, union_length
 
 _SUMMED = (
@@ -48,32 +49,10 @@ def user_video_engagement(metrics: DataFrame, intervals: DataFrame, settings: En
         .withColumn("unique_watch_seconds", F.coalesce("unique_watch_seconds", F.lit(0.0)))
     )
     scored = engagement_columns(joined, settings)
-    return scored.select(
-        "user_id",
-        "video_id",
-        "video_title",
-        "video_duration_seconds",
-        "duration_source",
-        "first_watch_ts",
-        "last_watch_ts",
-        "first_metric_date",
-        "last_metric_date",
-        "active_days",
-        "total_watch_seconds",
-        "unique_watch_seconds",
-        "rewatched_seconds",
-        "watch_percentage",
-        "unique_watch_percentage",
-        "max_position_seconds",
-        "completion_percentage",
-        (F.col("_ever_completed") == 1).alias("completed_at_least_once"),
-        "completion_count",
-        "session_count",
-        (F.col("session_count") > 1).alias("is_replay"),
-        *[c for c in _SUMMED if c not in ("total_watch_seconds", "session_count", "completion_count")],
-        "engagement_score",
-        "engagement_tier",
+    finished = scored.withColumns(
+        {"completed_at_least_once": F.col("_ever_completed") == 1, "is_replay": F.col("session_count") > 1}
     )
+    return project(finished, "user_video_engagement")
 
 
 def touched_pairs(metrics_of_days: DataFrame, lifetime_rows: DataFrame | None, first_day, last_day) -> DataFrame:

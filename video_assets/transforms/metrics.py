@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from video_assets.settings import EngagementSettings
+from video_assets.tables import project
 from video_assets.transforms.sessions import ratio
 
 PAIR_KEY = ("metric_date", "user_id", "video_id")
@@ -114,38 +115,14 @@ def user_video_metrics(sessions: DataFrame, intervals: DataFrame, settings: Enga
         "unique_watch_seconds", F.coalesce("unique_watch_seconds", F.lit(0.0))
     )
     scored = engagement_columns(joined, settings)
-    return scored.select(
-        *PAIR_KEY,
-        "video_title",
-        "video_duration_seconds",
-        "duration_source",
-        "total_watch_seconds",
-        "unique_watch_seconds",
-        "rewatched_seconds",
-        "watch_percentage",
-        "unique_watch_percentage",
-        "max_position_seconds",
-        "completion_percentage",
-        "completed",
-        "completion_count",
-        "session_count",
-        (F.col("session_count") - 1).alias("replay_count"),
-        "pause_count",
-        "seek_count",
-        "heartbeat_count",
-        "event_count",
-        "skipped_forward_seconds",
-        "skipped_backward_seconds",
-        "video_switch_count",
-        "browser_close_count",
-        "first_event_ts",
-        "last_event_ts",
-        "session_wall_seconds",
-        (F.col("total_watch_seconds") / F.col("session_count")).alias("avg_watch_seconds_per_session"),
-        (F.col("pause_count") / F.col("session_count")).alias("avg_pauses_per_session"),
-        "engagement_score",
-        "engagement_tier",
-        quality_flags(
-            F.col("_session_flags"), F.col("total_watch_seconds"), F.col("completed"), F.col("_unique_percentage_raw")
-        ).alias("quality_flags"),
+    finished = scored.withColumns(
+        {
+            "replay_count": F.col("session_count") - 1,
+            "avg_watch_seconds_per_session": F.col("total_watch_seconds") / F.col("session_count"),
+            "avg_pauses_per_session": F.col("pause_count") / F.col("session_count"),
+            "quality_flags": quality_flags(
+                F.col("_session_flags"), F.col("total_watch_seconds"), F.col("completed"), F.col("_unique_percentage_raw")
+            ),
+        }
     )
+    return project(finished, "user_video_metrics")

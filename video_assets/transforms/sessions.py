@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from video_assets.settings import EngagementSettings
+from video_assets.tables import project
 
 PLAY, PAUSE, RESUME, SEEK, HEARTBEAT, END = (
     "video_play", "video_pause", "video_resume", "video_seek", "video_heartbeat", "video_end",
@@ -361,36 +362,12 @@ def video_sessions(annotated: DataFrame, settings: EngagementSettings) -> DataFr
         )
     )
     completion = F.least(F.lit(100.0), 100 * ratio(F.col("max_position_seconds"), F.col("video_duration_seconds")))
-    return per_session.select(
-        "session_id",
-        "user_id",
-        "video_id",
-        "session_date",
-        "first_event_ts",
-        "last_event_ts",
-        seconds_between(F.col("first_event_ts"), F.col("last_event_ts")).alias("wall_seconds"),
-        plus_seconds(F.col("last_event_ts"), settings.session_timeout_seconds).alias("closed_at"),
-        "event_count",
-        "play_count",
-        "pause_count",
-        "resume_count",
-        "seek_event_count",
-        "heartbeat_count",
-        "end_count",
-        "start_position_seconds",
-        "end_position_seconds",
-        "watched_seconds",
-        "max_position_seconds",
-        (completion >= settings.completion_threshold_percent).alias("reached_completion"),
-        "jump_count",
-        "skipped_forward_seconds",
-        "skipped_backward_seconds",
-        "ended_by",
-        flags.alias("quality_flags"),
-        "video_duration_seconds",
-        "duration_source",
-        "video_title",
-        "player_session_id",
-        "device_id",
-        "platform",
+    finished = per_session.withColumns(
+        {
+            "wall_seconds": seconds_between(F.col("first_event_ts"), F.col("last_event_ts")),
+            "closed_at": plus_seconds(F.col("last_event_ts"), settings.session_timeout_seconds),
+            "reached_completion": completion >= settings.completion_threshold_percent,
+            "quality_flags": flags,
+        }
     )
+    return project(finished, "video_sessions")

@@ -6,6 +6,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from video_assets.settings import TIERS, EngagementSettings
+from video_assets.tables import project
 from video_assets.transforms.sessions import ratio
 
 
@@ -37,21 +38,21 @@ def engagement_tier_summary(metrics: DataFrame, first_day: date, last_day: date)
     per_day = metrics.groupBy("metric_date").agg(F.count(F.lit(1)).alias("_day_pairs"))
     grid = _days_and_tiers(metrics.sparkSession, first_day, last_day)
     filled = grid.join(per_tier, ["metric_date", "engagement_tier"], "left").join(per_day, "metric_date", "left")
-    zero = F.lit(0)
-    return filled.select(
-        "metric_date",
-        "engagement_tier",
-        F.coalesce("pair_count", zero).alias("pair_count"),
-        F.coalesce("user_count", zero).alias("user_count"),
-        F.coalesce("video_count", zero).alias("video_count"),
-        F.round(ratio(F.coalesce("pair_count", zero), F.coalesce("_day_pairs", zero)), 4).alias("share_of_pairs"),
-        F.round(F.coalesce("avg_engagement_score", F.lit(0.0)), 2).alias("avg_engagement_score"),
-        F.coalesce("avg_watch_seconds", F.lit(0.0)).alias("avg_watch_seconds"),
-        F.round(F.coalesce("avg_completion_percentage", F.lit(0.0)), 2).alias("avg_completion_percentage"),
-        F.round(F.coalesce("completion_rate", F.lit(0.0)), 4).alias("completion_rate"),
-        F.coalesce("total_watch_seconds", F.lit(0.0)).alias("total_watch_seconds"),
-        "tier_order",
-    ).orderBy("metric_date", "tier_order").drop("tier_order")
+    zero, zero_double = F.lit(0), F.lit(0.0)
+    finished = filled.withColumns(
+        {
+            "pair_count": F.coalesce("pair_count", zero),
+            "user_count": F.coalesce("user_count", zero),
+            "video_count": F.coalesce("video_count", zero),
+            "share_of_pairs": F.round(ratio(F.coalesce("pair_count", zero), F.coalesce("_day_pairs", zero)), 4),
+            "avg_engagement_score": F.round(F.coalesce("avg_engagement_score", zero_double), 2),
+            "avg_watch_seconds": F.coalesce("avg_watch_seconds", zero_double),
+            "avg_completion_percentage": F.round(F.coalesce("avg_completion_percentage", zero_double), 2),
+            "completion_rate": F.round(F.coalesce("completion_rate", zero_double), 4),
+            "total_watch_seconds": F.coalesce("total_watch_seconds", zero_double),
+        }
+    )
+    return project(finished.orderBy("metric_date", "tier_order"), "engagement_tier_summary")
 
 
 def retention_curves(metrics: DataFrame, intervals: DataFrame, buckets: int) -> DataFrame:
@@ -109,6 +110,7 @@ def video_engagement_summary(metrics: DataFrame, intervals: DataFrame, settings:
     )
     no_curve = F.array_repeat(F.lit(0.0), buckets)
     curves = retention_curves(metrics, intervals, buckets)
-    return per_video.join(curves, ["metric_date", "video_id"], "left").withColumn(
+    with_curves = per_video.join(curves, ["metric_date", "video_id"], "left").withColumn(
         "retention_curve", F.coalesce("retention_curve", no_curve)
     )
+    return project(with_curves, "video_engagement_summary")
