@@ -1,18 +1,28 @@
 """Stage 1: landing lines -> clean, de-duplicated events + quarantine (SEMANTICS.md 1-2).
 
-Every non-blank landing line gets exactly one ``status``: ``valid``,
-``duplicate`` or a quarantine reason code, so that
-lines read = valid + quarantined + duplicates holds by construction.
+``read_landing_lines`` turns the day folders into one row per non-blank line
+(plus one row per file that cannot be read); ``classify_lines`` gives every row
+its parsed event columns and a ``reason`` (a quarantine reason code, or null
+for a candidate event) without any shuffle. From that one lazy frame:
+
+* ``quarantined_records``: the rows with a reason (no shuffle);
+* ``clean_events``: the candidates, de-duplicated (one shuffle).
+
+So lines read (+1 per unreadable file) = clean + quarantined + duplicates holds
+by construction, per partition_date.
 """
 
 from functools import reduce
 
+from py4j.protocol import Py4JJavaError
+from pyspark.errors.exceptions.captured import CapturedException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.window import Window
 
 from video_assets.io.landing import DayFiles
+from video_assets.tables import column_names
 
 CANONICAL_EVENT_ALIASES: dict[str, tuple[str, ...]] = {
     "video_play": ("play", "start", "started", "video_start", "video_started", "video playback started"),
@@ -27,7 +37,9 @@ CANONICAL_EVENT_ALIASES: dict[str, tuple[str, ...]] = {
 }
 EVENT_NAMES = tuple(CANONICAL_EVENT_ALIASES)
 
+# In precedence order: a record gets the first reason that applies.
 QUARANTINE_REASONS = (
+    "unreadable_file",
     "malformed_record",
     "missing_timestamp",
     "missing_user_id",
@@ -55,20 +67,38 @@ _FIELDS = (
     ("device_id", "deviceId", "device_id"),
     ("platform", "platform", "platform"),
 )
-_CORRUPT = "_corrupt_record"
-# Every field is read as text: numbers keep their JSON spelling, so a bad value is
-# quarantined with a reason instead of failing the parse of the whole line.
-RAW_LINE_SCHEMA = T.StructType(
-    [T.StructField(name, T.StringType()) for name in sorted({f for _, *pair in _FIELDS for f in pair})]
-    + [T.StructField(_CORRUPT, T.StringType())]
-)
+# Identifiers and names: an object, array or boolean there makes the whole line malformed_record.
+_ID_AND_NAME_OUTPUTS = ("event_id", "user_id", "video_id", "event_name", "player_session_id", "device_id", "platform")
+_JSON_KEYS = sorted({key for _, *pair in _FIELDS for key in pair})
+_ID_AND_NAME_KEYS = sorted({key for output, *pair in _FIELDS if output in _ID_AND_NAME_OUTPUTS for key in pair})
+# Every field read as text (a number keeps its JSON spelling, an object becomes its JSON text): a
+# bad value is then quarantined with a reason instead of failing the parse of the whole line.
+_TEXTS_SCHEMA = T.StructType([T.StructField(key, T.StringType()) for key in _JSON_KEYS])
+# JSON as RFC 8259 writes it: Spark's JSON reader otherwise accepts 'single quotes' and NaN.
+_STRICT_JSON = {
+    "allowSingleQuotes": "false",
+    "allowNonNumericNumbers": "false",
+    "allowNumericLeadingZeros": "false",
+    "allowComments": "false",
+    "allowUnquotedFieldNames": "false",
+    "allowUnquotedControlChars": "false",
+    "allowBackslashEscapingAnyCharacter": "false",
+}
+# The id / name values as VARIANT, which keeps their JSON type.
+_ID_AND_NAME_TYPE = "struct<" + ", ".join(f"`{key}`: variant" for key in _ID_AND_NAME_KEYS) + ">"
+_JSON_NUMBER_TYPES = "^(TINYINT|SMALLINT|INT|BIGINT|FLOAT|DOUBLE|DECIMAL)"
 
-RAW_EVENT_COLUMNS = (
-    "event_key", "event_id", "event_ts", "event_date", "user_id", "video_id", "event_name",
-    "position_seconds", "reported_duration_seconds", "from_position_seconds",
-    "player_session_id", "device_id", "platform", "raw_event_name", "source_file",
-)
-QUARANTINE_COLUMNS = ("partition_date", "reason", "raw_line", "source_file")
+LINE_COLUMNS = ("partition_date", "source_file", "raw_line", "raw_bytes", "read_error")
+LINE_SCHEMA = "partition_date date, source_file string, raw_line string, raw_bytes binary, read_error string"
+RAW_EVENT_COLUMNS = column_names("raw_video_events")
+QUARANTINE_COLUMNS = column_names("raw_video_events_quarantine")
+
+# Unicode White_Space plus U+FEFF (a byte-order mark): a line of only these is blank, not a record.
+_BLANK_LINE = r"^[\p{IsWhite_Space}\x{FEFF}]*$"
+_BOM = "\ufeff"
+# The folder date of a landing file: the last date=YYYY-MM-DD directory of its path.
+_FOLDER_DATE = r"date=(\d{4}-\d{2}-\d{2})/[^/]*$"
+_ERROR_TEXT_LIMIT = 300
 
 
 def normalize_event_name_key(name: Column) -> Column:
@@ -90,39 +120,138 @@ def canonical_event_name(name: Column) -> Column:
     return F.try_element_at(mapping, normalize_event_name_key(name))
 
 
-def read_landing_lines(spark: SparkSession, days: list[DayFiles]) -> DataFrame:
-    """One row per non-blank landing line: partition_date, source_file, raw_line.
+# ---------------------------------------------------------------- reading
 
-    Parquet rows become their JSON text, so both formats share one parser and
-    the quarantine can always show the original record.
+
+def _is_gzip(path: str) -> bool:
+    return path.lower().endswith(".gz")
+
+
+def _spark_path(spark: SparkSession, path: str) -> str:
+    """A listed path spelled as Spark's ``_metadata.file_path`` spells it (URI-encoded, e.g. %20)."""
+    return spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path).toUri().toString()
+
+
+def _error_text(error: Exception) -> str:
+    """The innermost Java cause of a failed read, on one short line."""
+    java = getattr(error, "java_exception", None) or getattr(error, "_origin", None)
+    if java is not None:
+        while java.getCause() is not None:
+            java = java.getCause()
+        text = java.toString()
+    else:
+        text = str(error)
+    first_line = " ".join(text.split("\n", 1)[0].split())
+    return first_line[:_ERROR_TEXT_LIMIT]
+
+
+def _unreadable_gzip_files(spark: SparkSession, paths: list[str]) -> dict[str, str]:
+    """The gzip files that cannot be decompressed to their end, with the error of each.
+
+    A truncated gzip is only visible at its end, so the probe decompresses
+    every .gz file once more than the real read does: one Spark job over all
+    of them (one task per file, gzip is not splittable), and, only when that
+    job fails, one small job per file to tell which. Plain .jsonl files are
+    never probed.
     """
-    frames = []
+    if not paths:
+        return {}
+    try:
+        spark.read.option("lineSep", "\n").text(paths).count()
+        return {}
+    except (CapturedException, Py4JJavaError):
+        pass
+    unreadable = {}
+    for path in paths:
+        try:
+            spark.read.option("lineSep", "\n").text(path).count()
+        except (CapturedException, Py4JJavaError) as error:
+            unreadable[path] = f"cannot read gzip file {path.rsplit('/', 1)[-1]}: {_error_text(error)}"
+    return unreadable
+
+
+def _parquet_file_json(spark: SparkSession, path: str) -> DataFrame:
+    """One Parquet file's rows as (source_file, JSON text). Reading its schema reads its footer only."""
+    frame = spark.read.parquet(path)
+    return frame.select(
+        F.col("_metadata.file_path").alias("source_file"), F.to_json(F.struct("*")).alias("_text")
+    )
+
+
+def _lines_from_text(frame: DataFrame) -> DataFrame:
+    """(source_file, _text) -> the line columns; ``_text`` holds the line's bytes as read."""
+    original = F.col("_text").cast("binary")
+    # A line ends at \n; the \r of a \r\n ending is not part of it (a \r elsewhere is).
+    line_bytes = F.when(
+        F.endswith(F.col("_text"), F.lit("\r")), F.substring(original, F.lit(1), F.octet_length(original) - 1)
+    ).otherwise(original)
+    text = line_bytes.cast("string")
+    return frame.select(
+        F.to_date(F.regexp_extract("source_file", _FOLDER_DATE, 1)).alias("partition_date"),
+        "source_file",
+        F.make_valid_utf8(text).alias("raw_line"),
+        F.when(~F.is_valid_utf8(text), line_bytes).alias("raw_bytes"),
+        F.lit(None).cast("string").alias("read_error"),
+    )
+
+
+def read_landing_lines(spark: SparkSession, days: list[DayFiles]) -> DataFrame:
+    """One row per non-blank landing line, plus one row per landing file that cannot be read.
+
+    Columns (LINE_COLUMNS): partition_date (the folder's date), source_file (as
+    Spark names it), raw_line (the line as valid UTF-8: invalid bytes become
+    U+FFFD), raw_bytes (the line's exact bytes when they differ from raw_line,
+    else null) and read_error (null, or for an unreadable file a one-line
+    error text, repeated in raw_line).
+
+    Text files are split on \\n only. A Parquet row becomes its JSON text, so
+    both formats share one parser and the quarantine can always show the
+    original record; each Parquet file is read on its own, so two files of a
+    day may give a column different types.
+
+    Eager work done here, before the returned frame is used: each Parquet
+    file's footer is read (one small Spark job per file), and gzip files are
+    probed (see ``_unreadable_gzip_files``). A file that fails either becomes
+    a read_error row instead of lines; the rest of the day is read normally.
+    """
     text_files = [f for day in days for f in day.text_files]
-    parquet_files = [f for day in days for f in day.parquet_files]
-    if text_files:
-        frames.append(
-            spark.read.text(text_files).select(
-                F.col("_metadata.file_path").alias("source_file"), F.col("value").alias("raw_line")
+    unreadable = _unreadable_gzip_files(spark, [f for f in text_files if _is_gzip(f)])
+    sources = []
+    readable_text = [f for f in text_files if f not in unreadable]
+    if readable_text:
+        sources.append(
+            spark.read.option("lineSep", "\n").text(readable_text).select(
+                F.col("_metadata.file_path").alias("source_file"), F.col("value").alias("_text")
             )
         )
-    if parquet_files:
-        parquet = spark.read.option("mergeSchema", "true").parquet(*parquet_files)
+    for path in (f for day in days for f in day.parquet_files):
+        try:
+            sources.append(_parquet_file_json(spark, path))
+        except (CapturedException, Py4JJavaError) as error:
+            unreadable[path] = f"cannot read Parquet file {path.rsplit('/', 1)[-1]}: {_error_text(error)}"
+
+    frames = []
+    if sources:
+        lines = _lines_from_text(reduce(DataFrame.unionByName, sources))
+        frames.append(lines.where(~F.col("raw_line").rlike(_BLANK_LINE)))
+    day_of = {f: day.day for day in days for f in (*day.text_files, *day.parquet_files)}
+    failed = [(day_of[path], _spark_path(spark, path), error) for path, error in unreadable.items()]
+    if failed:
         frames.append(
-            parquet.select(
-                F.col("_metadata.file_path").alias("source_file"),
-                F.to_json(F.struct(*[F.col(c) for c in parquet.columns])).alias("raw_line"),
+            spark.createDataFrame(failed, "day string, source_file string, read_error string").select(
+                F.to_date("day").alias("partition_date"),
+                "source_file",
+                F.col("read_error").alias("raw_line"),
+                F.lit(None).cast("binary").alias("raw_bytes"),
+                "read_error",
             )
         )
     if not frames:
-        return spark.createDataFrame(
-            [], "partition_date date, source_file string, raw_line string"
-        )
-    lines = reduce(DataFrame.unionByName, frames)
-    return lines.where(F.trim(F.col("raw_line")) != "").select(
-        F.to_date(F.regexp_extract("source_file", r"date=(\d{4}-\d{2}-\d{2})", 1)).alias("partition_date"),
-        "source_file",
-        "raw_line",
-    )
+        return spark.createDataFrame([], LINE_SCHEMA)
+    return reduce(DataFrame.unionByName, frames)
+
+
+# ---------------------------------------------------------------- parsing
 
 
 def _text(value: Column) -> Column:
@@ -136,43 +265,149 @@ def _number(value: Column) -> Column:
     return F.when(F.isnan(number) | (F.abs(number) == float("inf")), None).otherwise(number)
 
 
-def parse_timestamp(text: Column) -> Column:
-    """Epoch milliseconds (digits) or ISO-8601; an ISO string without offset is taken as UTC."""
+def _epoch_milliseconds(milliseconds: Column) -> Column:
+    """Epoch milliseconds (a double; fractions below a microsecond are cut) as a timestamp."""
+    return F.timestamp_micros((milliseconds * 1000).try_cast("long"))
+
+
+def parse_timestamp(text: Column, json_number: Column | None = None) -> Column:
+    """The event time from the timestamp field; an ISO-8601 string without offset is taken as UTC.
+
+    ``json_number``: the value when the field is a JSON number (epoch
+    milliseconds, fractions allowed), else null. A string of digits
+    (``"1705312800000"``, ``"1705312800000.5"``) is epoch milliseconds too.
+    """
     is_epoch_ms = text.rlike(r"^-?\d+(\.\d+)?$")
-    epoch = F.timestamp_micros((text.try_cast("double") * 1000).try_cast("long"))
-    return F.when(is_epoch_ms, epoch).otherwise(F.try_to_timestamp(text))
+    milliseconds = text.try_cast("double")
+    if json_number is not None:
+        is_epoch_ms = json_number.isNotNull() | is_epoch_ms
+        milliseconds = F.coalesce(json_number, milliseconds)
+    return F.when(is_epoch_ms, _epoch_milliseconds(milliseconds)).otherwise(F.try_to_timestamp(text))
+
+
+def _parse_line(lines: DataFrame, json_text: Column) -> DataFrame:
+    """Adds ``_texts`` (the line's object as _TEXTS_SCHEMA) and ``_single_object``.
+
+    ``_single_object`` is True when the line is exactly one JSON object. A
+    JSON reader stops after the first value and ignores what follows, so the
+    line is read inside ``[ ... ]``: trailing content then either breaks the
+    parse, adds a second element (``{..},{..}``), or starts with ``]``. That
+    last case (``{..}] junk``) is caught by a second read inside
+    ``{"k": ... }``, done only for lines that contain a ``]``. One value that
+    starts with ``{`` is an object. Reading is strict (_STRICT_JSON).
+    """
+    records = F.from_json(
+        F.concat(F.lit("["), json_text, F.lit("\n]")), T.ArrayType(_TEXTS_SCHEMA), _STRICT_JSON
+    )
+    an_object = F.startswith(F.ltrim(json_text, F.lit(" \t\r")), F.lit("{"))
+    nothing_after_a_closing_bracket = F.when(
+        F.instr(json_text, "]") > 0,
+        F.from_json(F.concat(F.lit('{"k":'), json_text, F.lit("\n}")), "k string", _STRICT_JSON)["k"].isNotNull(),
+    ).otherwise(F.lit(True))
+    return (
+        lines.withColumn("_records", records)
+        .withColumn(
+            "_single_object",
+            F.coalesce(F.size("_records") == 1, F.lit(False)) & an_object & nothing_after_a_closing_bracket,
+        )
+        .withColumn("_texts", F.get("_records", 0))  # null, not an error, for [] (a line "]...")
+        .drop("_records")
+    )
+
+
+def _container_or_boolean(texts: Column, json_text: Column) -> Column:
+    """True when an id / name value is a JSON object, array or boolean.
+
+    As text such a value starts with { or [ or is true / false; only for such
+    a line is the JSON type read, from the line parsed again as VARIANT: one
+    schema string for all the id / name values, "OBJECT<deviceId: STRING,
+    eventId: VOID, ...>", which past its opening "OBJECT<" names OBJECT,
+    ARRAY or BOOLEAN only when one of the values is one (no key name contains
+    those words). When VARIANT cannot tell (it refuses a key given twice),
+    the line counts as malformed.
+    """
+    looks_like_one = reduce(
+        Column.__or__,
+        [
+            F.startswith(texts[key], F.lit("{"))
+            | F.startswith(texts[key], F.lit("["))
+            | texts[key].isin("true", "false")
+            for key in _ID_AND_NAME_KEYS
+        ],
+    )
+    values = F.try_variant_get(F.try_parse_json(json_text), "$", _ID_AND_NAME_TYPE)
+    types = F.schema_of_variant(F.to_variant_object(values))
+    return F.coalesce(looks_like_one, F.lit(False)) & F.coalesce(
+        F.substr(types, F.lit(8)).rlike("OBJECT|ARRAY|BOOLEAN"), F.lit(True)
+    )
+
+
+def _timestamp_number(text: Column, json_text: Column) -> Column:
+    """The timestamp as a double when it is a JSON number, else null.
+
+    Only a number in exponent form needs its JSON type read (from_json spells
+    1705312800000.5 as ``1.7053128000005E12``, and a string "1.7E12" is not a
+    timestamp): plain digits are epoch milliseconds, number or string.
+    """
+    value = F.variant_get(F.try_parse_json(json_text), "$.timestamp", "variant")
+    is_number = F.schema_of_variant(value).rlike(_JSON_NUMBER_TYPES)
+    in_exponent_form = F.contains(text, F.lit("E")) | F.contains(text, F.lit("e"))
+    return F.when(in_exponent_form, F.when(is_number, text.try_cast("double")))
+
+
+def _with_line_columns(lines: DataFrame) -> DataFrame:
+    """Hand-built frames (tests) may leave out the optional raw_bytes / read_error columns."""
+    if "raw_bytes" not in lines.columns:
+        lines = lines.withColumn("raw_bytes", F.lit(None).cast("binary"))
+    if "read_error" not in lines.columns:
+        lines = lines.withColumn("read_error", F.lit(None).cast("string"))
+    return lines
 
 
 def classify_lines(lines: DataFrame) -> DataFrame:
-    """Parse every landing line and give it a ``status`` (valid, duplicate or a quarantine reason).
+    """Parse every landing line and give it a ``reason``: a quarantine reason code, or null for a candidate.
 
-    Returns the raw-event columns for parseable records plus partition_date,
-    source_file, raw_line and status.
+    Input: LINE_COLUMNS (raw_bytes and read_error may be absent). Output: the
+    raw-event columns (event_key set for candidates only) plus partition_date,
+    source_file, raw_line, raw_bytes and reason. No shuffle: duplicates are
+    found later, in ``clean_events``.
     """
-    record = F.from_json("raw_line", RAW_LINE_SCHEMA, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT})
-    parsed = lines.withColumn("record", record)
+    lines = _with_line_columns(lines)
+    raw_line = F.col("raw_line")
+    # RFC 8259 lets a parser ignore a byte-order mark; one left at the start of a line is ignored.
+    json_text = F.when(F.startswith(raw_line, F.lit(_BOM)), F.substr(raw_line, F.lit(2))).otherwise(raw_line)
+    parsed = _parse_line(lines, json_text)
 
-    def field(camel: str, snake: str) -> Column:
-        return _text(F.coalesce(F.col(f"record.{camel}"), F.col(f"record.{snake}")))
-
-    for output, camel, snake in _FIELDS:
-        parsed = parsed.withColumn(f"_{output}", field(camel, snake))
+    malformed = (
+        F.col("raw_bytes").isNotNull()
+        | ~F.col("_single_object")
+        | F.coalesce(_container_or_boolean(F.col("_texts"), json_text), F.lit(False))
+    )
+    parsed = parsed.select(
+        *LINE_COLUMNS,
+        malformed.alias("_malformed"),
+        _timestamp_number(F.col("_texts")["timestamp"], json_text).alias("_timestamp_number"),
+        *[
+            _text(F.coalesce(F.col("_texts")[camel], F.col("_texts")[snake])).alias(f"_{output}")
+            for output, camel, snake in _FIELDS
+        ],
+    )
 
     position = _number(F.col("_current_time"))
     duration = _number(F.col("_video_duration"))
     from_position = _number(F.col("_from_position"))
-    event_ts = parse_timestamp(F.col("_timestamp"))
-    event_name = canonical_event_name(F.col("_event_name"))
     parsed = parsed.select(
         "partition_date",
         "source_file",
         "raw_line",
+        "raw_bytes",
+        "read_error",
+        "_malformed",
         F.col("_event_id").alias("event_id"),
-        event_ts.alias("event_ts"),
-        F.to_date(event_ts).alias("event_date"),
+        parse_timestamp(F.col("_timestamp"), F.col("_timestamp_number")).alias("event_ts"),
         F.col("_user_id").alias("user_id"),
         F.col("_video_id").alias("video_id"),
-        event_name.alias("event_name"),
+        canonical_event_name(F.col("_event_name")).alias("event_name"),
         F.col("_event_name").alias("raw_event_name"),
         position.alias("position_seconds"),
         # Optional numbers: a value that is not a positive / non-negative number is dropped, not fatal.
@@ -183,11 +418,11 @@ def classify_lines(lines: DataFrame) -> DataFrame:
         F.col("_platform").alias("platform"),
         F.col("_timestamp").alias("_timestamp_text"),
         F.col("_current_time").alias("_position_text"),
-        (F.col("record").isNull() | F.col(f"record.{_CORRUPT}").isNotNull()).alias("_malformed"),
-    )
+    ).withColumn("event_date", F.to_date("event_ts"))
 
     reason = (
-        F.when(F.col("_malformed"), "malformed_record")
+        F.when(F.col("read_error").isNotNull(), "unreadable_file")
+        .when(F.col("_malformed"), "malformed_record")
         .when(F.col("_timestamp_text").isNull(), "missing_timestamp")
         .when(F.col("user_id").isNull(), "missing_user_id")
         .when(F.col("video_id").isNull(), "missing_video_id")
@@ -198,8 +433,6 @@ def classify_lines(lines: DataFrame) -> DataFrame:
         .when(F.col("event_name").isNull(), "unknown_event_name")
         .when(F.col("event_date") != F.col("partition_date"), "wrong_partition")
     )
-    parsed = parsed.withColumn("_reason", reason)
-
     # Same eventId when present; otherwise same (user, video, canonical name, timestamp, position).
     event_key = F.when(F.col("event_id").isNotNull(), F.concat(F.lit("id:"), F.col("event_id"))).otherwise(
         F.concat(
@@ -217,27 +450,54 @@ def classify_lines(lines: DataFrame) -> DataFrame:
             ),
         )
     )
-    first_copy = Window.partitionBy("partition_date", "_event_key").orderBy("source_file", "raw_line")
-    copy_number = F.when(F.col("_reason").isNull(), F.row_number().over(first_copy))
-    classified = parsed.withColumn("_event_key", F.when(F.col("_reason").isNull(), event_key)).withColumn(
-        "_copy", copy_number
+    return (
+        parsed.withColumn("reason", reason)
+        .withColumn("event_key", F.when(F.col("reason").isNull(), event_key))
+        .drop("_timestamp_text", "_position_text", "_malformed", "read_error")
     )
-    status = F.coalesce(F.col("_reason"), F.when(F.col("_copy") == 1, F.lit(VALID)).otherwise(F.lit(DUPLICATE)))
-    return classified.withColumn("status", status).withColumnRenamed("_event_key", "event_key")
+
+
+# ---------------------------------------------------------------- outputs
 
 
 def clean_events(classified: DataFrame) -> DataFrame:
-    """raw_video_events: one row per valid, de-duplicated event (columns: RAW_EVENT_COLUMNS)."""
-    return classified.where(F.col("status") == VALID).select(*RAW_EVENT_COLUMNS)
+    """raw_video_events: one row per candidate event key and partition_date (columns: RAW_EVENT_COLUMNS).
 
-
-def quarantined_records(classified: DataFrame) -> DataFrame:
-    """raw_video_events_quarantine: one row per rejected record, with the original line."""
-    return classified.where(~F.col("status").isin(VALID, DUPLICATE)).select(
-        "partition_date", F.col("status").alias("reason"), "raw_line", "source_file"
+    Of several copies the first by (source_file, raw_line) is kept. One shuffle.
+    """
+    first_copy = Window.partitionBy("partition_date", "event_key").orderBy("source_file", "raw_line")
+    return (
+        classified.where(F.col("reason").isNull())
+        .withColumn("_copy", F.row_number().over(first_copy))
+        .where(F.col("_copy") == 1)
+        .select(*RAW_EVENT_COLUMNS)
     )
 
 
+def quarantined_records(classified: DataFrame) -> DataFrame:
+    """raw_video_events_quarantine: one row per rejected record, with the original line. No shuffle."""
+    return classified.where(F.col("reason").isNotNull()).select(*QUARANTINE_COLUMNS)
+
+
 def status_counts(classified: DataFrame) -> DataFrame:
-    """Lines per (partition_date, status): the reconciliation of a run, a handful of rows."""
-    return classified.groupBy("partition_date", "status").count()
+    """Lines per (partition_date, status): ``valid``, ``duplicate`` or a reason code; a handful of rows.
+
+    For checks and tests (it shuffles): the pipeline counts on its way instead.
+    """
+    quarantined = (
+        classified.where(F.col("reason").isNotNull())
+        .groupBy("partition_date", F.col("reason").alias("status"))
+        .agg(F.count(F.lit(1)).alias("count"))
+    )
+    copies = (
+        classified.where(F.col("reason").isNull())
+        .groupBy("partition_date", "event_key")
+        .agg(F.count(F.lit(1)).alias("copies"))
+    )
+    valid = copies.groupBy("partition_date").agg(F.lit(VALID).alias("status"), F.count(F.lit(1)).alias("count"))
+    duplicates = (
+        copies.where(F.col("copies") > 1)
+        .groupBy("partition_date")
+        .agg(F.lit(DUPLICATE).alias("status"), F.sum(F.col("copies") - 1).alias("count"))
+    )
+    return quarantined.unionByName(valid).unionByName(duplicates)

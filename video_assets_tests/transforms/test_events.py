@@ -105,7 +105,7 @@ def test_reconciliation_lines_equal_valid_plus_quarantined_plus_duplicates(spark
     classified = classify(spark, lines)
     valid = events.clean_events(classified).count()
     quarantined = events.quarantined_records(classified).count()
-    duplicates = classified.where("status = 'duplicate'").count()
+    duplicates = {r["status"]: r["count"] for r in rows_of(events.status_counts(classified))}[events.DUPLICATE]
     assert (valid, quarantined, duplicates) == (2, 2, 1)
     assert valid + quarantined + duplicates == len(lines)
 
@@ -135,3 +135,116 @@ def test_missing_day_folder_reads_as_no_lines(spark, landing_dir):
     files = list_day_files(spark, LandingZone(location=str(landing_dir)), "2024-02-01")
     assert files.is_empty
     assert events.read_landing_lines(spark, [files]).count() == 0
+
+
+GOOD = line(eventId="g")
+NOT_ONE_OBJECT = {
+    "trailing garbage": GOOD + " garbage",
+    "two objects": GOOD + line(eventId="second"),
+    "two objects with a comma": GOOD + ", " + line(eventId="second"),
+    "a closing bracket after the object": GOOD + "] [",
+    "a closing brace after the object": GOOD + "}",
+    "single quotes": GOOD.replace('"', "'"),
+    "a key twice, the last one boolean": GOOD[:-1] + ', "userId": true}',
+    "NaN": line(currentTime=0).replace('"currentTime": 0', '"currentTime": NaN'),
+    "a leading zero": line(currentTime=0).replace('"currentTime": 0', '"currentTime": 07'),
+    "a trailing comma": GOOD[:-1] + ", }",
+    "a comment": GOOD[:-1] + " /* from the player */}",
+    "userId object": line(userId={"id": "u"}),
+    "videoId array": line(videoId=["v"]),
+    "eventName boolean": line(eventName=True),
+    "snake_case twin boolean": line(user_id=False),
+    "eventId object": line(eventId={}),
+    "sessionId array": line(sessionId=[]),
+    "deviceId boolean": line(deviceId=True),
+    "platform object": line(platform={"os": "ios"}),
+    "JSON null": "null",
+    "a closing bracket first": "]",
+    "an empty array then an object": "]," + GOOD,
+}
+
+
+def test_a_line_that_is_not_exactly_one_json_object_is_malformed(spark):
+    classified = classify(spark, list(NOT_ONE_OBJECT.values()))
+    reasons = {r["raw_line"]: r["reason"] for r in rows_of(events.quarantined_records(classified))}
+    assert {name: reasons.get(text) for name, text in NOT_ONE_OBJECT.items()} == {
+        name: "malformed_record" for name in NOT_ONE_OBJECT
+    }
+    assert events.clean_events(classified).count() == 0
+
+
+def test_one_object_is_valid_whatever_its_values_look_like(spark):
+    lines = {
+        "number id": line(eventId="n", userId=123),
+        "string true": line(eventId="t", userId="true"),
+        "string like an object": line(eventId="o", userId="{not an object"),
+        "nested lookalike key":
+            GOOD[:-1].replace('"g"', '"nest"') + ', "extra": {"userId": true, "list": [1, {"a": []}]}}',
+        "byte-order mark first": "\ufeff" + line(eventId="bom"),
+        "JSON whitespace around and a bare CR between tokens": " \t" + line(eventId="ws").replace(", ", ",\r ") + " \t",
+        "boolean in a field that is not an id": line(eventId="dur", videoDuration=True),
+        "a key twice: the last one counts": line(eventId="twice", userId=True)[:-1] + ', "userId": "last"}',
+    }
+    classified = classify(spark, list(lines.values()))
+    assert rows_of(events.quarantined_records(classified)) == []
+    clean = {r["event_id"]: r for r in rows_of(events.clean_events(classified))}
+    assert sorted(clean) == ["bom", "dur", "n", "nest", "o", "t", "twice", "ws"]
+    assert (clean["n"]["user_id"], clean["t"]["user_id"], clean["o"]["user_id"]) == ("123", "true", "{not an object")
+    assert clean["twice"]["user_id"] == "last"
+    assert clean["dur"]["reported_duration_seconds"] is None
+
+
+def test_a_timestamp_json_number_is_epoch_milliseconds_with_fractions(spark):
+    cases = {
+        "fraction": line(eventId="fraction", timestamp=1705312800000.5),  # 10:00:00.0005Z
+        "whole": line(eventId="whole", timestamp=1705312800000),
+        "exponent": line(eventId="exponent").replace('"2024-01-15T10:00:00Z"', "1.7053128000015E12"),
+        "digits string": line(eventId="digits string", timestamp="1705312800000.25"),
+        "ISO string": line(eventId="ISO string", timestamp="2024-01-15T10:00:00.5+00:00"),
+    }
+    not_epoch = line(eventId="exponent string", timestamp="1.7053128E12")  # a string: digits or ISO only
+    classified = classify(spark, [*cases.values(), not_epoch])
+    clean = {r["event_id"]: r["event_ts"] for r in rows_of(events.clean_events(classified))}
+    assert clean == {
+        "fraction": datetime(2024, 1, 15, 10, 0, 0, 500),
+        "whole": datetime(2024, 1, 15, 10, 0),
+        "exponent": datetime(2024, 1, 15, 10, 0, 0, 1500),  # 1705312800001.5 ms
+        "digits string": datetime(2024, 1, 15, 10, 0, 0, 250),
+        "ISO string": datetime(2024, 1, 15, 10, 0, 0, 500000),
+    }
+    [rejected] = rows_of(events.quarantined_records(classified))
+    assert (rejected["raw_line"], rejected["reason"]) == (not_epoch, "bad_timestamp")
+
+
+def test_a_read_error_row_is_unreadable_file_before_any_other_reason(spark):
+    frame = spark.createDataFrame(
+        [
+            (date(2024, 1, 15), "f/date=2024-01-15/a.jsonl.gz", "cannot read gzip file a.jsonl.gz: EOF", None,
+             "cannot read gzip file a.jsonl.gz: EOF"),
+            (date(2024, 1, 15), "f/date=2024-01-15/b.jsonl", line(eventId="b"), None, None),
+        ],
+        events.LINE_SCHEMA,
+    )
+    classified = events.classify_lines(frame)
+    [unreadable] = rows_of(events.quarantined_records(classified))
+    assert unreadable == {
+        "partition_date": date(2024, 1, 15), "reason": "unreadable_file",
+        "raw_line": "cannot read gzip file a.jsonl.gz: EOF", "raw_bytes": None,
+        "source_file": "f/date=2024-01-15/a.jsonl.gz",
+    }
+    assert [r["event_id"] for r in rows_of(events.clean_events(classified))] == ["b"]
+
+
+def _exchanges(frame) -> int:
+    return frame._jdf.queryExecution().executedPlan().toString().count("Exchange ")
+
+
+def test_the_quarantine_needs_no_shuffle_and_the_clean_events_one(spark):
+    classified = events.classify_lines(
+        spark.createDataFrame(
+            [(date(2024, 1, 15), "f", GOOD)], "partition_date date, source_file string, raw_line string"
+        )
+    )
+    assert _exchanges(classified) == 0
+    assert _exchanges(events.quarantined_records(classified)) == 0
+    assert _exchanges(events.clean_events(classified)) == 1
