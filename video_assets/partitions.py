@@ -1,15 +1,15 @@
 """Daily UTC partitions and the one-day lookback that session ownership needs."""
 
-import os
-
 import dagster as dg
 
-DEFAULT_PARTITION_START = "2024-01-01"
+from video_assets import config
+
+DEFAULT_PARTITION_START = config.DEFAULT_PARTITION_START
 
 
 def partition_start_date() -> str:
     """First partition day (YYYY-MM-DD), from VIDEO_ASSETS_PARTITION_START."""
-    return os.environ.get("VIDEO_ASSETS_PARTITION_START", DEFAULT_PARTITION_START)
+    return config.from_environment().partition_start
 
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=partition_start_date(), timezone="UTC")

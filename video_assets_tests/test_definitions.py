@@ -35,8 +35,51 @@ def test_partitioned_assets_are_daily_single_run_backfills():
         assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
 
 
-def test_every_resource_key_exists_in_both_environments(monkeypatch):
-    from video_assets.environment import build_resources
+def _initialized(resources: dict) -> dict:
+    """Every resource built as a run would build it (resource functions called, nested resources wired)."""
+    with dg.build_resources(resources) as built:
+        return {key: getattr(built, key) for key in resources}
 
-    local = build_resources("local")
-    assert set(local) == {"spark", "io_manager", "warehouse", "landing", "engagement", "step_launcher"}
+
+def test_every_resource_key_exists_in_both_environments(monkeypatch, tmp_path):
+    from video_assets.environment import PROJECT_ROOT, build_resources
+    from video_assets.io.databricks import VideoAssetsStepLauncher
+    from video_assets.io.delta import DeltaIOManager, DeltaWarehouse
+    from video_assets.io.landing import LandingZone
+    from video_assets.io.spark import SparkResource
+    from video_assets.settings import EngagementSettings
+
+    monkeypatch.setenv("DATABRICKS_HOST", "adb-0.0.azuredatabricks.net")
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-dummy")
+    # The Databricks SDK fills what is not set from ~/.databrickscfg; keep this machine's file out.
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "absent.databrickscfg"))
+
+    local = _initialized(build_resources("local"))
+    remote = _initialized(build_resources("databricks"))
+
+    keys = {"spark", "io_manager", "warehouse", "landing", "engagement", "step_launcher"}
+    assert set(local) == set(remote) == keys
+    types = {
+        "spark": SparkResource,
+        "io_manager": DeltaIOManager,
+        "warehouse": DeltaWarehouse,
+        "landing": LandingZone,
+        "engagement": EngagementSettings,
+    }
+    for key, expected in types.items():
+        assert isinstance(local[key], expected), (key, type(local[key]))
+        assert isinstance(remote[key], expected), (key, type(remote[key]))
+    assert local["step_launcher"] is None  # steps run in this process
+    assert isinstance(remote["step_launcher"], VideoAssetsStepLauncher)
+    assert remote["step_launcher"].databricks_host == "https://adb-0.0.azuredatabricks.net"
+
+    # Each environment's own YAML, relative local folders taken from the project root.
+    assert local["warehouse"].location == str(PROJECT_ROOT / "data" / "warehouse")
+    assert local["landing"].location == str(PROJECT_ROOT / "data" / "landing")
+    assert local["spark"].master == "local[*]" and local["spark"].use_delta_packages is True
+    assert remote["warehouse"].location == "dbfs:/video_assets/warehouse"
+    assert remote["io_manager"].warehouse == "dbfs:/video_assets/warehouse"
+    assert remote["landing"].location == "dbfs:/video_assets/landing"
+    assert remote["spark"].use_delta_packages is False
+    # The cluster is told the locations this process resolved.
+    assert remote["step_launcher"].env_variables["VIDEO_ASSETS_LANDING_DIR"] == "dbfs:/video_assets/landing"

@@ -30,21 +30,22 @@ policy: the catalog changes when the catalog file does, and the all-time
 table follows the daily tables (automation condition eager).
 """
 
-import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
+from video_assets import config
 from video_assets.dagster_internals import get_next_cron_tick, get_smallest_cron_interval
 
-DEADLINE_CRON_ENV = "VIDEO_ASSETS_FRESHNESS_DEADLINE_CRON"
-DEFAULT_DEADLINE_CRON = "0 6 * * *"
+DEADLINE_CRON_ENV = config.FRESHNESS_DEADLINE_CRON_VARIABLE
+DEFAULT_DEADLINE_CRON = config.DEFAULT_FRESHNESS_DEADLINE_CRON
 _REFERENCE_MIDNIGHT = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
 def deadline_cron() -> str:
-    return os.environ.get(DEADLINE_CRON_ENV, "").strip() or DEFAULT_DEADLINE_CRON
+    """The deadline as a cron string (UTC), from VIDEO_ASSETS_FRESHNESS_DEADLINE_CRON."""
+    return config.from_environment().freshness_deadline_cron
 
 
 def lower_bound_for(cron: str) -> timedelta:

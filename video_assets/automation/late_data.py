@@ -42,12 +42,13 @@ from pathlib import Path
 
 import dagster as dg
 
+from video_assets import config
 from video_assets.dagster_internals import AssetGraphSubset, AssetKeyPartitionKey
-from video_assets.io.landing import PARQUET_SUFFIXES, TEXT_SUFFIXES, LandingZone
+from video_assets.io.landing import LandingZone, is_landing_data_file
 
 SENSOR_NAME = "late_data_sensor"
-INTERVAL_ENV = "VIDEO_ASSETS_LATE_DATA_INTERVAL_SECONDS"
-DEFAULT_INTERVAL_SECONDS = 300
+INTERVAL_ENV = config.LATE_DATA_INTERVAL_VARIABLE
+DEFAULT_INTERVAL_SECONDS = config.DEFAULT_LATE_DATA_INTERVAL_SECONDS
 
 RAW_EVENTS = dg.AssetKey("raw_video_events")
 RAW_QUARANTINE = dg.AssetKey("raw_video_events_quarantine")
@@ -59,17 +60,8 @@ NO_FILES = "-"  # fingerprint of a day whose folder is missing or holds no data 
 
 
 def interval_seconds() -> int:
-    """Minimum seconds between evaluations, from VIDEO_ASSETS_LATE_DATA_INTERVAL_SECONDS."""
-    raw = os.environ.get(INTERVAL_ENV, "").strip()
-    if not raw:
-        return DEFAULT_INTERVAL_SECONDS
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{INTERVAL_ENV}='{raw}' is not a whole number of seconds.") from None
-    if value < 1:
-        raise ValueError(f"{INTERVAL_ENV} must be at least 1 second, got {value}.")
-    return value
+    """Minimum seconds between evaluations, from VIDEO_ASSETS_LATE_DATA_INTERVAL_SECONDS (at least 1)."""
+    return config.from_environment().late_data_interval_seconds
 
 
 # --- fingerprints and cursor ---------------------------------------------------------------------
@@ -92,13 +84,7 @@ def _data_files(folder: Path) -> list[os.DirEntry]:
         entries = list(os.scandir(folder))
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return [
-        entry
-        for entry in entries
-        if entry.is_file()
-        and not entry.name.startswith((".", "_"))
-        and entry.name.endswith(TEXT_SUFFIXES + PARQUET_SUFFIXES)
-    ]
+    return [entry for entry in entries if entry.is_file() and is_landing_data_file(entry.name)]
 
 
 def day_listing(events_root: Path, day: str) -> tuple[str, float | None]:

@@ -12,26 +12,18 @@ on in the UI (Automation → daily_engagement_schedule → toggle) or with
 (``dagster dev`` starts one).
 """
 
-import os
-
 import dagster as dg
 
+from video_assets import config
 from video_assets.jobs import video_engagement_job
 
-SCHEDULE_TIME_ENV = "VIDEO_ASSETS_DAILY_SCHEDULE_TIME"
-DEFAULT_SCHEDULE_TIME = "01:00"
+SCHEDULE_TIME_ENV = config.DAILY_SCHEDULE_TIME_VARIABLE
+DEFAULT_SCHEDULE_TIME = config.DEFAULT_DAILY_SCHEDULE_TIME
 
 
 def schedule_time() -> tuple[int, int]:
-    """(hour, minute) UTC of the daily run."""
-    text = os.environ.get(SCHEDULE_TIME_ENV, "").strip() or DEFAULT_SCHEDULE_TIME
-    try:
-        hour, minute = (int(part) for part in text.split(":"))
-    except ValueError:
-        raise ValueError(f"{SCHEDULE_TIME_ENV}={text!r}: expected HH:MM (UTC), e.g. 01:00") from None
-    if not (0 <= hour < 24 and 0 <= minute < 60):
-        raise ValueError(f"{SCHEDULE_TIME_ENV}={text!r}: expected HH:MM (UTC), e.g. 01:00")
-    return hour, minute
+    """(hour, minute) UTC of the daily run, from VIDEO_ASSETS_DAILY_SCHEDULE_TIME."""
+    return config.from_environment().daily_schedule_time
 
 
 def build_daily_schedule() -> dg.ScheduleDefinition:

@@ -17,12 +17,12 @@ day; a range run records one result for the range, whose metadata names
 every day and breaks counts down by day.
 """
 
-import os
 import warnings
 from collections.abc import Sequence
 
 import dagster as dg
 
+from video_assets import config
 from video_assets.checks.evaluation import Comparison, TableReport
 from video_assets.partitions import daily_partitions
 from video_assets.tables import table_spec
@@ -36,19 +36,13 @@ WATCH_SECONDS_MATCH = "watch_seconds_match_intervals"
 PAIR_COUNTS_MATCH = "pair_counts_match_metrics"
 VIEWERS_MATCH = "viewers_match_metrics"
 
-MAX_QUARANTINE_SHARE_ENV = "VIDEO_ASSETS_MAX_QUARANTINE_SHARE"
-DEFAULT_MAX_QUARANTINE_SHARE = 0.05
+MAX_QUARANTINE_SHARE_ENV = config.MAX_QUARANTINE_SHARE_VARIABLE
+DEFAULT_MAX_QUARANTINE_SHARE = config.DEFAULT_MAX_QUARANTINE_SHARE
 
 
 def max_quarantine_share() -> float:
     """The quarantine share (0-1) above which ``quarantine_share`` warns; env VIDEO_ASSETS_MAX_QUARANTINE_SHARE."""
-    text = os.environ.get(MAX_QUARANTINE_SHARE_ENV, "").strip()
-    if not text:
-        return DEFAULT_MAX_QUARANTINE_SHARE
-    value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
-    if not 0 <= value <= 1:
-        raise ValueError(f"{MAX_QUARANTINE_SHARE_ENV}={text!r}: give a share between 0 and 1 (0.05) or a percent (5%).")
-    return value
+    return config.from_environment().max_quarantine_share
 
 
 # ---------------------------------------------------------------- specs

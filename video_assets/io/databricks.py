@@ -31,7 +31,6 @@ Host and token come only from DATABRICKS_HOST / DATABRICKS_TOKEN, read when a
 run starts; they are never written to files, run config or logs.
 """
 
-import os
 import pickle
 import re
 import tempfile
@@ -47,16 +46,16 @@ from dagster_databricks import DatabricksError, DatabricksPySparkStepLauncher, d
 from dagster_databricks.databricks_pyspark_step_launcher import CODE_ZIP_NAME, PICKLED_CONFIG_FILE_NAME
 from databricks.sdk.errors import PermissionDenied, Unauthenticated
 
-from video_assets import environment
+from video_assets import config
 from video_assets.dagster_internals import PICKLED_STEP_RUN_REF_FILE_NAME, process_config
 
-HOST_VARIABLE = "DATABRICKS_HOST"
-TOKEN_VARIABLE = "DATABRICKS_TOKEN"
+HOST_VARIABLE = config.DATABRICKS_HOST_VARIABLE
+TOKEN_VARIABLE = config.DATABRICKS_TOKEN_VARIABLE
 # Set on the cluster only (through the launcher's env_variables): there the
 # step already runs remotely, so the step_launcher resource is inert.
-ON_CLUSTER_VARIABLE = "VIDEO_ASSETS_ON_DATABRICKS"
+ON_CLUSTER_VARIABLE = config.ON_DATABRICKS_VARIABLE
 PACKAGE_NAME = "video_assets"
-PROJECT_ROOT = environment.PROJECT_ROOT
+PROJECT_ROOT = config.PROJECT_ROOT
 
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|NotFound|Denied)\b.*")
 
@@ -73,7 +72,7 @@ _RESERVED_KEYS = {
 }
 
 
-class DatabricksConfigurationError(environment.ConfigurationError):
+class DatabricksConfigurationError(config.ConfigurationError):
     """resources/databricks.yaml or the DATABRICKS_* variables are not usable; the message says how to fix it."""
 
 
@@ -85,20 +84,20 @@ class DatabricksRunFailed(RuntimeError):
     """The Databricks run of a step failed before the step could report its own failure."""
 
 
-def validate_databricks_config(config: Mapping[str, Any]) -> dict[str, Any]:
+def validate_databricks_config(section: Mapping[str, Any]) -> dict[str, Any]:
     """The `databricks:` section checked against dagster-databricks' schema, with its defaults filled in."""
-    config = dict(config or {})
+    section = dict(section or {})
     for key, reason in _RESERVED_KEYS.items():
-        if key in config:
+        if key in section:
             raise DatabricksConfigurationError(
                 f"resources/databricks.yaml: remove databricks.{key}; {reason}."
             )
-    if not config.get("run_config", {}).get("cluster"):
+    if not section.get("run_config", {}).get("cluster"):
         raise DatabricksConfigurationError(
             "resources/databricks.yaml: databricks.run_config.cluster is required: "
             "either `existing: <cluster id>` or `new: {spark_version, nodes, size, ...}`."
         )
-    result = process_config(databricks_pyspark_step_launcher.config_schema.config_type, config)
+    result = process_config(databricks_pyspark_step_launcher.config_schema.config_type, section)
     if not result.success:
         problems = "; ".join(error.message.split(' Expected: "')[0] for error in result.errors or [])
         raise DatabricksConfigurationError(f"resources/databricks.yaml, section databricks: {problems}")
@@ -108,16 +107,20 @@ def validate_databricks_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return processed
 
 
-def build_step_launcher(config: Mapping[str, Any]) -> dg.ResourceDefinition:
+def build_step_launcher(
+    section: Mapping[str, Any], environment_config: Mapping[str, Any] | None = None
+) -> dg.ResourceDefinition:
     """The `step_launcher` resource for VIDEO_ASSETS_ENV=databricks, from resources/databricks.yaml's section.
 
     The YAML is validated now (at definitions load); credentials are read when
     a run starts, so loading the definitions needs no DATABRICKS_* variables.
+    ``environment_config`` is the whole databricks YAML the resources were
+    built from (read again when not given), for the locations the cluster gets.
     """
-    settings = validate_databricks_config(config)
+    settings = validate_databricks_config(section)
 
     def launcher(_init_context) -> DatabricksPySparkStepLauncher | None:
-        if os.environ.get(ON_CLUSTER_VARIABLE):
+        if config.from_environment().on_databricks:
             return None  # on the cluster the step itself runs here
         host, token = databricks_credentials()
         with warnings.catch_warnings():
@@ -127,7 +130,7 @@ def build_step_launcher(config: Mapping[str, Any]) -> dg.ResourceDefinition:
                     **settings,
                     "databricks_host": host,
                     "databricks_token": token,
-                    "env_variables": {**settings["env_variables"], **remote_environment()},
+                    "env_variables": {**settings["env_variables"], **remote_environment(environment_config)},
                     "local_pipeline_package_path": str(PROJECT_ROOT),
                 }
             )
@@ -142,8 +145,9 @@ def build_step_launcher(config: Mapping[str, Any]) -> dg.ResourceDefinition:
 
 
 def databricks_credentials() -> tuple[str, str]:
-    host = os.environ.get(HOST_VARIABLE, "").strip()
-    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    """(workspace URL with its scheme, token) from DATABRICKS_HOST / DATABRICKS_TOKEN; both are required."""
+    current = config.from_environment()
+    host, token = current.databricks_host, current.databricks_token
     missing = [name for name, value in ((HOST_VARIABLE, host), (TOKEN_VARIABLE, token)) if not value]
     if missing:
         raise DatabricksConfigurationError(
@@ -151,29 +155,24 @@ def databricks_credentials() -> tuple[str, str]:
             f"that launches runs (the workspace URL, e.g. https://adb-123.4.azuredatabricks.net, and a "
             f"personal access token or service principal token). They are never read from files."
         )
-    if "://" not in host:
-        host = f"https://{host}"
     return host, token
 
 
-def remote_environment() -> dict[str, str]:
+def remote_environment(environment_config: Mapping[str, Any] | None = None) -> dict[str, str]:
     """Variables the cluster needs so that it builds the same definitions as the launching process.
 
     Every VIDEO_ASSETS_* setting of this process, with the landing and
     warehouse locations as this process resolved them, plus the marker that
     makes the cluster's step_launcher inert.
     """
-    config = environment.load_environment_config("databricks")
-    forwarded = {
-        name: value
-        for name, value in os.environ.items()
-        if name.startswith("VIDEO_ASSETS_") and name != ON_CLUSTER_VARIABLE
-    }
+    if environment_config is None:
+        environment_config = config.load_environment_config("databricks")
+    forwarded = config.forwarded_variables()
     forwarded.update(
         {
-            "VIDEO_ASSETS_ENV": "databricks",
-            "VIDEO_ASSETS_LANDING_DIR": environment.landing_location(config),
-            "VIDEO_ASSETS_WAREHOUSE_DIR": environment.warehouse_location(config),
+            config.ENV_VARIABLE: "databricks",
+            config.LANDING_DIR_VARIABLE: config.landing_location(environment_config),
+            config.WAREHOUSE_DIR_VARIABLE: config.warehouse_location(environment_config),
             ON_CLUSTER_VARIABLE: "1",
         }
     )

@@ -10,7 +10,9 @@ from video_assets.automation.freshness import DEADLINE_CRON_ENV, freshness_polic
 from video_assets.assets.common import write_checked
 from video_assets.checks.results import MAX_QUARANTINE_SHARE_ENV, contract_specs, max_quarantine_share
 from video_assets.environment import build_resources
+from video_assets.io.delta import DeltaWarehouse
 from video_assets.io.spark import SparkResource
+from video_assets.settings import EngagementSettings
 from video_assets.partitions import daily_partitions
 from video_assets_tests.builders import event, events_frame
 from video_assets_tests.checks.landing_data import write_landing
@@ -223,7 +225,9 @@ def broken_raw_stage(day_rows):
         partitions_def=daily_partitions,
         can_subset=False,
     )
-    def raw_video_events(context: dg.AssetExecutionContext, spark: SparkResource, warehouse, engagement):
+    def raw_video_events(
+        context: dg.AssetExecutionContext, spark: SparkResource, warehouse: DeltaWarehouse, engagement: EngagementSettings
+    ):
         session = spark.get_session()
         tables = {
             "raw_video_events": events_frame(session, day_rows),

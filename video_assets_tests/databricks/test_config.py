@@ -15,7 +15,8 @@ from video_assets.io import databricks
 pytestmark = pytest.mark.databricks
 
 # Provided by the Databricks Runtime, or added by the launcher pinned to the local versions.
-RUNTIME_OR_LAUNCHER = {"pyspark", "delta-spark", "pandas", "pyarrow", "dagster", "dagster-webserver",
+# matplotlib is part of every Databricks Runtime (the charts in the asset metadata are drawn on the cluster).
+RUNTIME_OR_LAUNCHER = {"pyspark", "delta-spark", "pandas", "pyarrow", "matplotlib", "dagster", "dagster-webserver",
                        "dagster-databricks", "dagster-pyspark"}
 
 

@@ -1,0 +1,334 @@
+"""Every setting the project takes from the environment, read here and nowhere else.
+
+``from_environment()`` reads the process environment once per call and
+returns a frozen ``Settings``: each field is one environment variable, typed,
+with its default, validated (an invalid value raises ``ConfigurationError``
+naming the variable and what a valid value looks like), and described in the
+field's metadata. Nothing is cached, so a test that changes a variable with
+``monkeypatch.setenv`` sees it on the next call. The README's Configuration
+table lists the same variables (a test keeps the two in step).
+
+The same module finds ``resources/<env>.yaml``: first as package data of the
+installed distribution (``video_assets._resources``, mapped from the top-level
+``resources/`` folder in pyproject.toml), then in the source tree next to the
+``video_assets/`` folder (an editable install made before that mapping, or a
+Databricks cluster, where code.zip carries ``resources/`` beside the
+package). Where an environment variable and the YAML both set a value, the
+variable wins.
+
+Left where they are on purpose: ``DAGSTER_HOME`` (Dagster's own setting, read
+by cli.py only to say where runs are stored) and ``JAVA_HOME`` (only echoed in
+io/spark.py's error message when Spark cannot start).
+
+This module imports neither Dagster nor Spark, so any module can ask it.
+"""
+
+import importlib.resources
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ENVIRONMENTS = ("local", "databricks")
+# The folder that contains video_assets/: a checkout, site-packages, or where a cluster unpacked code.zip.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# resources/ in the source tree (or at the top of code.zip): the fallback when the package data is absent.
+RESOURCES_DIR = PROJECT_ROOT / "resources"
+# The installed copy of resources/*.yaml (package data, see pyproject.toml).
+RESOURCES_PACKAGE = "video_assets._resources"
+
+ENV_VARIABLE = "VIDEO_ASSETS_ENV"
+LANDING_DIR_VARIABLE = "VIDEO_ASSETS_LANDING_DIR"
+WAREHOUSE_DIR_VARIABLE = "VIDEO_ASSETS_WAREHOUSE_DIR"
+ALLOW_EMPTY_OVERWRITE_VARIABLE = "VIDEO_ASSETS_ALLOW_EMPTY_OVERWRITE"
+PARTITION_START_VARIABLE = "VIDEO_ASSETS_PARTITION_START"
+LATE_DATA_INTERVAL_VARIABLE = "VIDEO_ASSETS_LATE_DATA_INTERVAL_SECONDS"
+FRESHNESS_DEADLINE_CRON_VARIABLE = "VIDEO_ASSETS_FRESHNESS_DEADLINE_CRON"
+DAILY_SCHEDULE_TIME_VARIABLE = "VIDEO_ASSETS_DAILY_SCHEDULE_TIME"
+MAX_QUARANTINE_SHARE_VARIABLE = "VIDEO_ASSETS_MAX_QUARANTINE_SHARE"
+DATABRICKS_HOST_VARIABLE = "DATABRICKS_HOST"
+DATABRICKS_TOKEN_VARIABLE = "DATABRICKS_TOKEN"
+# Set on the cluster only (the launcher forwards it): there the step already runs remotely.
+ON_DATABRICKS_VARIABLE = "VIDEO_ASSETS_ON_DATABRICKS"
+
+DEFAULT_ENVIRONMENT = "local"
+DEFAULT_LANDING_LOCATION = "data/landing"
+DEFAULT_WAREHOUSE_LOCATION = "data/warehouse"
+DEFAULT_PARTITION_START = "2024-01-01"
+DEFAULT_LATE_DATA_INTERVAL_SECONDS = 300
+DEFAULT_FRESHNESS_DEADLINE_CRON = "0 6 * * *"
+DEFAULT_DAILY_SCHEDULE_TIME = "01:00"
+DEFAULT_MAX_QUARANTINE_SHARE = 0.05
+
+_TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
+
+
+class ConfigurationError(ValueError):
+    """The environment or its resources/<env>.yaml is not usable; the message says how to fix it."""
+
+
+def _variable(name: str, default: str, description: str, **options: Any) -> Any:
+    """A Settings field for one environment variable; the metadata feeds the README table test."""
+    return field(metadata={"variable": name, "default": default, "description": description}, **options)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The environment variables of this process, parsed. None means "not set: the YAML decides"."""
+
+    environment: str = _variable(
+        ENV_VARIABLE, "`local`", "`local` (Spark in process) or `databricks` (step launcher); selects resources/<env>.yaml"
+    )
+    landing_dir: str | None = _variable(
+        LANDING_DIR_VARIABLE,
+        "`landing.location` of the YAML (`data/landing`)",
+        "the landing zone (SEMANTICS.md 1); a relative folder is taken from the project root",
+    )
+    warehouse_dir: str | None = _variable(
+        WAREHOUSE_DIR_VARIABLE,
+        "`warehouse.location` of the YAML (`data/warehouse`)",
+        "where the Delta tables live: a folder/URI, or a Unity Catalog `catalog.schema`",
+    )
+    allow_empty_overwrite: bool | None = _variable(
+        ALLOW_EMPTY_OVERWRITE_VARIABLE,
+        "`warehouse.allow_empty_overwrite` of the YAML (false)",
+        "`1`/`true`/`yes` lets a run replace a day that has rows with an empty result",
+    )
+    partition_start: str = _variable(PARTITION_START_VARIABLE, "`2024-01-01`", "first daily partition (YYYY-MM-DD, UTC)")
+    late_data_interval_seconds: int = _variable(
+        LATE_DATA_INTERVAL_VARIABLE, "`300`", "minimum seconds between two evaluations of `late_data_sensor`"
+    )
+    freshness_deadline_cron: str = _variable(
+        FRESHNESS_DEADLINE_CRON_VARIABLE, "`0 6 * * *`", "the freshness deadline of the daily tables (cron, UTC)"
+    )
+    daily_schedule_time: tuple[int, int] = _variable(
+        DAILY_SCHEDULE_TIME_VARIABLE, "`01:00`", "when `daily_engagement_schedule` runs (HH:MM, UTC)"
+    )
+    max_quarantine_share: float = _variable(
+        MAX_QUARANTINE_SHARE_VARIABLE,
+        "`0.05`",
+        "`quarantine_share` warns above this share of quarantined lines (`0.1` or `10%`)",
+    )
+    databricks_host: str = _variable(
+        DATABRICKS_HOST_VARIABLE,
+        "none (required for `databricks`)",
+        "the workspace URL, where runs are launched; `https://` is added when missing",
+    )
+    databricks_token: str = _variable(
+        DATABRICKS_TOKEN_VARIABLE,
+        "none (required for `databricks`)",
+        "personal access or service principal token, where runs are launched; never read from files",
+        repr=False,
+    )
+    on_databricks: bool = _variable(
+        ON_DATABRICKS_VARIABLE,
+        "unset",
+        "set by the launcher on the cluster only (makes the cluster's step launcher inert); do not set it yourself",
+    )
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings of this process now (``environ`` defaults to ``os.environ``; read anew on every call).
+
+    Surrounding blanks are ignored, and a blank value counts as not set.
+    """
+    environ = os.environ if environ is None else environ
+
+    def text(name: str) -> str:
+        return environ.get(name, "").strip()
+
+    return Settings(
+        environment=_environment(text(ENV_VARIABLE)),
+        landing_dir=text(LANDING_DIR_VARIABLE) or None,
+        warehouse_dir=text(WAREHOUSE_DIR_VARIABLE) or None,
+        allow_empty_overwrite=_optional_flag(ALLOW_EMPTY_OVERWRITE_VARIABLE, text(ALLOW_EMPTY_OVERWRITE_VARIABLE)),
+        partition_start=_partition_start(text(PARTITION_START_VARIABLE)),
+        late_data_interval_seconds=_late_data_interval(text(LATE_DATA_INTERVAL_VARIABLE)),
+        freshness_deadline_cron=_deadline_cron(text(FRESHNESS_DEADLINE_CRON_VARIABLE)),
+        daily_schedule_time=_schedule_time(text(DAILY_SCHEDULE_TIME_VARIABLE)),
+        max_quarantine_share=_share(text(MAX_QUARANTINE_SHARE_VARIABLE)),
+        databricks_host=_host(text(DATABRICKS_HOST_VARIABLE)),
+        databricks_token=text(DATABRICKS_TOKEN_VARIABLE),
+        on_databricks=bool(text(ON_DATABRICKS_VARIABLE)),
+    )
+
+
+def variables() -> dict[str, dict[str, str]]:
+    """Every environment variable Settings reads: name -> {"field", "default", "description"}."""
+    return {
+        item.metadata["variable"]: {
+            "field": item.name,
+            "default": item.metadata["default"],
+            "description": item.metadata["description"],
+        }
+        for item in fields(Settings)
+    }
+
+
+def forwarded_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Every VIDEO_ASSETS_* variable of this process as set (raw text), without the on-cluster marker."""
+    environ = os.environ if environ is None else environ
+    return {
+        name: value
+        for name, value in environ.items()
+        if name.startswith("VIDEO_ASSETS_") and name != ON_DATABRICKS_VARIABLE
+    }
+
+
+# --- parsing, one function per variable -------------------------------------------------------------
+
+
+def _environment(text: str) -> str:
+    env = text.lower() or DEFAULT_ENVIRONMENT
+    if env not in ENVIRONMENTS:
+        raise ConfigurationError(f"{ENV_VARIABLE}='{env}' is not one of {', '.join(ENVIRONMENTS)}.")
+    return env
+
+
+def _optional_flag(name: str, text: str) -> bool | None:
+    text = text.lower()
+    if not text:
+        return None
+    if text not in _TRUE + _FALSE:
+        raise ConfigurationError(f"{name}='{text}': use 1/true/yes or 0/false/no.")
+    return text in _TRUE
+
+
+def _partition_start(text: str) -> str:
+    text = text or DEFAULT_PARTITION_START
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise ConfigurationError(
+            f"{PARTITION_START_VARIABLE}='{text}': expected a day as YYYY-MM-DD, e.g. {DEFAULT_PARTITION_START}."
+        ) from None
+    return text
+
+
+def _late_data_interval(text: str) -> int:
+    if not text:
+        return DEFAULT_LATE_DATA_INTERVAL_SECONDS
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigurationError(f"{LATE_DATA_INTERVAL_VARIABLE}='{text}' is not a whole number of seconds.") from None
+    if value < 1:
+        raise ConfigurationError(f"{LATE_DATA_INTERVAL_VARIABLE} must be at least 1 second, got {value}.")
+    return value
+
+
+def _deadline_cron(text: str) -> str:
+    """Five cron fields; what each field may hold is checked by Dagster where the policy is built (freshness.py)."""
+    cron = text or DEFAULT_FRESHNESS_DEADLINE_CRON
+    if len(cron.split()) != 5:
+        raise ConfigurationError(
+            f"{FRESHNESS_DEADLINE_CRON_VARIABLE}={cron!r} is not a usable cron deadline: expected five fields "
+            f"(minute hour day-of-month month day-of-week, UTC), e.g. {DEFAULT_FRESHNESS_DEADLINE_CRON!r}."
+        )
+    return cron
+
+
+def _schedule_time(text: str) -> tuple[int, int]:
+    text = text or DEFAULT_DAILY_SCHEDULE_TIME
+    problem = f"{DAILY_SCHEDULE_TIME_VARIABLE}={text!r}: expected HH:MM (UTC), e.g. {DEFAULT_DAILY_SCHEDULE_TIME}"
+    try:
+        hour, minute = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise ConfigurationError(problem) from None
+    if not (0 <= hour < 24 and 0 <= minute < 60):
+        raise ConfigurationError(problem)
+    return hour, minute
+
+
+def _share(text: str) -> float:
+    if not text:
+        return DEFAULT_MAX_QUARANTINE_SHARE
+    problem = f"{MAX_QUARANTINE_SHARE_VARIABLE}={text!r}: give a share between 0 and 1 (0.05) or a percent (5%)."
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        raise ConfigurationError(problem) from None
+    if not 0 <= value <= 1:  # also refuses nan
+        raise ConfigurationError(problem)
+    return value
+
+
+def _host(text: str) -> str:
+    if text and "://" not in text:
+        return f"https://{text}"
+    return text
+
+
+# --- resources/<env>.yaml, and the settings where the variable wins over the YAML ---------------------
+
+
+def resource_folders() -> Iterator[Traversable]:
+    """Where resources/*.yaml is looked for, in order: the installed package data, then the source tree."""
+    try:
+        yield importlib.resources.files(RESOURCES_PACKAGE)
+    except ModuleNotFoundError:
+        pass  # not installed as package data (an older editable install, or code.zip on a cluster)
+    yield RESOURCES_DIR
+
+
+def environment_yaml(env: str) -> Traversable | None:
+    """resources/<env>.yaml from the first folder that has it, or None."""
+    for folder in resource_folders():
+        candidate = folder / f"{env}.yaml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_environment_config(env: str) -> dict[str, Any]:
+    """resources/<env>.yaml as a dict (empty when the file is absent, so defaults apply)."""
+    path = environment_yaml(env)
+    if path is None:
+        return {}
+    try:
+        return yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigurationError(f"{path} is not valid YAML: {error}") from error
+
+
+def _local_path(value: str) -> str:
+    """Relative local folders are taken from the project root, so the UI and CLI agree wherever they start."""
+    if "://" in value or value.startswith("/") or ":" in value.split("/")[0]:
+        return value
+    return str((PROJECT_ROOT / value).resolve())
+
+
+def landing_location(config: Mapping[str, Any]) -> str:
+    """VIDEO_ASSETS_LANDING_DIR, else landing.location of the YAML, else data/landing."""
+    value = from_environment().landing_dir or config.get("landing", {}).get("location", DEFAULT_LANDING_LOCATION)
+    return _local_path(value)
+
+
+def landing_location_source(env: str) -> str:
+    """Which setting chose the landing location, for error messages."""
+    if from_environment().landing_dir:
+        return f"the environment variable {LANDING_DIR_VARIABLE}"
+    return f"resources/{env}.yaml (landing.location)"
+
+
+def warehouse_location(config: Mapping[str, Any]) -> str:
+    """VIDEO_ASSETS_WAREHOUSE_DIR, else warehouse.location of the YAML, else data/warehouse."""
+    value = from_environment().warehouse_dir or config.get("warehouse", {}).get(
+        "location", DEFAULT_WAREHOUSE_LOCATION
+    )
+    if "." in value and "/" not in value:  # a Unity Catalog catalog.schema
+        return value
+    return _local_path(value)
+
+
+def allow_empty_overwrite(config: Mapping[str, Any]) -> bool:
+    """VIDEO_ASSETS_ALLOW_EMPTY_OVERWRITE, else warehouse.allow_empty_overwrite of the YAML (default false)."""
+    override = from_environment().allow_empty_overwrite
+    if override is not None:
+        return override
+    return bool(config.get("warehouse", {}).get("allow_empty_overwrite", False))
