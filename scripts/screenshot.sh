@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# Writes docs/images/asset-graph.png: the global asset lineage page of the Dagster
-# UI, all groups expanded, as headless Chromium renders it.
+# Writes the README's three pictures, as headless Chromium renders them, from the demo's results:
 #
-#   scripts/screenshot.sh [output.png]
+#   docs/images/asset-graph.png     the global asset lineage page, every group expanded: assets
+#                                   materialized for the demo week, check status on each node
+#   docs/images/retention-plot.png  video_engagement_summary's latest materialization (its Events tab)
+#                                   with the retention_top_videos picture opened ("[Show Markdown]")
+#   docs/images/report.png          the demo week's HTML report (`video-assets report`), as a file:// URL
 #
-# Starts dagster-webserver on a free loopback port with a throwaway DAGSTER_HOME
-# (a copy of the project's dagster.yaml; nothing is materialized), waits until
-# the code location has loaded, takes the screenshot and stops the webserver.
-# Installs Debian's `chromium` with apt-get when /usr/bin/chromium is missing.
-# WINDOW_SIZE (default 2400,1300) is large enough for the UI to draw every node
-# in full (name, partitions, kinds); at smaller sizes it zooms out and shows names only.
+#   scripts/screenshot.sh [output-folder]      # default docs/images
+#
+# The demo's results are its run history in .dagster_home, its warehouse and its report. When
+# they are missing (no materialization of video_engagement_summary recorded, or no report), the
+# script runs `bash scripts/demo.sh` first (a few minutes). It then starts dagster-webserver
+# alone (no daemons, so nothing is launched) on a free loopback port with a throwaway COPY of
+# .dagster_home, waits until the code location has loaded, drives Chromium over the DevTools
+# protocol (video_assets_tests/e2e/browser.py: the plot sits behind a click), and stops the
+# webserver. Installs Debian's `chromium` with apt-get when it is missing.
+# GRAPH_WINDOW_SIZE (default 2400,1300) is large enough for the graph to draw every node in full
+# (name, partitions, checks); at smaller sizes it zooms out and shows names only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROJECT_DIR="$PWD"
-OUTPUT="${1:-$PROJECT_DIR/docs/images/asset-graph.png}"
-WINDOW_SIZE="${WINDOW_SIZE:-2400,1300}"
+OUT_DIR="$(realpath -m "${1:-$PROJECT_DIR/docs/images}")"
+GRAPH_WINDOW_SIZE="${GRAPH_WINDOW_SIZE:-2400,1300}"
 
 say() { printf '\033[1m[screenshot]\033[0m %s\n' "$*"; }
 
-[ -x .venv/bin/python ] || scripts/setup.sh
+[ -x .venv/bin/python ] || bash scripts/setup.sh
 PY="$PROJECT_DIR/.venv/bin/python"
 
 CHROMIUM="$(command -v chromium || command -v chromium-browser || true)"
@@ -30,10 +38,46 @@ if [ -z "$CHROMIUM" ]; then
   CHROMIUM="$(command -v chromium)"
 fi
 
-WORK="$(mktemp -d -t asset-graph-shot.XXXXXX)"
+# Prints the demo report's path when the demo's results are there; exits 3 when they are not.
+demo_report() {
+  "$PY" - <<'PYTHON'
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+home = Path(".dagster_home")
+if not (home / "dagster.yaml").is_file():
+    sys.exit(3)
+import dagster as dg
+
+from video_assets.cli import DEMO_DAYS, DEMO_START
+from video_assets.reporting.html_report import default_report_path
+
+first_day = date.fromisoformat(DEMO_START)
+report = default_report_path(first_day, first_day + timedelta(days=DEMO_DAYS - 1))
+with dg.DagsterInstance.from_config(str(home)) as instance:
+    latest = instance.get_latest_materialization_event(dg.AssetKey("video_engagement_summary"))
+if latest is None or not report.is_file():
+    sys.exit(3)
+print(report)
+PYTHON
+}
+
+status=0; REPORT="$(demo_report)" || status=$?
+if [ "$status" = 3 ]; then
+  say "the demo has not been run here (nothing materialized in .dagster_home, or no report): running bash scripts/demo.sh first"
+  bash scripts/demo.sh
+  REPORT="$(demo_report)"
+elif [ "$status" != 0 ]; then
+  say "could not read the demo's results in .dagster_home (see the error above)"; exit 1
+fi
+say "demo results: .dagster_home, report $REPORT"
+
+WORK="$(mktemp -d -t readme-shots.XXXXXX)"
 export DAGSTER_HOME="$WORK/dagster_home"
+# A copy: the webserver may migrate or add to its instance; the demo's history stays as it was.
+cp -a .dagster_home "$DAGSTER_HOME"
 mkdir -p "$DAGSTER_HOME/.nux"
-cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
 # The "Join the Dagster community" dialog shows once per instance; mark it seen.
 echo "seen: 1" > "$DAGSTER_HOME/.nux/nux.yaml"
 
@@ -57,20 +101,26 @@ stop_server() {
 trap stop_server EXIT
 
 say "webserver on 127.0.0.1:$PORT (pid $SERVER_PID), waiting for the code location"
-# Prints the lineage URL with every asset group expanded once the location has loaded.
-URL="$("$PY" - "$PORT" "$SERVER_PID" <<'PYTHON'
-import json, os, sys, time, urllib.request
-port, pid = sys.argv[1], int(sys.argv[2])
+mkdir -p "$OUT_DIR"
+"$PY" - "$PORT" "$SERVER_PID" "$CHROMIUM" "$GRAPH_WINDOW_SIZE" "$REPORT" "$WORK" "$OUT_DIR" <<'PYTHON' || {
+import json, os, shutil, sys, time, urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+from video_assets_tests.e2e.browser import INLINE_PNG_LOADED, HeadlessChromium
+
+port, pid, binary, graph_size, report, work, out_dir = sys.argv[1:]
+pid, work, out_dir = int(pid), Path(work), Path(out_dir)
 base = f"http://127.0.0.1:{port}"
 query = """{ workspaceOrError { ... on Workspace { locationEntries { loadStatus
   locationOrLoadError { __typename ... on PythonError { message } } } } }
-  assetNodes { groupName repository { name location { name } } } }"""
+  assetNodes { assetKey { path } groupName } }"""
 deadline = time.time() + 240
 while True:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        sys.exit("the webserver exited; see its log above")
+        sys.exit("the webserver exited; see its log below")
     try:
         request = urllib.request.Request(f"{base}/graphql", data=json.dumps({"query": query}).encode(),
                                          headers={"Content-Type": "application/json"})
@@ -87,24 +137,40 @@ while True:
     if time.time() > deadline:
         sys.exit("webserver not ready after 240 s")
     time.sleep(1)
-groups = set()
-for node in data["assetNodes"]:
-    repo = node["repository"]
-    # Group ids of the lineage page: global ones, and per code location (behind a UI feature flag).
-    groups.add(f"global@global:{node['groupName']}")
-    groups.add(f"{repo['name']}@{repo['location']['name']}:{node['groupName']}")
-print(f"{base}/asset-groups?expanded=" + ",".join(sorted(groups)))
-PYTHON
-)" || { cat "$WORK/webserver.log" >&2; exit 1; }
+names = [node["assetKey"]["path"][-1] for node in data["assetNodes"]]
+groups = sorted({f"global@global:{node['groupName']}" for node in data["assetNodes"]})
 
-say "rendering $URL"
-mkdir -p "$(dirname "$OUTPUT")"
-rm -f "$WORK/shot.png"
-timeout 180 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-quic \
-  --no-first-run --disable-background-networking --disable-component-update --disable-sync \
-  --hide-scrollbars --user-data-dir="$WORK/chromium-profile" --window-size="$WINDOW_SIZE" \
-  --virtual-time-budget=15000 --screenshot="$WORK/shot.png" "$URL" >"$WORK/chromium.log" 2>&1 || {
-  cat "$WORK/chromium.log" >&2; exit 1; }
-[ -s "$WORK/shot.png" ] || { say "chromium wrote no screenshot"; cat "$WORK/chromium.log" >&2; exit 1; }
-mv "$WORK/shot.png" "$OUTPUT"
-say "wrote $OUTPUT"
+
+def shot(browser, name, selector=None):
+    written = browser.screenshot(work / name, selector)
+    shutil.move(written, out_dir / name)
+    print(f"\033[1m[screenshot]\033[0m wrote {out_dir / name}", flush=True)
+
+
+width, height = (int(value) for value in graph_size.split(","))
+with HeadlessChromium(binary, width, height, timeout=120) as browser:
+    # 1. The lineage page: every node drawn with its materialization and check status.
+    browser.open(f"{base}/asset-groups?expanded={quote(','.join(groups), safe=',@:')}")
+    browser.wait_for_text(["Global asset lineage", *names], timeout=120)
+    # Each node fetches its own status after it is drawn: until then it shows "Loading...".
+    browser.wait_for("!document.body.innerText.includes('Loading')", timeout=120, what="node status loaded")
+    browser.settle(3)
+    shot(browser, "asset-graph.png")
+
+    # 2. The latest materialization of video_engagement_summary, its retention picture opened.
+    browser.resize(1400, 900)
+    browser.open(f"{base}/assets/video_engagement_summary?view=events")
+    browser.show_markdown("retention_top_videos", timeout=120)
+    browser.wait_for(INLINE_PNG_LOADED, timeout=60, what="the retention plot decoded")
+    browser.settle(2)
+    shot(browser, "retention-plot.png")
+
+    # 3. The HTML report, top of the page: headline numbers and the first charts.
+    browser.resize(1280, 1540)
+    browser.open(Path(report).as_uri())
+    browser.wait_for("[...document.images].length > 0 && [...document.images].every("
+                     "(img) => img.complete && img.naturalWidth > 0)", timeout=60, what="the report's charts")
+    browser.settle(1)
+    shot(browser, "report.png")
+PYTHON
+  say "failed; the webserver's log:"; tail -n 60 "$WORK/webserver.log" >&2; exit 1; }

@@ -19,6 +19,7 @@ from video_assets.checks.results import (
     WATCH_SECONDS_MATCH,
     check_spec,
     contract_specs,
+    per_day_evaluations,
 )
 from video_assets.io.delta import DeltaWarehouse
 from video_assets.partitions import daily_partitions, previous_and_same_day
@@ -149,6 +150,7 @@ def video_sessions(
         },
         check_results=interval_checks,
     )
+    yield from per_day_evaluations([*session_checks, *interval_checks], days)
 
 
 @dg.asset(
@@ -214,3 +216,4 @@ def user_video_metrics(
         },
         check_results=check_results,
     )
+    yield from per_day_evaluations(check_results, days)

@@ -21,6 +21,7 @@ from video_assets.checks.results import (
     QUARANTINE_SHARE,
     check_spec,
     contract_specs,
+    per_day_evaluations,
     result,
 )
 from video_assets.io.delta import DeltaWarehouse, EmptyOverwriteRefused
@@ -280,3 +281,4 @@ def raw_video_events(
         },
         check_results=quarantine_checks + [r for r in stage_results if r.asset_key.to_user_string() == QUARANTINE],
     )
+    yield from per_day_evaluations([*clean_checks, *quarantine_checks, *stage_results], days)

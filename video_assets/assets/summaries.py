@@ -14,7 +14,14 @@ from video_assets.assets.common import (
 )
 from video_assets.checks import invariants
 from video_assets.checks.in_step import Invariant, TableChecks, selected_checks
-from video_assets.checks.results import PAIR_COUNTS_MATCH, VIEWERS_MATCH, check_spec, contract_specs, verdicts
+from video_assets.checks.results import (
+    PAIR_COUNTS_MATCH,
+    VIEWERS_MATCH,
+    check_spec,
+    contract_specs,
+    per_day_evaluations,
+    verdicts,
+)
 from video_assets.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -86,6 +93,7 @@ def engagement_tier_summary(
         },
         check_results=check_results,
     )
+    yield from per_day_evaluations(check_results, days)
 
 
 @dg.asset(
@@ -139,6 +147,7 @@ def video_engagement_summary(
         },
         check_results=check_results,
     )
+    yield from per_day_evaluations(check_results, days)
 
 
 def run_days(context: dg.AssetExecutionContext) -> tuple[date, date] | None:

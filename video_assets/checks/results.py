@@ -203,3 +203,54 @@ def comparison_result(table: str, name: str, comparison: Comparison, days: list[
             "sample": json_value(comparison.sample),
         },
     )
+
+
+def _failed_days(found: dg.AssetCheckResult, days: list[str]) -> set[str]:
+    """The days a failed range result is about, from its per-day metadata (every day when it has none)."""
+    metadata = {name: value.value for name, value in (found.metadata or {}).items()}
+    if "failing_rows_by_day" in metadata:
+        return set(metadata["failing_rows_by_day"]) & set(days)
+    if "events_by_day" in metadata:
+        return {day for day, events in metadata["events_by_day"].items() if not events}
+    by_day = metadata.get("by_day")
+    if isinstance(by_day, dict) and by_day:
+        threshold = metadata.get("threshold")
+        failed = set()
+        for day, values in by_day.items():
+            if threshold is not None and values.get("share", 0) > threshold:
+                failed.add(day)
+            elif values.get("failing_rows") or values.get("unaccounted"):
+                failed.add(day)
+        return failed
+    return set(days)
+
+
+def per_day_evaluations(found: list[dg.AssetCheckResult], days: list[str]) -> list[dg.AssetCheckEvaluation]:
+    """For a range run, each check's verdict recorded against every day of the range.
+
+    Dagster records a check result of a range run without a partition, so the
+    UI's per-partition view would show the days as never checked. Each day
+    gets its own evaluation: failed when the range result names it (per-day
+    metadata) or when the result has no per-day breakdown, passed otherwise.
+    """
+    if len(days) < 2:
+        return []
+    evaluations = []
+    for range_result in found:
+        failed_days = set() if range_result.passed else _failed_days(range_result, days)
+        for day in days:
+            passed = day not in failed_days
+            evaluations.append(
+                dg.AssetCheckEvaluation(
+                    asset_key=dg.AssetKey.from_coercible(range_result.asset_key),
+                    check_name=range_result.check_name,
+                    passed=passed,
+                    severity=range_result.severity,
+                    blocking=range_result.severity == dg.AssetCheckSeverity.ERROR,
+                    partition=day,
+                    description=f"{day}: {'passed' if passed else 'failed'} in the range run of {scope(days)}. "
+                    + (range_result.description or ""),
+                    metadata={"range": scope(days)},
+                )
+            )
+    return evaluations

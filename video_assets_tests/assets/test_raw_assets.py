@@ -12,6 +12,7 @@ from video_assets_tests.builders import rows_of
 from video_assets_tests.dagster_runs import materialize, read_table, use_folders
 
 DAYS = ("2024-01-15", "2024-01-16", "2024-01-17")
+RAW = ["raw_video_events", "raw_video_events_quarantine"]  # one step writes both, always together
 
 
 def write_day(landing_dir, day, lines, name="part-0.jsonl"):
@@ -71,15 +72,15 @@ def test_single_day_materialization_writes_clean_events_and_quarantine(spark, la
 
 
 def test_range_rerun_is_identical_and_rewriting_a_day_touches_only_that_day(spark, landing, warehouse_dir):
-    assert materialize(["video_catalog", "raw_video_events"], DAYS[0], DAYS[-1]).success
+    assert materialize(["video_catalog", *RAW], DAYS[0], DAYS[-1]).success
     first = table_rows(spark, warehouse_dir, "raw_video_events", ["event_key"])
     assert len(first) == 9
 
-    assert materialize(["raw_video_events"], DAYS[0], DAYS[-1]).success
+    assert materialize(RAW, DAYS[0], DAYS[-1]).success
     assert table_rows(spark, warehouse_dir, "raw_video_events", ["event_key"]) == first
 
     write_day(landing, DAYS[1], [viewer_line(DAYS[1], "12:00:00", "cat", "play", 0, "late-1")], name="late.jsonl")
-    assert materialize(["raw_video_events"], DAYS[1]).success
+    assert materialize(RAW, DAYS[1]).success
     after = table_rows(spark, warehouse_dir, "raw_video_events", ["event_key"])
     by_day = lambda rows, d: [r for r in rows if r["event_date"].isoformat() == d]  # noqa: E731
     assert by_day(after, DAYS[0]) == by_day(first, DAYS[0])
@@ -89,7 +90,7 @@ def test_range_rerun_is_identical_and_rewriting_a_day_touches_only_that_day(spar
 
 def test_day_without_landing_folder_is_an_empty_partition_with_a_warning(spark, landing, warehouse_dir):
     instance = dg.DagsterInstance.ephemeral()
-    result = materialize(["raw_video_events"], "2024-02-01", instance=instance)
+    result = materialize(RAW, "2024-02-01", instance=instance)
     assert result.success
     table = read_table(spark, warehouse_dir, "raw_video_events")
     assert table.where(F.col("event_date") == "2024-02-01").count() == 0
@@ -97,3 +98,50 @@ def test_day_without_landing_folder_is_an_empty_partition_with_a_warning(spark, 
         entry.user_message for entry in instance.all_logs(result.run_id) if entry.level == logging.WARNING
     ]
     assert any("No landing files for 2024-02-01" in message for message in warnings)
+
+
+def failure_messages(result) -> str:
+    return "\n".join(
+        event.event_specific_data.error.message for event in result.all_events if event.is_step_failure
+    )
+
+
+def test_a_missing_landing_location_fails_before_writing_and_names_the_setting(spark, landing, warehouse_dir, monkeypatch):
+    assert materialize(["video_catalog", *RAW], DAYS[0]).success
+    before = {name: table_rows(spark, warehouse_dir, name, None) for name in ("video_catalog", *RAW)}
+    monkeypatch.setenv("VIDEO_ASSETS_LANDING_DIR", str(landing / "typo"))
+
+    result = materialize(["video_catalog", *RAW], DAYS[0])
+    assert not result.success
+    message = failure_messages(result)
+    assert f"landing location {landing / 'typo'} does not exist" in message
+    assert "VIDEO_ASSETS_LANDING_DIR" in message and "Nothing was written" in message
+    assert {name: table_rows(spark, warehouse_dir, name, None) for name in before} == before
+
+
+def test_a_day_with_rows_is_not_replaced_by_nothing_without_the_opt_in(spark, landing, warehouse_dir, monkeypatch):
+    assert materialize(["video_catalog", *RAW], DAYS[0], DAYS[1]).success
+    before = table_rows(spark, warehouse_dir, "raw_video_events", ["event_key"])
+    for path in (landing / "events" / f"date={DAYS[1]}").iterdir():
+        path.unlink()
+
+    refused = materialize(RAW, DAYS[0], DAYS[1])
+    assert not refused.success
+    message = failure_messages(refused)
+    assert f"refusing to replace {DAYS[1]} with zero rows (no landing files)" in message
+    assert "allow_empty_overwrite" in message
+    assert table_rows(spark, warehouse_dir, "raw_video_events", ["event_key"]) == before
+
+    monkeypatch.setenv("VIDEO_ASSETS_ALLOW_EMPTY_OVERWRITE", "1")
+    assert materialize(RAW, DAYS[0], DAYS[1]).success
+    after = table_rows(spark, warehouse_dir, "raw_video_events", ["event_key"])
+    assert after == [r for r in before if r["event_date"].isoformat() == DAYS[0]]
+
+
+def test_a_catalog_that_holds_videos_is_not_emptied_by_a_missing_file(spark, landing, warehouse_dir):
+    assert materialize(["video_catalog"]).success
+    (landing / "videos" / "videos.csv").unlink()
+    result = materialize(["video_catalog"])
+    assert not result.success
+    assert "refusing to replace the videos it holds with nothing (no catalog at" in failure_messages(result)
+    assert [r["video_id"] for r in table_rows(spark, warehouse_dir, "video_catalog", None)] == ["v1"]

@@ -51,8 +51,12 @@ def folders(monkeypatch, landing_dir, warehouse_dir):
     return landing_dir, warehouse_dir
 
 
-def evaluations(result) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
-    return {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+def evaluations(result, partition=None) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
+    """The run's check results; in a range run, the range-level ones (partition None) unless a day is named."""
+    found = result.get_asset_check_evaluations()
+    if any(e.partition is None for e in found) and any(e.partition for e in found):
+        found = [e for e in found if e.partition == partition]
+    return {(e.asset_key.to_user_string(), e.check_name): e for e in found}
 
 
 def materialized(result) -> set[str]:
@@ -304,3 +308,10 @@ def test_a_range_run_names_its_days_in_the_metadata_and_warns_on_an_empty_day(sp
     reconcile = metadata(found[("raw_video_events", "lines_reconcile")], "by_day")
     assert reconcile["2025-01-16"]["lines_read"] == 0 and reconcile[DAY]["unaccounted"] == 0
     assert found[("raw_video_events", "lines_reconcile")].passed
+    # Each day also gets its own verdict, so the UI's partition view shows both days as checked.
+    first, empty = evaluations(result, DAY), evaluations(result, "2025-01-16")
+    assert set(first) == set(empty) == set(found)
+    assert first[("raw_video_events", "has_events")].passed
+    assert not empty[("raw_video_events", "has_events")].passed
+    assert all(e.passed for key, e in first.items())
+    assert {key for key, e in empty.items() if not e.passed} == {("raw_video_events", "has_events")}

@@ -114,7 +114,12 @@ query AssetChecks($key: AssetKeyInput!) {
         ... on AssetChecks {
           checks {
             name
-            executionForLatestMaterialization { runId status }
+            blocking
+            executionForLatestMaterialization {
+              runId
+              status
+              evaluation { success severity description }
+            }
           }
         }
       }
