@@ -103,7 +103,9 @@ def video_sessions(
                 context,
                 warehouse,
                 "video_sessions",
-                sessions.video_sessions(annotated, engagement),
+                # One file per day: the cached per-event frame keeps the 16 partitions of its user shuffle,
+                # and 16 small files a day would make every later read of history open 16x the files.
+                sessions.video_sessions(annotated, engagement).repartition("session_date"),
                 engagement,
                 days,
                 invariant=Invariant(
@@ -118,7 +120,9 @@ def video_sessions(
                 context,
                 warehouse,
                 "watch_intervals",
-                intervals.watch_intervals(intervals.watched_segments(annotated), engagement),
+                intervals.watch_intervals(intervals.watched_segments(annotated), engagement).repartition(
+                    "session_date"
+                ),
                 engagement,
                 days,
             )

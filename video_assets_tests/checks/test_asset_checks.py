@@ -51,12 +51,17 @@ def folders(monkeypatch, landing_dir, warehouse_dir):
     return landing_dir, warehouse_dir
 
 
-def evaluations(result, partition=None) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
-    """The run's check results; in a range run, the range-level ones (partition None) unless a day is named."""
-    found = result.get_asset_check_evaluations()
-    if any(e.partition is None for e in found) and any(e.partition for e in found):
-        found = [e for e in found if e.partition == partition]
-    return {(e.asset_key.to_user_string(), e.check_name): e for e in found}
+def evaluations(result, day: str | None = None) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
+    """The run's check results by (table, check): a range run's range-level ones, or those of ``day``."""
+    found = {}
+    for e in result.get_asset_check_evaluations():
+        key = (e.asset_key.to_user_string(), e.check_name)
+        if day is not None:
+            if e.partition == day:
+                found[key] = e
+        elif key not in found or e.partition is None:  # a range run also records each day: keep the range's
+            found[key] = e
+    return found
 
 
 def materialized(result) -> set[str]:
