@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import pandera.pyspark as pa
 from pyspark.sql import Column
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from video_assets.settings import EngagementSettings
 from video_assets.tables import FLOAT_TOLERANCE, TABLES, TableSpec
@@ -99,6 +100,11 @@ def field_rules(table: str) -> list[Rule]:
     for column, spec in schema.columns.items():
         if not spec.nullable:
             rules.append(Rule(f"{column} is not null", F.col(column).isNotNull(), (column,)))
+        if isinstance(spec.dtype.type, T.DoubleType):
+            # NaN passes every comparison Spark makes (NaN > 0 is true): durations, seconds and percentages
+            # must be finite numbers, whatever their range rule says.
+            value = F.col(column)
+            rules.append(Rule(f"{column} is finite", value.isNull() | ~(F.isnan(value) | (F.abs(value) == float("inf"))), (column,)))
         for check in spec.checks:
             name, condition = _value_rule(column, check)
             rules.append(Rule(name, F.col(column).isNull() | condition, (column,)))

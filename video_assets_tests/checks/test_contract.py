@@ -114,6 +114,16 @@ def test_ranges_and_allowed_values_count_each_offending_row(good_tables):
     assert failures[TIER_MATCHES] == 1  # a score of -1 is Minimal, the row still says Low
 
 
+def test_a_nan_or_infinite_duration_or_percentage_breaks_the_finite_rule(good_tables):
+    metrics = good_tables["user_video_metrics"]
+    broken = one_row_changed(metrics, PETER, video_duration_seconds=float("nan"))
+    broken = one_row_changed(broken, "user_id = 'bob' AND video_id = 'video_001'", watch_percentage=float("inf"))
+    failures = evaluate_table(broken, "user_video_metrics", SETTINGS).rules.failures
+    assert failures["video_duration_seconds is finite"] == 1
+    assert failures["watch_percentage is finite"] == 1
+    assert evaluate_table(metrics, "user_video_metrics", SETTINGS).rules.passed
+
+
 def test_failures_are_broken_down_by_day(good_tables):
     sessions = good_tables["video_sessions"]
     assert {row["session_date"].isoformat() for row in sessions.select("session_date").distinct().collect()} == {
