@@ -67,7 +67,9 @@ def test_the_pandera_schemas_are_built_from_the_specs():
         schema = SCHEMAS[name]
         assert list(schema.columns) == list(spec.column_names)
         assert schema.strict is True
-    assert [rule.name for rule in field_rules("video_catalog")] == ["video_id is not null", "duration_seconds > 0"]
+    assert [rule.name for rule in field_rules("video_catalog")] == [
+        "video_id is not null", "duration_seconds is finite", "duration_seconds > 0"
+    ]
     interval_rules = [rule.name for rule in field_rules("watch_intervals")]
     assert interval_rules[4:7] == ["interval_index is not null", "interval_index >= 1", "start_position_seconds is not null"]
     assert "watched_seconds > 0" in interval_rules
