@@ -62,7 +62,7 @@ def test_the_transforms_output_has_the_specs_columns_in_order_and_types(good_tab
         assert tables.same_type(data_type, spec.type), (column, data_type.simpleString(), spec.type.simpleString())
 
 
-def test_the_pandera_schemas_are_built_from_the_specs():
+def test_the_pandera_schemas_are_built_from_the_specs(spark):  # rules are Spark Columns: a session must exist
     for name, spec in TABLES.items():
         schema = SCHEMAS[name]
         assert list(schema.columns) == list(spec.column_names)
