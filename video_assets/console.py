@@ -19,8 +19,12 @@ from video_assets.dagster_internals import dagster_event_of
 @dataclass
 class _Step:
     rows: dict[str, int] = field(default_factory=dict)
-    passed: int = 0
-    failed: list[str] = field(default_factory=list)
+    # (table, check) -> (passed, severity); a range run records each check once per day too: counted once
+    checks: dict[tuple[str, str], tuple[bool, str]] = field(default_factory=dict)
+
+    def verdicts(self) -> tuple[int, list[str]]:
+        failed = [f"{name} {severity}" for (_, name), (ok, severity) in self.checks.items() if not ok]
+        return len(self.checks) - len(failed), failed
 
 
 def step_line(step: str, seconds: float, rows: dict[str, int], passed: int, failed: list[str]) -> str:
@@ -52,13 +56,12 @@ class StepLines(logging.Handler):
                 step.rows[materialization.asset_key.to_user_string()] = int(rows.value)
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
-            if evaluation.passed:
-                step.passed += 1
-            else:
-                step.failed.append(f"{evaluation.check_name} {evaluation.severity.value}")
+            key = (evaluation.asset_key.to_user_string(), evaluation.check_name)
+            passed_so_far = step.checks.get(key, (True, ""))[0]
+            step.checks[key] = (passed_so_far and evaluation.passed, evaluation.severity.value)
         elif kind == "STEP_SUCCESS":
             seconds = event.event_specific_data.duration_ms / 1000
-            print(step_line(event.step_key, seconds, step.rows, step.passed, step.failed), file=self.stream, flush=True)
+            print(step_line(event.step_key, seconds, step.rows, *step.verdicts()), file=self.stream, flush=True)
         elif kind == "STEP_FAILURE":
             error = event.event_specific_data.error
             message = error.message.strip() if error else record.getMessage()
