@@ -102,7 +102,7 @@ def run_range(first: str, last: str):
 
     instance = dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
-    result = defs.get_job_def("video_engagement_job").execute_in_process(
+    result = defs.resolve_job_def("video_engagement_job").execute_in_process(
         instance=instance, tags={RANGE_START: first, RANGE_END: last}, raise_on_error=False
     )
     return result, instance, time.perf_counter() - started

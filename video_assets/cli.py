@@ -46,7 +46,7 @@ def run_graph(first_day: str, last_day: str) -> bool:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"run-{first_day}_{last_day}-{int(time.time())}.log"
     print(f"Full log of the run: {log_path}")
-    job = defs.get_job_def("video_engagement_job").with_logger_defs(CONSOLE_LOGGERS)
+    job = defs.resolve_job_def("video_engagement_job").with_logger_defs(CONSOLE_LOGGERS)
     result = job.execute_in_process(
         instance=instance,
         run_config={"loggers": {"step_lines": {}, "run_file": {"config": {"path": str(log_path)}}}},
