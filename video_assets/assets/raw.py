@@ -10,7 +10,7 @@ from video_assets.assets.common import (
     timed_step,
     write_checked,
 )
-from video_assets.checks.in_step import observed, per_day, rows_per_day, selected_checks
+from video_assets.checks.in_step import per_day, rows_per_day, selected_checks
 from video_assets.checks.raw_stage import RawCounts, raw_stage_results
 from video_assets.checks.results import (
     CATALOG_ROWS_VALID,
@@ -26,7 +26,7 @@ from video_assets.checks.results import (
 )
 from video_assets.io.delta import DeltaWarehouse, EmptyOverwriteRefused
 from video_assets.io.landing import LandingZone, list_day_files, path_exists
-from video_assets.io.spark import SparkResource
+from video_assets.io.spark import SparkResource, observed
 from video_assets.partitions import daily_partitions
 from video_assets.settings import EngagementSettings
 from video_assets.tables import column_schema

@@ -17,12 +17,11 @@ Pure of Dagster apart from building ``AssetCheckResult`` objects, so tests
 drive it with hand-made frames.
 """
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
-from pyspark.sql import Column, DataFrame, Observation
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from video_assets.checks import results
@@ -39,7 +38,6 @@ from video_assets.settings import EngagementSettings
 from video_assets.tables import table_spec
 
 _ROWS, _ANY = "rows", "any_rule_failed"
-_observation_ids = itertools.count()
 
 
 def rows_per_day(column: str, days: list[str], prefix: str, where: Column | None = None) -> dict[str, Column]:
@@ -49,12 +47,6 @@ def rows_per_day(column: str, days: list[str], prefix: str, where: Column | None
         on_day = F.col(column) == F.lit(day).cast("date")
         counted[f"{prefix}{day}"] = F.count_if(on_day if where is None else on_day & where)
     return counted
-
-
-def observed(frame: DataFrame, aggregates: dict[str, Column]) -> tuple[DataFrame, Observation]:
-    """The frame with ``aggregates`` counted as its rows go by; ``Observation.get`` after the action that reads it."""
-    observation = Observation(f"observed_{next(_observation_ids)}")
-    return frame.observe(observation, *[value.alias(name) for name, value in aggregates.items()]), observation
 
 
 def per_day(observed: dict, prefix: str, days: list[str]) -> dict[str, int]:

@@ -17,9 +17,8 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 from pydantic import Field
-from pyspark.sql import Observation
 
-from video_assets.io.spark import SparkResource
+from video_assets.io.spark import SparkResource, observed
 from video_assets.tables import table_spec
 
 _CATALOG_SCHEMA = re.compile(r"^[A-Za-z_][\w]*\.[A-Za-z_][\w]*$")
@@ -198,8 +197,7 @@ class DeltaWarehouse(dg.ConfigurableResource):
         location = self.table(name)
         observation = None
         if observe:
-            observation = Observation(f"{name}_{time.monotonic_ns()}")
-            frame = frame.observe(observation, *[value.alias(key) for key, value in observe.items()])
+            frame, observation = observed(frame, observe)
         writer = frame.write.format("delta").mode("overwrite")
         range_text = "all rows"
         if days and spec.partition_column:

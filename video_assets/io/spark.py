@@ -6,6 +6,7 @@ step launcher's side) never starts a JVM. On a Databricks cluster
 below are ignored there.
 """
 
+import itertools
 import os
 from importlib import metadata
 
@@ -116,3 +117,14 @@ def start_spark_session(settings: dict[str, str]):
         ) from error
     session.sparkContext.setLogLevel("WARN")
     return session
+
+
+_observation_ids = itertools.count()
+
+
+def observed(frame, aggregates: dict):
+    """(the frame with ``aggregates`` counted as its rows go by, the Observation); read ``.get`` after the action."""
+    from pyspark.sql import Observation  # noqa: PLC0415 - only where Spark runs
+
+    observation = Observation(f"observed_{next(_observation_ids)}")
+    return frame.observe(observation, *[value.alias(name) for name, value in aggregates.items()]), observation
