@@ -2,6 +2,7 @@
 
     video-assets generate --days 7 --users 500 --out data/landing
     video-assets demo                      # generate a week (if absent), run everything, summarize
+    video-assets run --from D --to D       # every asset for those days in one run (the environment's landing)
     video-assets summary                   # rows per table, quarantine by reason
     video-assets report [--from D --to D] [--out PATH]   # one self-contained HTML page of the results
 """
@@ -116,19 +117,38 @@ def _demo(argv: list[str]) -> int:
     return 0 if ok else 1
 
 
-def _report(argv: list[str]) -> int:
-    def day(text: str) -> date:
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
 
+
+def _run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="video-assets run",
+        description=(
+            "Materialize every asset (checks included) for the days given, in one run, on the environment's "
+            "landing and warehouse. With DAGSTER_HOME set the run is recorded there and waits for the pools "
+            "its instance configures, so two runs started together take turns at each table."
+        ),
+    )
+    parser.add_argument("--from", dest="first_day", type=_day, required=True, metavar="YYYY-MM-DD")
+    parser.add_argument("--to", dest="last_day", type=_day, metavar="YYYY-MM-DD", help="last day (default: --from)")
+    args = parser.parse_args(argv)
+    last_day = args.last_day or args.first_day
+    if args.first_day > last_day:
+        parser.error(f"--from {args.first_day} is after --to {last_day}")
+    return 0 if run_graph(args.first_day.isoformat(), last_day.isoformat()) else 1
+
+
+def _report(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="video-assets report",
         description="One self-contained HTML page of the engagement tables (default: every day present).",
     )
-    parser.add_argument("--from", dest="first_day", type=day, metavar="YYYY-MM-DD", help="first day, YYYY-MM-DD (default: the first present)")
-    parser.add_argument("--to", dest="last_day", type=day, metavar="YYYY-MM-DD", help="last day, YYYY-MM-DD (default: the last present)")
+    parser.add_argument("--from", dest="first_day", type=_day, metavar="YYYY-MM-DD", help="first day, YYYY-MM-DD (default: the first present)")
+    parser.add_argument("--to", dest="last_day", type=_day, metavar="YYYY-MM-DD", help="last day, YYYY-MM-DD (default: the last present)")
     parser.add_argument(
         "--out", type=Path, help="HTML file to write (default: data/reports/engagement-<from>_<to>.html)"
     )
@@ -148,7 +168,7 @@ def _report(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"generate": _generate, "demo": _demo, "summary": lambda _: print_summary() or 0, "report": _report}
+    commands = {"generate": _generate, "demo": _demo, "run": _run, "summary": lambda _: print_summary() or 0, "report": _report}
     if not argv or argv[0] not in commands:
         print(__doc__.strip())
         return 0 if argv[:1] in ([], ["-h"], ["--help"]) else 2

@@ -1,4 +1,6 @@
-"""The quiet console's line per finished step."""
+"""The quiet console's line per finished step, and the `video-assets run` command's arguments."""
+
+import pytest
 
 from video_assets.console import step_line
 
@@ -15,3 +17,21 @@ def test_a_step_line_names_the_step_its_seconds_rows_and_check_verdicts():
 
 def test_a_step_without_tables_or_checks_is_just_its_name_and_time():
     assert step_line("video_catalog", 2.0, {}, 0, []) == "  ✓ video_catalog                    2.0 s"
+
+
+def test_run_command_refuses_bad_days_before_starting_anything(capsys, monkeypatch):
+    from video_assets import cli
+
+    started = []
+    monkeypatch.setattr(cli, "run_graph", lambda first, last: started.append((first, last)) or True)
+    for argv in (["run"], ["run", "--from", "2024-13-01"], ["run", "--from", "2024-01-16", "--to", "2024-01-15"]):
+        with pytest.raises(SystemExit) as stop:
+            cli.main(argv)
+        assert stop.value.code == 2
+    errors = capsys.readouterr().err
+    assert "the following arguments are required: --from" in errors
+    assert "'2024-13-01' is not a date YYYY-MM-DD" in errors
+    assert "--from 2024-01-16 is after --to 2024-01-15" in errors
+    assert started == []
+    assert cli.main(["run", "--from", "2024-01-15"]) == 0
+    assert started == [("2024-01-15", "2024-01-15")]

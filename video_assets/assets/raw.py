@@ -207,8 +207,15 @@ def raw_video_events(
     empty_days = [files.day for files in day_files if files.is_empty]
     for day in empty_days:
         context.log.warning(f"No landing files for {day} in {landing.events_dir(day)}.")
+    # A day whose files hold only blank lines would be replaced by nothing too; it is looked at only when
+    # the table holds rows for it (a rerun), so a first load costs no extra read.
+    held = warehouse.days_with_rows(CLEAN, [files.day for files in day_files if not files.is_empty])
+    recordless = [files.day for files in day_files if files.day in held and not events.day_has_records(session, files)]
+    for day in recordless:
+        context.log.warning(f"The landing files of {day} hold no records (blank lines only).")
     for table in (CLEAN, QUARANTINE):
         warehouse.refuse_to_empty(table, empty_days, "no landing files", context.log)
+        warehouse.refuse_to_empty(table, recordless, "its landing files hold no records", context.log)
     file_count = sum(len(f.text_files) + len(f.parquet_files) for f in day_files)
     context.log.info(f"Reading {file_count} landing file(s) for {days[0]}..{days[-1]}")
 

@@ -12,6 +12,7 @@ from video_assets.assets.common import (
     timed_step,
     write_checked,
 )
+from video_assets.assets.daily_inputs import agreeing_daily_inputs
 from video_assets.checks import invariants
 from video_assets.checks.in_step import Invariant, TableChecks, selected_checks
 from video_assets.checks.results import (
@@ -184,9 +185,21 @@ def user_video_engagement(
     step_launcher: StepLauncherParam,
 ):
     """Section 9b, incrementally: the pairs of the run's days are recomputed and MERGEd (docs/operating.md)."""
-    metrics, intervals = warehouse.read_range("user_video_metrics", []), warehouse.read_range("watch_intervals", [])
     days = run_days(context)
     exists = warehouse.table(LIFETIME).exists(warehouse.spark.get_session())
+    # Pinned: the pairs to recompute are read twice (agreement, then the MERGE) and must be the same both times.
+    stored = warehouse.read_range(LIFETIME, [], warehouse.current_version(LIFETIME)) if exists else None
+
+    def pairs_of(metrics):
+        if days is None or not exists:
+            return None
+        first, last = days
+        return lifetime.touched_pairs(
+            metrics.where(f"metric_date BETWEEN DATE'{first}' AND DATE'{last}'"), stored, first, last
+        )
+
+    inputs = agreeing_daily_inputs(context, warehouse, pairs_of)
+    metrics, intervals, pairs = inputs.metrics, inputs.intervals, inputs.pairs
     if days is None or not exists:
         context.log.info(
             f"{LIFETIME}: full rebuild from the daily tables "
@@ -202,11 +215,6 @@ def user_video_engagement(
     else:
         first_day, last_day = days
         with timed_step(context, f"{LIFETIME}: merge the pairs of {first_day}..{last_day}") as timing:
-            stored = warehouse.read_range(LIFETIME, [])
-            pairs = lifetime.touched_pairs(
-                metrics.where(f"metric_date BETWEEN DATE'{first_day}' AND DATE'{last_day}'"), stored,
-                first_day, last_day,
-            )
             source = lifetime.recomputed_rows(metrics, intervals, pairs, engagement)
             metadata = warehouse.merge_rows(LIFETIME, source, ("user_id", "video_id"), "_gone", context.log)
             checks = TableChecks(LIFETIME, stored, selected_checks(context, LIFETIME), engagement, [])
@@ -217,6 +225,7 @@ def user_video_engagement(
             if check_results:
                 context.log.info(f"{LIFETIME}: {verdicts(check_results)} (over the merged pairs)")
         metadata = {**metadata, "mode": "merge", "days": f"{first_day}..{last_day}"}
+    metadata = {**metadata, "input_versions": dg.MetadataValue.json(inputs.versions)}
     yield dg.MaterializeResult(
         metadata={**metadata, "compute_seconds": timing["seconds"]}, check_results=check_results
     )

@@ -46,8 +46,10 @@ class DeltaTableLocation:
             return spark.catalog.tableExists(self.name)
         return DeltaTable.isDeltaTable(spark, self.name)
 
-    def read(self, spark):
+    def read(self, spark, version: int | None = None):
         reader = spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
         return reader.table(self.name) if self.is_catalog_table else reader.load(self.name)
 
     def delta_table(self, spark):
@@ -126,9 +128,13 @@ class DeltaWarehouse(dg.ConfigurableResource):
     def table(self, asset_name: str) -> DeltaTableLocation:
         return DeltaTableLocation(self.location, asset_name)
 
-    def read_range(self, name: str, days: list[str]):
-        """The table's rows of ``days`` (all rows when ``days`` is empty or the table is all-time); lazy."""
-        frame = self.table(name).read(self.spark.get_session())
+    def read_range(self, name: str, days: list[str], version: int | None = None):
+        """The table's rows of ``days`` (all rows when ``days`` is empty or the table is all-time); lazy.
+
+        With ``version``, the rows of that Delta version: every query of the
+        frame then sees the same rows, whatever another run commits meanwhile.
+        """
+        frame = self.table(name).read(self.spark.get_session(), version)
         column = table_spec(name).partition_column
         if days and column:
             end = (date.fromisoformat(days[-1]) + timedelta(days=1)).isoformat()
@@ -319,6 +325,10 @@ class DeltaWarehouse(dg.ConfigurableResource):
                 time.sleep(delay)
                 delay *= 2
                 started_at = self._version(location, spark)
+
+    def current_version(self, name: str) -> int | None:
+        """The table's latest Delta version (None when it does not exist)."""
+        return self._version(self.table(name), self.spark.get_session())
 
     @staticmethod
     def _version(location: DeltaTableLocation, spark) -> int | None:

@@ -195,6 +195,16 @@ def _lines_from_text(frame: DataFrame) -> DataFrame:
     )
 
 
+def day_has_records(spark: SparkSession, files: DayFiles) -> bool:
+    """Whether the day's landing files hold at least one record (a non-blank line, a row or an unreadable file).
+
+    Reads until the first record: the first split of a normal day. False for
+    files of blank lines only, the case the raw stage must not let replace a
+    day that holds rows.
+    """
+    return read_landing_lines(spark, [files]).limit(1).count() > 0
+
+
 def read_landing_lines(spark: SparkSession, days: list[DayFiles]) -> DataFrame:
     """One row per non-blank landing line, plus one row per landing file that cannot be read.
 

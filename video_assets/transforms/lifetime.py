@@ -9,7 +9,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from video_assets.settings import EngagementSettings
-from video_assets.tables import project
+from video_assets.tables import FLOAT_TOLERANCE, project
 from video_assets.transforms.metrics import engagement_columns, interval_segments, union_length
 
 _SUMMED = (
@@ -53,6 +53,25 @@ def user_video_engagement(metrics: DataFrame, intervals: DataFrame, settings: En
         {"completed_at_least_once": F.col("_ever_completed") == 1, "is_replay": F.col("session_count") > 1}
     )
     return project(finished, "user_video_engagement")
+
+
+def disagreeing_pairs(metrics: DataFrame, intervals: DataFrame) -> DataFrame:
+    """(user_id, video_id, metrics_seconds, interval_seconds) of the pairs whose two daily tables disagree.
+
+    Per pair, total_watch_seconds summed over its user_video_metrics rows must
+    equal watched_seconds summed over its watch_intervals rows (the per-day
+    invariant of the metrics, added up). They differ while another run has
+    rewritten a day of watch_intervals and not yet of user_video_metrics: a
+    lifetime row computed then would mix two versions of that day.
+    """
+    keys = ["user_id", "video_id"]
+    from_metrics = metrics.groupBy(keys).agg(F.sum("total_watch_seconds").alias("metrics_seconds"))
+    from_intervals = intervals.groupBy(keys).agg(F.sum("watched_seconds").alias("interval_seconds"))
+    metrics_seconds = F.coalesce("metrics_seconds", F.lit(0.0))
+    difference = F.abs(metrics_seconds - F.coalesce("interval_seconds", F.lit(0.0)))
+    # Sums over many days carry float noise: the tolerance grows with the seconds summed.
+    agree = difference <= FLOAT_TOLERANCE * F.greatest(F.lit(1.0), F.abs(metrics_seconds))
+    return from_metrics.join(from_intervals, keys, "full").where(~F.coalesce(agree, F.lit(False)))
 
 
 def touched_pairs(metrics_of_days: DataFrame, lifetime_rows: DataFrame | None, first_day, last_day) -> DataFrame:

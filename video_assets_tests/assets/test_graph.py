@@ -1,57 +1,12 @@
 """The whole graph through Dagster: every table, reruns, and the lifetime table's stability (issue 7)."""
 
-import json
-
 import pytest
 from pyspark.sql import functions as F
 
 from video_assets.tables import TABLES
+from video_assets_tests.assets.small_landing import ALL, DAILY, DAYS, record, snapshot, write_day
 from video_assets_tests.builders import rows_of
-from video_assets_tests.dagster_runs import materialize, read_table, use_folders
-
-DAYS = ("2024-01-15", "2024-01-16")
-DAILY = [
-    "raw_video_events", "raw_video_events_quarantine", "video_sessions", "watch_intervals", "user_video_metrics",
-    "engagement_tier_summary", "video_engagement_summary",
-]
-ALL = ["video_catalog", *DAILY, "user_video_engagement"]
-
-
-def record(day, clock, user, video, name, position):
-    return json.dumps(
-        {"timestamp": f"{day}T{clock}Z", "userId": user, "videoId": video, "eventName": name, "currentTime": position}
-    )
-
-
-def write_day(landing_dir, day, lines, name="part-0.jsonl"):
-    folder = landing_dir / "events" / f"date={day}"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text("\n".join(lines) + "\n")
-
-
-@pytest.fixture
-def landing(landing_dir, warehouse_dir, monkeypatch):
-    use_folders(monkeypatch, landing_dir, warehouse_dir)
-    (landing_dir / "videos" / "videos.csv").write_text("video_id,title,duration_seconds\nv180,Short,180\nv300,Long,300\n")
-    write_day(landing_dir, DAYS[0], [
-        record(DAYS[0], "10:00:00", "ann", "v180", "play", 0),
-        record(DAYS[0], "10:01:00", "ann", "v180", "pause", 60),
-        record(DAYS[0], "12:00:00", "bob", "v300", "play", 0),
-        record(DAYS[0], "12:05:00", "bob", "v300", "end", 300),
-        record(DAYS[0], "23:50:00", "cy", "v300", "play", 0),
-    ])
-    write_day(landing_dir, DAYS[1], [
-        record(DAYS[1], "00:05:00", "cy", "v300", "pause", 600),
-        record(DAYS[1], "10:00:00", "ann", "v180", "play", 0),
-        record(DAYS[1], "10:03:00", "ann", "v180", "end", 180),
-    ])
-    return landing_dir
-
-
-def snapshot(spark, warehouse_dir, name):
-    spec = TABLES[name]
-    order = [*(c for c in spec.key_columns), *([spec.partition_column] if spec.partition_column else [])]
-    return rows_of(read_table(spark, warehouse_dir, name), order or None)
+from video_assets_tests.dagster_runs import materialize, read_table
 
 
 @pytest.mark.slow

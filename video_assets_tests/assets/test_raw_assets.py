@@ -132,6 +132,14 @@ def test_a_day_with_rows_is_not_replaced_by_nothing_without_the_opt_in(spark, la
     assert "allow_empty_overwrite" in message
     assert table_rows(spark, warehouse_dir, "raw_video_events", ["event_key"]) == before
 
+    (landing / "events" / f"date={DAYS[1]}" / "blank.jsonl").write_bytes(b"\n   \r\n\t\n\xef\xbb\xbf\n")
+    refused = materialize(RAW, DAYS[0], DAYS[1])
+    assert not refused.success
+    assert f"refusing to replace {DAYS[1]} with zero rows (its landing files hold no records)" in (
+        failure_messages(refused)
+    )
+    assert table_rows(spark, warehouse_dir, "raw_video_events", ["event_key"]) == before
+
     monkeypatch.setenv("VIDEO_ASSETS_ALLOW_EMPTY_OVERWRITE", "1")
     assert materialize(RAW, DAYS[0], DAYS[1]).success
     after = table_rows(spark, warehouse_dir, "raw_video_events", ["event_key"])

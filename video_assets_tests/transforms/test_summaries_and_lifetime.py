@@ -3,7 +3,7 @@
 import pytest
 
 from video_assets.settings import EngagementSettings
-from video_assets.transforms import metrics
+from video_assets.transforms import lifetime, metrics
 from video_assets_tests.builders import day, event, rows_of, run_engagement
 
 
@@ -108,3 +108,14 @@ def test_lifetime_positions_are_clipped_to_the_latest_duration(spark):
     assert (dee["video_duration_seconds"], dee["duration_source"]) == (195.0, "player")
     assert (dee["max_position_seconds"], dee["unique_watch_seconds"], dee["total_watch_seconds"]) == (195.0, 195.0, 390.0)
     assert dee["completion_percentage"] == 100.0
+
+
+def test_pairs_whose_daily_tables_disagree_are_named(two_days):
+    """Day 2 of watch_intervals rewritten without ann's interval, metrics not yet: (ann, v180) is torn."""
+    metrics, intervals = two_days["user_video_metrics"], two_days["watch_intervals"]
+    assert rows_of(lifetime.disagreeing_pairs(metrics, intervals)) == []
+    torn = intervals.where("NOT (user_id = 'ann' AND video_id = 'v180' AND session_date = '2025-01-16')")
+    [ann] = rows_of(lifetime.disagreeing_pairs(metrics, torn))
+    assert (ann["user_id"], ann["video_id"], ann["metrics_seconds"], ann["interval_seconds"]) == ("ann", "v180", 240.0, 60.0)
+    [only_metrics] = rows_of(lifetime.disagreeing_pairs(metrics, intervals.where("user_id <> 'bob'")))
+    assert (only_metrics["user_id"], only_metrics["metrics_seconds"], only_metrics["interval_seconds"]) == ("bob", 300.0, None)

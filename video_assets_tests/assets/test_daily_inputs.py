@@ -1,0 +1,56 @@
+"""The all-time step reads the two daily tables only where they agree, and waits for a run that is half-way."""
+
+import dagster as dg
+import pytest
+
+from video_assets.assets.daily_inputs import agreeing_daily_inputs
+from video_assets.io.delta import DeltaWarehouse
+from video_assets.io.spark import SparkResource
+from video_assets_tests.builders import day, event, rows_of, run_engagement
+
+TORN_DAY = "2025-01-16"
+
+
+@pytest.fixture
+def warehouse(spark, spark_resource: SparkResource, tmp_path):
+    """user_video_metrics and watch_intervals of ann (v180 on two days) and bob (v300 on one), in Delta."""
+    rows = [
+        event("ann", "v180", "2025-01-15 10:00:00", "play", 0), event("ann", "v180", "2025-01-15 10:01:00", "pause", 60),
+        event("bob", "v300", "2025-01-15 11:00:00", "play", 0), event("bob", "v300", "2025-01-15 11:05:00", "end", 300),
+        event("ann", "v180", f"{TORN_DAY} 10:00:00", "play", 0), event("ann", "v180", f"{TORN_DAY} 10:03:00", "end", 180),
+    ]
+    tables = run_engagement(spark, rows, {"v180": 180, "v300": 300}, day("2025-01-15"), day(TORN_DAY))
+    for name in ("user_video_metrics", "watch_intervals"):
+        tables[name].write.format("delta").save(str(tmp_path / name))
+    return DeltaWarehouse(location=str(tmp_path), spark=spark_resource)
+
+
+def all_pairs(_metrics):
+    return None
+
+
+def test_agreeing_tables_are_read_at_their_current_versions(warehouse):
+    inputs = agreeing_daily_inputs(dg.build_asset_context(), warehouse, all_pairs, waits=())
+    assert inputs.versions == {"user_video_metrics": 0, "watch_intervals": 0}
+    assert inputs.pairs is None
+    assert sum(r["total_watch_seconds"] for r in rows_of(inputs.metrics)) == 540.0
+
+
+def test_a_day_rewritten_in_one_table_only_fails_after_the_waits_naming_the_pair(warehouse, spark):
+    day_two = warehouse.read_range("watch_intervals", [TORN_DAY], version=0)
+    half_written = day_two.where("user_id <> 'ann'")
+    half_written.write.format("delta").mode("overwrite").option("replaceWhere", f"session_date = '{TORN_DAY}'").save(
+        warehouse.table("watch_intervals").name
+    )
+    with pytest.raises(dg.Failure) as failure:
+        agreeing_daily_inputs(dg.build_asset_context(), warehouse, all_pairs, waits=(0, 0))
+    message = failure.value.description
+    assert "(ann, v180): 240.0 s in user_video_metrics, 60.0 s in watch_intervals" in message
+    assert "user_video_metrics version 0, watch_intervals version 1" in message
+    assert "bob" not in message
+
+    only_bob = agreeing_daily_inputs(
+        dg.build_asset_context(), warehouse, lambda metrics: metrics.where("user_id = 'bob'").select("user_id", "video_id"),
+        waits=(),
+    )
+    assert [r["user_id"] for r in rows_of(only_bob.pairs)] == ["bob"]
