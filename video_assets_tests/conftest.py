@@ -14,13 +14,23 @@ os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
 def spark_resource():
     from video_assets.io.spark import SparkResource
 
-    return SparkResource(shuffle_partitions=2, driver_memory="2g")
+    # Adaptive execution plans each shuffle stage as its own job: on the tests' few rows that is pure
+    # overhead (about 12 % of the quick tier). It never changes a result, only the physical plan.
+    return SparkResource(shuffle_partitions=2, driver_memory="2g", conf={"spark.sql.adaptive.enabled": "false"})
 
 
 @pytest.fixture(scope="session")
 def spark(spark_resource):
     """The one SparkSession (local[*], Delta) every test shares."""
     return spark_resource.get_session()
+
+
+@pytest.fixture(scope="session")
+def good_tables(spark, tmp_path_factory):
+    """Every table of the contract, small and correct, produced by the project's transforms (good_tables.py)."""
+    from video_assets_tests.good_tables import build_good_tables
+
+    return build_good_tables(spark, tmp_path_factory)
 
 
 @pytest.fixture

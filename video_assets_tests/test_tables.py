@@ -11,7 +11,6 @@ from pyspark.sql import types as T
 from video_assets import tables
 from video_assets.checks.schemas import SCHEMAS, field_rules
 from video_assets.tables import DOUBLE, LONG, STRING_ARRAY, TABLES, Column, TableSpec, column_schema, project
-from video_assets_tests.checks.conftest import good_tables  # noqa: F401 - the small good tables, built by the transforms
 
 
 def test_docs_tables_md_is_rendered_from_the_specs():
@@ -55,7 +54,7 @@ def test_every_spec_names_its_partition_and_key_among_its_columns(name):
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))
-def test_the_transforms_output_has_the_specs_columns_in_order_and_types(good_tables, name):  # noqa: F811
+def test_the_transforms_output_has_the_specs_columns_in_order_and_types(good_tables, name):
     produced = [(field.name, field.dataType) for field in good_tables[name].schema.fields]
     assert [column for column, _ in produced] == list(tables.column_names(name))
     for (column, data_type), spec in zip(produced, TABLES[name].columns, strict=True):

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import dagster as dg
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
 from video_assets.io.delta import DeltaWarehouse
@@ -27,10 +28,16 @@ WAITS_SECONDS = (5, 10, 20, 30, 30, 30, 30)
 
 @dataclass(frozen=True)
 class DailyInputs:
+    """The rows of the pairs to recompute (all rows when ``pairs`` is None), cached until ``release``."""
+
     metrics: DataFrame
     intervals: DataFrame
     pairs: DataFrame | None  # the (user_id, video_id) to recompute; None: all of them
     versions: dict[str, int | None]
+
+    def release(self) -> None:
+        self.metrics.unpersist()
+        self.intervals.unpersist()
 
 
 def agreeing_daily_inputs(
@@ -42,19 +49,25 @@ def agreeing_daily_inputs(
     """Both daily tables at pinned versions that agree on every pair of ``pairs_of(metrics)``.
 
     Fails naming the pairs and versions when they still disagree after ``waits``
-    (a run stopped between its session and metrics steps leaves them so).
+    (a run stopped between its session and metrics steps leaves them so). The
+    pairs' rows are read once: the agreement query caches them (memory, then
+    disk) for the computation that follows.
     """
     for attempt in range(len(waits) + 1):
         versions = {name: warehouse.current_version(name) for name in (METRICS, INTERVALS)}
         metrics = warehouse.read_range(METRICS, [], versions[METRICS])
         intervals = warehouse.read_range(INTERVALS, [], versions[INTERVALS])
         pairs = pairs_of(metrics)
-        scoped = [metrics, intervals]
         if pairs is not None:
-            scoped = [frame.join(pairs, ["user_id", "video_id"], "left_semi") for frame in scoped]
-        sample = lifetime.disagreeing_pairs(*scoped).limit(5).collect()
+            metrics, intervals = (
+                frame.join(pairs, ["user_id", "video_id"], "left_semi") for frame in (metrics, intervals)
+            )
+        cached = [frame.persist(StorageLevel.MEMORY_AND_DISK) for frame in (metrics, intervals)]
+        inputs = DailyInputs(*cached, pairs, versions)
+        sample = lifetime.disagreeing_pairs(inputs.metrics, inputs.intervals).limit(5).collect()
         if not sample:
-            return DailyInputs(metrics, intervals, pairs, versions)
+            return inputs
+        inputs.release()
         found = "; ".join(
             f"({row['user_id']}, {row['video_id']}): {row['metrics_seconds']} s in {METRICS}, "
             f"{row['interval_seconds']} s in {INTERVALS}"

@@ -199,8 +199,16 @@ def user_video_engagement(
         )
 
     inputs = agreeing_daily_inputs(context, warehouse, pairs_of)
+    try:
+        yield from _write_lifetime(context, warehouse, engagement, inputs, days, stored)
+    finally:
+        inputs.release()
+
+
+def _write_lifetime(context, warehouse: DeltaWarehouse, engagement: EngagementSettings, inputs, days, stored):
+    """Rebuilds the all-time table from ``inputs`` (no days, or first build), or MERGEs the pairs of ``days``."""
     metrics, intervals, pairs = inputs.metrics, inputs.intervals, inputs.pairs
-    if days is None or not exists:
+    if pairs is None:
         context.log.info(
             f"{LIFETIME}: full rebuild from the daily tables "
             f"({'no days named by the run' if days is None else 'first build'})."

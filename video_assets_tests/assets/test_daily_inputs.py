@@ -7,21 +7,28 @@ from video_assets.assets.daily_inputs import agreeing_daily_inputs
 from video_assets.io.delta import DeltaWarehouse
 from video_assets.io.spark import SparkResource
 from video_assets_tests.builders import day, event, rows_of, run_engagement
+from video_assets_tests.good_tables import materialized
 
 TORN_DAY = "2025-01-16"
 
 
-@pytest.fixture
-def warehouse(spark, spark_resource: SparkResource, tmp_path):
-    """user_video_metrics and watch_intervals of ann (v180 on two days) and bob (v300 on one), in Delta."""
+@pytest.fixture(scope="module")
+def daily_tables(spark):
+    """user_video_metrics and watch_intervals of ann (v180 on two days) and bob (v300 on one)."""
     rows = [
         event("ann", "v180", "2025-01-15 10:00:00", "play", 0), event("ann", "v180", "2025-01-15 10:01:00", "pause", 60),
         event("bob", "v300", "2025-01-15 11:00:00", "play", 0), event("bob", "v300", "2025-01-15 11:05:00", "end", 300),
         event("ann", "v180", f"{TORN_DAY} 10:00:00", "play", 0), event("ann", "v180", f"{TORN_DAY} 10:03:00", "end", 180),
     ]
     tables = run_engagement(spark, rows, {"v180": 180, "v300": 300}, day("2025-01-15"), day(TORN_DAY))
-    for name in ("user_video_metrics", "watch_intervals"):
-        tables[name].write.format("delta").save(str(tmp_path / name))
+    return {name: materialized(tables[name]) for name in ("user_video_metrics", "watch_intervals")}
+
+
+@pytest.fixture
+def warehouse(daily_tables, spark_resource: SparkResource, tmp_path):
+    """The two daily tables in Delta, version 0, in a warehouse of the test's own."""
+    for name, frame in daily_tables.items():
+        frame.write.format("delta").save(str(tmp_path / name))
     return DeltaWarehouse(location=str(tmp_path), spark=spark_resource)
 
 

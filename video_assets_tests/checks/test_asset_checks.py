@@ -173,6 +173,7 @@ def test_the_quarantine_threshold_reads_a_share_or_a_percent(monkeypatch):
 # ---------------------------------------------------------------- runs (real Spark, small landing)
 
 
+@pytest.mark.slow
 def test_whole_graph_day_passes_every_error_check_and_a_warn_does_not_block(spark, folders, monkeypatch):
     """One partition run of every asset; each step evaluates its own checks, recorded against the day.
 

@@ -6,7 +6,7 @@ from video_assets.checks import invariants
 from video_assets.checks.evaluation import evaluate_table
 from video_assets.checks.raw_stage import RawCounts, quarantine_shares, reconcile_lines
 from video_assets.settings import EngagementSettings
-from video_assets_tests.checks.conftest import DAY
+from video_assets_tests.good_tables import DAY
 
 SETTINGS = EngagementSettings()
 DAYS = ["2025-01-14", "2025-01-15"]

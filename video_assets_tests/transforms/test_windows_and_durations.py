@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+import pytest
 from pyspark.sql import functions as F
 
 from video_assets_tests.builders import day, event, events_frame, rows_of, run_engagement
@@ -46,6 +47,7 @@ def test_session_longer_than_the_lookback_is_cut_and_flagged_as_in_a_single_day_
     assert ranged_day == [cut]
 
 
+@pytest.mark.slow
 def test_range_run_equals_day_by_day_runs(spark):
     rows = (
         long_chain("a", "2025-01-15 08:00:00", "2025-01-15 09:00:00")

@@ -1,8 +1,6 @@
-"""Small, good tables of every kind for the check tests, built once per module with the real transforms."""
+"""Small, good tables of every kind, built once per test session with the real transforms (the `good_tables` fixture)."""
 
 from datetime import date
-
-import pytest
 
 from video_assets.transforms import catalog as catalog_transforms
 from video_assets.transforms import events as event_transforms
@@ -47,8 +45,7 @@ def materialized(frame):
     return frame.sparkSession.createDataFrame(frame.collect(), frame.schema)
 
 
-@pytest.fixture(scope="session")
-def good_tables(spark, tmp_path_factory):
+def build_good_tables(spark, tmp_path_factory):
     """Every table of the contract, small and correct, produced by the project's transforms."""
     first, last = date.fromisoformat("2025-01-14"), date.fromisoformat(DAY)
     tables = run_engagement(spark, EVENTS, VIDEOS, first, last)
