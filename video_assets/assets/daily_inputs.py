@@ -28,7 +28,7 @@ WAITS_SECONDS = (5, 10, 20, 30, 30, 30, 30)
 
 @dataclass(frozen=True)
 class DailyInputs:
-    """The rows of the pairs to recompute (all rows when ``pairs`` is None), cached until ``release``."""
+    """The pairs to recompute and their rows (all rows when ``pairs`` is None), cached until ``release``."""
 
     metrics: DataFrame
     intervals: DataFrame
@@ -36,8 +36,9 @@ class DailyInputs:
     versions: dict[str, int | None]
 
     def release(self) -> None:
-        self.metrics.unpersist()
-        self.intervals.unpersist()
+        for frame in (self.metrics, self.intervals, self.pairs):
+            if frame is not None:
+                frame.unpersist()
 
 
 def agreeing_daily_inputs(
@@ -50,8 +51,8 @@ def agreeing_daily_inputs(
 
     Fails naming the pairs and versions when they still disagree after ``waits``
     (a run stopped between its session and metrics steps leaves them so). The
-    pairs' rows are read once: the agreement query caches them (memory, then
-    disk) for the computation that follows.
+    pairs and their rows are computed once: the agreement query caches them
+    (memory, then disk) for the MERGE and the checks that follow.
     """
     for attempt in range(len(waits) + 1):
         versions = {name: warehouse.current_version(name) for name in (METRICS, INTERVALS)}
@@ -59,6 +60,7 @@ def agreeing_daily_inputs(
         intervals = warehouse.read_range(INTERVALS, [], versions[INTERVALS])
         pairs = pairs_of(metrics)
         if pairs is not None:
+            pairs = pairs.persist(StorageLevel.MEMORY_AND_DISK)
             metrics, intervals = (
                 frame.join(pairs, ["user_id", "video_id"], "left_semi") for frame in (metrics, intervals)
             )

@@ -178,6 +178,17 @@ def _parquet_file_json(spark: SparkSession, path: str) -> DataFrame:
     )
 
 
+def _text_source(spark: SparkSession, paths: list[str]) -> DataFrame:
+    """(source_file, _text): every line of the text files, split on \\n only."""
+    return spark.read.option("lineSep", "\n").text(paths).select(
+        F.col("_metadata.file_path").alias("source_file"), F.col("value").alias("_text")
+    )
+
+
+def _non_blank(lines: DataFrame) -> DataFrame:
+    return lines.where(~F.col("raw_line").rlike(_BLANK_LINE))
+
+
 def _lines_from_text(frame: DataFrame) -> DataFrame:
     """(source_file, _text) -> the line columns; ``_text`` holds the line's bytes as read."""
     original = F.col("_text").cast("binary")
@@ -198,11 +209,17 @@ def _lines_from_text(frame: DataFrame) -> DataFrame:
 def day_has_records(spark: SparkSession, files: DayFiles) -> bool:
     """Whether the day's landing files hold at least one record (a non-blank line, a row or an unreadable file).
 
-    Reads until the first record: the first split of a normal day. False for
-    files of blank lines only, the case the raw stage must not let replace a
-    day that holds rows.
+    Reads until the first record: the first split of a normal day, with no
+    gzip probe (a file that fails to read is itself a record, unreadable_file).
+    False for files of blank lines only, the case the raw stage must not let
+    replace a day that holds rows.
     """
-    return read_landing_lines(spark, [files]).limit(1).count() > 0
+    try:
+        if files.text_files and _non_blank(_lines_from_text(_text_source(spark, list(files.text_files)))).take(1):
+            return True
+        return any(spark.read.parquet(path).take(1) for path in files.parquet_files)
+    except (CapturedException, Py4JJavaError):
+        return True
 
 
 def read_landing_lines(spark: SparkSession, days: list[DayFiles]) -> DataFrame:
@@ -229,11 +246,7 @@ def read_landing_lines(spark: SparkSession, days: list[DayFiles]) -> DataFrame:
     sources = []
     readable_text = [f for f in text_files if f not in unreadable]
     if readable_text:
-        sources.append(
-            spark.read.option("lineSep", "\n").text(readable_text).select(
-                F.col("_metadata.file_path").alias("source_file"), F.col("value").alias("_text")
-            )
-        )
+        sources.append(_text_source(spark, readable_text))
     for path in (f for day in days for f in day.parquet_files):
         try:
             sources.append(_parquet_file_json(spark, path))
@@ -243,7 +256,7 @@ def read_landing_lines(spark: SparkSession, days: list[DayFiles]) -> DataFrame:
     frames = []
     if sources:
         lines = _lines_from_text(reduce(DataFrame.unionByName, sources))
-        frames.append(lines.where(~F.col("raw_line").rlike(_BLANK_LINE)))
+        frames.append(_non_blank(lines))
     day_of = {f: day.day for day in days for f in (*day.text_files, *day.parquet_files)}
     failed = [(day_of[path], _spark_path(spark, path), error) for path, error in unreadable.items()]
     if failed:

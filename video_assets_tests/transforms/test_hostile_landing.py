@@ -331,3 +331,34 @@ def test_seeded_hostile_day_reconciles_and_its_quarantine_reads_back_without_spa
     assert set(reasons) <= set(events.QUARANTINE_REASONS)
     kept_bytes = {value for value in table.column("raw_bytes").to_pylist() if value is not None}
     assert kept_bytes and kept_bytes <= invalid_utf8 | {piece.removesuffix(b"\r") for piece in invalid_utf8}
+
+
+BLANK = b"\n   \r\n\t\n\xef\xbb\xbf\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "has_records"),
+    [
+        ({"blank.jsonl": BLANK, "blank.jsonl.gz": gzip.compress(BLANK)}, False),
+        ({"blank.jsonl": BLANK, "one.jsonl.gz": gzip.compress(BLANK + b"{not json\n")}, True),
+        ({"cut.jsonl.gz": gzip.compress(BLANK * 2000)[:-20]}, True),  # unreadable: itself a record
+        ({"no_rows.parquet": "no rows"}, False),
+        ({"blank.jsonl": BLANK, "rows.parquet": "one row"}, True),
+        ({"random.parquet": bytes(random.Random(3).randrange(256) for _ in range(512))}, True),
+    ],
+    ids=["blank text and gzip", "one line after blanks", "truncated gzip", "parquet without rows",
+         "parquet with a row", "corrupt parquet"],
+)
+def test_a_day_has_records_exactly_when_its_landing_lines_are_not_empty(spark, landing_dir, files, has_records):
+    """The raw stage's look before refusing to empty a day agrees with what the stage itself would read."""
+    folder = day_folder(landing_dir)
+    for name, content in files.items():
+        if content == "no rows":
+            pq.write_table(pa.table({"eventId": pa.array([], pa.string())}), folder / name)
+        elif content == "one row":
+            pq.write_table(pa.table({"eventId": ["p1"]}), folder / name)
+        else:
+            (folder / name).write_bytes(content)
+    day = list_day_files(spark, LandingZone(location=str(landing_dir)), DAY)
+    assert events.day_has_records(spark, day) is has_records
+    assert (events.read_landing_lines(spark, [day]).count() > 0) is has_records
