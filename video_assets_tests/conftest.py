@@ -13,10 +13,9 @@ os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
 @pytest.fixture(scope="session")
 def spark_resource():
     from video_assets.io.spark import SparkResource
+    from video_assets_tests.spark_settings import TEST_SPARK_SETTINGS
 
-    # Adaptive execution plans each shuffle stage as its own job: on the tests' few rows that is pure
-    # overhead (about 12 % of the quick tier). It never changes a result, only the physical plan.
-    return SparkResource(shuffle_partitions=2, driver_memory="2g", conf={"spark.sql.adaptive.enabled": "false"})
+    return SparkResource(shuffle_partitions=2, driver_memory="2g", conf=TEST_SPARK_SETTINGS)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 
 from video_assets.checks.evaluation import Reference
 from video_assets.checks.schemas import FLOAT_TOLERANCE
+from video_assets.io.spark import literal_frame
 from video_assets.settings import TIERS
 
 # ---------------------------------------------------------------- references at a table's grain
@@ -75,8 +76,8 @@ def tier_pairs_match(metrics: DataFrame, days: list[str]) -> Reference:
     a day or tier that should not be there.
     """
     spark = metrics.sparkSession
-    grid = spark.createDataFrame(
-        [(date.fromisoformat(day), tier) for day in days for tier in TIERS], "metric_date date, engagement_tier string"
+    grid = literal_frame(
+        spark, [(date.fromisoformat(day), tier) for day in days for tier in TIERS], "metric_date date, engagement_tier string"
     )
     counted = metrics.groupBy("metric_date", "engagement_tier").agg(F.count(F.lit(1)).alias("metric_pairs"))
     expected = grid.join(counted, ["metric_date", "engagement_tier"], "left").fillna(0, ["metric_pairs"])

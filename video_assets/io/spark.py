@@ -128,3 +128,24 @@ def observed(frame, aggregates: dict):
 
     observation = Observation(f"observed_{next(_observation_ids)}")
     return frame.observe(observation, *[value.alias(name) for name, value in aggregates.items()]), observation
+
+
+def literal_frame(spark, rows, schema: str):
+    """A small DataFrame of ``rows`` (tuples in the column order of ``schema``, a DDL string), built in the JVM.
+
+    ``spark.createDataFrame(<python list>)`` is a Python RDD: the first job that reads it makes the
+    JVM start Python worker processes. Small lookup frames (the four tiers, a run's days, the files
+    that could not be read) are literals in the plan instead. Without rows the frame is empty with
+    exactly ``schema``.
+    """
+    from pyspark.sql import functions as F  # noqa: PLC0415 - only where Spark runs
+    from pyspark.sql.types import StructType  # noqa: PLC0415
+
+    struct = StructType.fromDDL(schema)
+    if not rows:
+        return spark.createDataFrame(spark.sparkContext.emptyRDD(), struct)  # no partition, so no task
+    literals = [
+        F.struct(*[F.lit(value).cast(field.dataType).alias(field.name) for value, field in zip(row, struct.fields, strict=True)])
+        for row in rows
+    ]
+    return spark.range(1).select(F.inline(F.array(*literals)))

@@ -34,6 +34,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
+from video_assets.io.spark import literal_frame
 from video_assets.tables import column_names, ddl_schema, project
 
 CATALOG_COLUMNS = column_names("video_catalog")
@@ -61,7 +62,7 @@ _DECIMAL = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 
 def empty_catalog(spark: SparkSession) -> DataFrame:
-    return spark.createDataFrame([], ddl_schema("video_catalog"))
+    return literal_frame(spark, [], ddl_schema("video_catalog"))
 
 
 class CatalogHeaderError(ValueError):

@@ -22,6 +22,7 @@ from pyspark.sql import types as T
 from pyspark.sql.window import Window
 
 from video_assets.io.landing import DayFiles
+from video_assets.io.spark import literal_frame
 from video_assets.tables import column_names
 
 CANONICAL_EVENT_ALIASES: dict[str, tuple[str, ...]] = {
@@ -261,7 +262,7 @@ def read_landing_lines(spark: SparkSession, days: list[DayFiles]) -> DataFrame:
     failed = [(day_of[path], _spark_path(spark, path), error) for path, error in unreadable.items()]
     if failed:
         frames.append(
-            spark.createDataFrame(failed, "day string, source_file string, read_error string").select(
+            literal_frame(spark, failed, "day string, source_file string, read_error string").select(
                 F.to_date("day").alias("partition_date"),
                 "source_file",
                 F.col("read_error").alias("raw_line"),
@@ -270,7 +271,7 @@ def read_landing_lines(spark: SparkSession, days: list[DayFiles]) -> DataFrame:
             )
         )
     if not frames:
-        return spark.createDataFrame([], LINE_SCHEMA)
+        return literal_frame(spark, [], LINE_SCHEMA)
     return reduce(DataFrame.unionByName, frames)
 
 

@@ -5,6 +5,7 @@ from datetime import date
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from video_assets.io.spark import literal_frame
 from video_assets.settings import TIERS, EngagementSettings
 from video_assets.tables import project
 from video_assets.transforms.sessions import ratio
@@ -14,7 +15,7 @@ def _days_and_tiers(spark: SparkSession, first_day: date, last_day: date) -> Dat
     days = spark.range(1).select(
         F.explode(F.sequence(F.lit(first_day), F.lit(last_day), F.expr("INTERVAL 1 DAY"))).alias("metric_date")
     )
-    tiers = spark.createDataFrame([(tier, order) for order, tier in enumerate(TIERS)], "engagement_tier string, tier_order int")
+    tiers = literal_frame(spark, [(tier, order) for order, tier in enumerate(TIERS)], "engagement_tier string, tier_order int")
     return days.crossJoin(tiers)
 
 

@@ -12,6 +12,7 @@ import pytest
 from video_assets.io.delta import _conflict_kind, _touches_days
 from video_assets_tests.assets.small_landing import ALL, record, snapshot, write_day
 from video_assets_tests.dagster_runs import read_table
+from video_assets_tests.spark_settings import spark_defaults_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +52,9 @@ def test_two_overlapping_range_runs_started_together_both_end_correct(spark, lan
     # fresh SQLite storage at once collide on its schema, a set-up race that is not this test's subject).
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     dg.DagsterInstance.get().dispose()
-    environment = dict(os.environ)
+    # The tests' Spark settings (spark_settings.py) as the runs' Spark defaults: this test is about the
+    # runs taking turns, and on 2 cores per-query compilation is most of its time.
+    environment = {**os.environ, "SPARK_CONF_DIR": str(spark_defaults_dir(tmp_path / "spark_conf"))}
     runs = [
         subprocess.Popen(
             [sys.executable, "-m", "video_assets.cli", "run", "--from", first, "--to", last],

@@ -42,8 +42,9 @@ def _no_databricks_settings(monkeypatch, tmp_path_factory):
 def emulator(tmp_path_factory) -> Iterator[DatabricksEmulator]:
     """A workspace on 127.0.0.1 with one all-purpose cluster, whose JVM starts in the background right away."""
     from video_assets.io.spark import SparkResource
+    from video_assets_tests.spark_settings import TEST_SPARK_SETTINGS
 
-    settings = SparkResource(shuffle_partitions=2, driver_memory="1g").settings()
+    settings = SparkResource(shuffle_partitions=2, driver_memory="1g", conf=TEST_SPARK_SETTINGS).settings()
     with DatabricksEmulator(
         root=tmp_path_factory.mktemp("workspace"), token=TOKEN, secrets=SECRETS, spark_settings=settings
     ) as workspace:

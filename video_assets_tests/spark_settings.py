@@ -1,0 +1,30 @@
+"""Spark settings of the tests' SparkSession, of the emulated Databricks cluster and of the concurrent-run test's runs.
+
+On the tests' few rows, Spark's fixed costs per query are the suite's time. None of these settings
+changes a result, only how it is computed. The runs that the e2e tests start through `dagster dev`
+keep the project's production settings, so that path stays covered.
+"""
+
+from pathlib import Path
+
+TEST_SPARK_SETTINGS = {
+    # Adaptive execution plans each shuffle stage as its own job: about 12 % of the quick tier.
+    "spark.sql.adaptive.enabled": "false",
+    # Interpreted expressions instead of generating and compiling Java for every query (Janino takes
+    # longer than the query itself on a few rows): 177 s -> 135 s on transforms + checks + assets.
+    # factoryMode is the setting Spark's own test suites use to run their interpreted path.
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
+
+
+def spark_defaults_dir(directory: Path) -> Path:
+    """A SPARK_CONF_DIR for Spark started by a child process: TEST_SPARK_SETTINGS as its spark-defaults.conf.
+
+    Spark reads these as defaults only: what the project's SparkResource sets itself (adaptive
+    execution) keeps the project's value in those processes.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = [f"{key} {value}" for key, value in TEST_SPARK_SETTINGS.items()]
+    (directory / "spark-defaults.conf").write_text("\n".join(lines) + "\n")
+    return directory

@@ -1,0 +1,24 @@
+"""io.spark.literal_frame: small lookup frames built as literals in the JVM (no Python workers)."""
+
+from datetime import date
+
+from pyspark.sql.types import StructType
+
+from video_assets.io.spark import literal_frame
+
+
+def test_the_rows_come_back_with_the_schemas_names_and_types(spark):
+    rows = [(date(2024, 1, 15), "it's a \\ \"quoted\" path", None), (date(2024, 1, 16), "low", 2.5)]
+    frame = literal_frame(spark, rows, "metric_date date, engagement_tier string, share double")
+    assert [(f.name, f.dataType.simpleString()) for f in frame.schema.fields] == [
+        ("metric_date", "date"), ("engagement_tier", "string"), ("share", "double"),
+    ]
+    assert [tuple(row) for row in frame.collect()] == rows
+
+
+def test_no_rows_give_an_empty_frame_of_exactly_the_schema(spark):
+    schema = "video_id string not null, duration_seconds double"
+    frame = literal_frame(spark, [], schema)
+    assert frame.schema == StructType.fromDDL(schema)
+    assert frame.schema["video_id"].nullable is False
+    assert frame.count() == 0
