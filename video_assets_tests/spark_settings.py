@@ -1,8 +1,8 @@
-"""Spark settings of the tests' SparkSession, of the emulated Databricks cluster and of the concurrent-run test's runs.
+"""Spark settings of the tests' SparkSession and of the runs the e2e and concurrent-run tests start.
 
 On the tests' few rows, Spark's fixed costs per query are the suite's time. None of these settings
-changes a result, only how it is computed. The runs that the e2e tests start through `dagster dev`
-keep the project's production settings, so that path stays covered.
+changes a result, only how it is computed. The emulated Databricks cluster keeps the project's
+production settings (databricks/conftest.py), so a whole graph still runs as configured.
 """
 
 from pathlib import Path

@@ -42,9 +42,10 @@ def _no_databricks_settings(monkeypatch, tmp_path_factory):
 def emulator(tmp_path_factory) -> Iterator[DatabricksEmulator]:
     """A workspace on 127.0.0.1 with one all-purpose cluster, whose JVM starts in the background right away."""
     from video_assets.io.spark import SparkResource
-    from video_assets_tests.spark_settings import TEST_SPARK_SETTINGS
 
-    settings = SparkResource(shuffle_partitions=2, driver_memory="1g", conf=TEST_SPARK_SETTINGS).settings()
+    # The project's own Spark settings (code generation, adaptive execution): of all the tests' Spark,
+    # this cluster is the one that runs the graph exactly as configured for production.
+    settings = SparkResource(shuffle_partitions=2, driver_memory="1g").settings()
     with DatabricksEmulator(
         root=tmp_path_factory.mktemp("workspace"), token=TOKEN, secrets=SECRETS, spark_settings=settings
     ) as workspace:

@@ -23,6 +23,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from video_assets_tests.spark_settings import spark_defaults_dir
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 FROM_UI_TAG = {"key": "dagster/from_ui", "value": "true"}  # what the UI adds to every launch
@@ -291,6 +293,7 @@ class DagsterDev:
         env.setdefault("PYSPARK_PYTHON", sys.executable)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(FAST_DAEMON_SITE), env.get("PYTHONPATH")]))
         env["E2E_DAEMON_INTERVAL_SECONDS"] = str(self.daemon_interval_seconds)
+        env["SPARK_CONF_DIR"] = str(spark_defaults_dir(self.dagster_home / "spark_conf"))
         self.log_path = self.log_path or self.dagster_home / "dagster-dev.log"
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
