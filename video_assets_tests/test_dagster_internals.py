@@ -33,3 +33,23 @@ def test_no_other_runtime_module_imports_dagster_internals_directly():
             if (module or "").startswith("dagster._") or any(n.startswith("dagster._") for n in names):
                 offenders.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
     assert offenders == []
+
+
+def test_the_e2e_daemon_hook_still_lowers_the_interval_the_backfill_loop_reads():
+    """video_assets_tests/e2e/fast_daemon: without it each e2e backfill waits up to 30 s per chained run."""
+    import inspect
+    import os
+    import subprocess
+    import sys
+
+    from dagster._daemon import backfill
+
+    hook = Path(__file__).parent / "e2e" / "fast_daemon"
+    patched = subprocess.run(
+        [sys.executable, "-c", "import dagster._daemon.controller as c; print(c.DEFAULT_DAEMON_INTERVAL_SECONDS)"],
+        env={**os.environ, "PYTHONPATH": str(hook), "E2E_DAEMON_INTERVAL_SECONDS": "3"},
+        capture_output=True, text=True, check=True,
+    )
+    assert patched.stdout.strip() == "3", patched.stderr
+    # The loop looks the constant up when it runs, so the lowered value is the one it sleeps.
+    assert "DEFAULT_DAEMON_INTERVAL_SECONDS" in inspect.getsource(backfill.execute_backfill_iteration_loop)

@@ -161,10 +161,10 @@ query Workspace {
 }
 """
 
-# `dagster dev` maps SIGTERM to whatever SIGINT does; started from a shell that ran us in the
-# background, SIGINT is ignored and so would SIGTERM be. Default handlers first, then exec.
 FAST_DAEMON_SITE = Path(__file__).parent / "fast_daemon"
 
+# `dagster dev` maps SIGTERM to whatever SIGINT does; started from a shell that ran us in the
+# background, SIGINT is ignored and so would SIGTERM be. Default handlers first, then exec.
 RESTORE_SIGNALS_AND_EXEC = (
     "import os, signal, sys\n"
     "for number in (signal.SIGINT, signal.SIGTERM):\n"
