@@ -41,6 +41,7 @@ def test_agreeing_tables_are_read_at_their_current_versions(warehouse):
     assert inputs.versions == {"user_video_metrics": 0, "watch_intervals": 0}
     assert inputs.pairs is None
     assert sum(r["total_watch_seconds"] for r in rows_of(inputs.metrics)) == 540.0
+    inputs.release()  # the cache would otherwise outlive the test in the shared SparkSession
 
 
 def test_a_day_rewritten_in_one_table_only_fails_after_the_waits_naming_the_pair(warehouse, spark):
@@ -61,3 +62,4 @@ def test_a_day_rewritten_in_one_table_only_fails_after_the_waits_naming_the_pair
         waits=(),
     )
     assert [r["user_id"] for r in rows_of(only_bob.pairs)] == ["bob"]
+    only_bob.release()
