@@ -127,6 +127,8 @@ if [ ! -f "$stamp" ]; then
   say "installing the project and its dependencies into .venv (first time: a minute or two)"
   # uv resolves and installs the same pinned set about twice as fast as pip
   # (55 s against 132 s on 2 cores); pip stays the fallback if uv cannot be had.
+  # --compile-bytecode does what pip does by default: where PYTHONDONTWRITEBYTECODE
+  # is set, no process would otherwise ever find dagster or pyspark compiled.
   if .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9" \
       && .venv/bin/python -m uv pip install --quiet --compile-bytecode --python .venv/bin/python \
            -c constraints.txt -e ".[dev]"; then
