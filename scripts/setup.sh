@@ -129,11 +129,9 @@ if [ ! -f "$stamp" ]; then
   # (55 s against 132 s on 2 cores); pip stays the fallback if uv cannot be had.
   # --compile-bytecode does what pip does by default: where PYTHONDONTWRITEBYTECODE
   # is set, no process would otherwise ever find dagster or pyspark compiled.
-  if .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9" \
+  if ! { .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9" \
       && .venv/bin/python -m uv pip install --quiet --compile-bytecode --python .venv/bin/python \
-           -c constraints.txt -e ".[dev]"; then
-    :
-  else
+           -c constraints.txt -e ".[dev]"; }; then
     say "uv did not install the project: falling back to pip"
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
