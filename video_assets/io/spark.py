@@ -8,7 +8,9 @@ below are ignored there.
 
 import itertools
 import os
+import re
 from importlib import metadata
+from pathlib import Path
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
@@ -33,6 +35,47 @@ def delta_package_coordinate() -> str:
 
     spark_minor = ".".join(pyspark.__version__.split(".")[:2])
     return f"io.delta:delta-spark_{spark_minor}_2.13:{metadata.version('delta-spark')}"
+
+
+# What delta-spark's Maven artifact pulls in, transitively, that Spark may already ship: the Hadoop
+# client, Parquet, Jackson, Log4j/SLF4J, compression codecs (group, artifact).
+_DELTA_DEPENDENCIES_SPARK_MAY_SHIP = (
+    ("org.apache.hadoop", "hadoop-client-api"),
+    ("org.apache.hadoop", "hadoop-client-runtime"),
+    *(("org.apache.parquet", f"parquet-{part}") for part in ("hadoop", "column", "common", "encoding", "format-structures", "jackson")),
+    *(("com.fasterxml.jackson.core", f"jackson-{part}") for part in ("databind", "core", "annotations")),
+    *(("org.apache.logging.log4j", f"log4j-{part}") for part in ("core", "api", "slf4j2-impl")),
+    ("org.slf4j", "slf4j-api"),
+    ("org.xerial.snappy", "snappy-java"),
+    ("com.github.luben", "zstd-jni"),
+    ("io.airlift", "aircompressor"),
+    ("org.roaringbitmap", "RoaringBitmap"),
+    ("commons-pool", "commons-pool"),
+    ("com.google.code.findbugs", "jsr305"),
+)
+
+
+def spark_jar_artifacts() -> set[str]:
+    """Artifact names of the jars the installed Spark ships (``hadoop-client-api`` for hadoop-client-api-3.5.0.jar)."""
+    try:
+        from pyspark.find_spark_home import _find_spark_home  # noqa: PLC0415 - pyspark's own SPARK_HOME logic
+
+        jars = Path(_find_spark_home()) / "jars"
+    except Exception:  # noqa: BLE001 - no Spark found: exclude nothing, Spark's own start reports it
+        return set()
+    return {match[1] for path in jars.glob("*.jar") if (match := re.match(r"(.+?)-\d", path.name))}
+
+
+def delta_package_exclusions() -> str:
+    """spark.jars.excludes: Delta's transitive dependencies that the installed Spark already ships.
+
+    Spark's own copies come first on the driver's classpath, so the older
+    ones Delta's artifact names would never be loaded; left in, they are
+    still resolved, and copied (about 60 MB) into the work folder of every
+    new session. Only artifacts present in Spark's jars folder are excluded.
+    """
+    shipped = spark_jar_artifacts()
+    return ",".join(f"{group}:{artifact}" for group, artifact in _DELTA_DEPENDENCIES_SPARK_MAY_SHIP if artifact in shipped)
 
 
 class SparkResource(dg.ConfigurableResource):
@@ -79,6 +122,9 @@ class SparkResource(dg.ConfigurableResource):
         }
         if self.use_delta_packages:
             settings["spark.jars.packages"] = delta_package_coordinate()
+            exclusions = delta_package_exclusions()
+            if exclusions:
+                settings["spark.jars.excludes"] = exclusions
         settings.update(self.conf)
         return settings
 
