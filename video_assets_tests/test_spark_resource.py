@@ -38,6 +38,17 @@ def test_only_what_the_spark_in_use_ships_is_excluded(monkeypatch, tmp_path):
     assert "spark.jars.excludes" not in SparkResource().settings()
 
 
+def test_a_spark_that_cannot_be_found_excludes_nothing(monkeypatch):
+    import pyspark.find_spark_home
+
+    def no_spark():
+        raise SystemExit(-1)  # what pyspark's finder does when it finds no Spark
+
+    monkeypatch.setattr(pyspark.find_spark_home, "_find_spark_home", no_spark)
+    assert spark_jar_artifacts() == set()
+    assert "spark.jars.excludes" not in SparkResource().settings()
+
+
 def test_without_delta_packages_nothing_is_resolved_or_excluded():
     settings = SparkResource(use_delta_packages=False).settings()
     assert "spark.jars.packages" not in settings and "spark.jars.excludes" not in settings

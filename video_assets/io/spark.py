@@ -42,7 +42,10 @@ def delta_package_coordinate() -> str:
 _DELTA_DEPENDENCIES_SPARK_MAY_SHIP = (
     ("org.apache.hadoop", "hadoop-client-api"),
     ("org.apache.hadoop", "hadoop-client-runtime"),
-    *(("org.apache.parquet", f"parquet-{part}") for part in ("hadoop", "column", "common", "encoding", "format-structures", "jackson")),
+    *(
+        ("org.apache.parquet", f"parquet-{part}")
+        for part in ("hadoop", "column", "common", "encoding", "format-structures", "jackson")
+    ),
     *(("com.fasterxml.jackson.core", f"jackson-{part}") for part in ("databind", "core", "annotations")),
     *(("org.apache.logging.log4j", f"log4j-{part}") for part in ("core", "api", "slf4j2-impl")),
     ("org.slf4j", "slf4j-api"),
@@ -58,10 +61,11 @@ _DELTA_DEPENDENCIES_SPARK_MAY_SHIP = (
 def spark_jar_artifacts() -> set[str]:
     """Artifact names of the jars the installed Spark ships (``hadoop-client-api`` for hadoop-client-api-3.5.0.jar)."""
     try:
-        from pyspark.find_spark_home import _find_spark_home  # noqa: PLC0415 - pyspark's own SPARK_HOME logic
+        # Private to pyspark, but the very rule (SPARK_HOME, else the package) by which Spark starts.
+        from pyspark.find_spark_home import _find_spark_home  # noqa: PLC0415
 
         jars = Path(_find_spark_home()) / "jars"
-    except Exception:  # noqa: BLE001 - no Spark found: exclude nothing, Spark's own start reports it
+    except (Exception, SystemExit):  # noqa: BLE001 - pyspark exits when it finds no Spark: its own start reports that
         return set()
     return {match[1] for path in jars.glob("*.jar") if (match := re.match(r"(.+?)-\d", path.name))}
 
@@ -70,12 +74,16 @@ def delta_package_exclusions() -> str:
     """spark.jars.excludes: Delta's transitive dependencies that the installed Spark already ships.
 
     Spark's own copies come first on the driver's classpath, so the older
-    ones Delta's artifact names would never be loaded; left in, they are
-    still resolved, and copied (about 60 MB) into the work folder of every
-    new session. Only artifacts present in Spark's jars folder are excluded.
+    copies Delta depends on are never loaded; left in, they are still
+    resolved, and copied (about 70 MB) into the work folder of every new
+    session. Only artifacts with a jar in Spark's jars folder are excluded,
+    and nothing when that folder cannot be found (pyspark's finder moved or
+    found no Spark): then Delta's whole tree is fetched, as before.
     """
     shipped = spark_jar_artifacts()
-    return ",".join(f"{group}:{artifact}" for group, artifact in _DELTA_DEPENDENCIES_SPARK_MAY_SHIP if artifact in shipped)
+    return ",".join(
+        f"{group}:{artifact}" for group, artifact in _DELTA_DEPENDENCIES_SPARK_MAY_SHIP if artifact in shipped
+    )
 
 
 class SparkResource(dg.ConfigurableResource):
