@@ -2,18 +2,18 @@
 
 from pathlib import Path
 
-import pyspark
+from pyspark.find_spark_home import _find_spark_home
 
 from video_assets.io.spark import SparkResource, delta_package_exclusions, spark_jar_artifacts
 
-PYSPARK_JARS = {path.name for path in (Path(pyspark.__file__).parent / "jars").glob("*.jar")}
+SPARK_JARS = {path.name for path in (Path(_find_spark_home()) / "jars").glob("*.jar")}
 
 
 def test_delta_is_fetched_without_the_jars_spark_ships_itself():
     settings = SparkResource().settings()
     assert settings["spark.jars.packages"].startswith("io.delta:delta-spark_")
     excluded = settings["spark.jars.excludes"].split(",")
-    # pip's pyspark ships a newer Hadoop client, Jackson and Parquet than Delta's artifact names.
+    # Spark ships a newer Hadoop client, Jackson and Parquet than the versions Delta's artifact asks for.
     assert {
         "org.apache.hadoop:hadoop-client-runtime",
         "com.fasterxml.jackson.core:jackson-databind",
@@ -21,7 +21,7 @@ def test_delta_is_fetched_without_the_jars_spark_ships_itself():
     } <= set(excluded)
     for item in excluded:
         artifact = item.split(":")[1]
-        assert any(name.startswith(f"{artifact}-") for name in PYSPARK_JARS), f"{item}: Spark has no such jar"
+        assert any(name.startswith(f"{artifact}-") for name in SPARK_JARS), f"{item}: Spark has no such jar"
     assert not [item for item in excluded if item.startswith("io.delta:")]
 
 
