@@ -11,7 +11,7 @@ import random
 from collections import Counter
 
 from video_assets.sample_data.clock import DAY_MS
-from video_assets.sample_data.formats import END, HEARTBEAT, PAUSE, PLAY, RESUME, SEEK
+from video_assets.sample_data.players import END, HEARTBEAT, PAUSE, PLAY, RESUME, SEEK
 from video_assets.sample_data.world import PlannedSitting, Video, VideoPicker, Viewer, weighted_choice
 
 HEARTBEAT_SECONDS = 10.0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from video_assets.sample_data.clock import day_start_ms
-from video_assets.sample_data.formats import PLAYER_SDKS, PlayerSdk
+from video_assets.sample_data.players import PLAYER_SDKS, PlayerSdk
 
 MIN_GAP_BETWEEN_SITTINGS_SECONDS = 45 * 60
 """Longer than the 30-minute session timeout: a video left playing when a sitting ends is a browser close."""

@@ -12,16 +12,8 @@ from collections import Counter
 import pyarrow.parquet as pq
 
 from video_assets.sample_data import generate_landing
-from video_assets.sample_data.formats import (
-    END,
-    HEARTBEAT,
-    PAUSE,
-    PLAY,
-    PLAYER_SDKS,
-    RESUME,
-    SEEK,
-    UNKNOWN_EVENT_NAMES,
-)
+from video_assets.sample_data.formats import UNKNOWN_EVENT_NAMES
+from video_assets.sample_data.players import END, HEARTBEAT, PAUSE, PLAY, PLAYER_SDKS, RESUME, SEEK
 from video_assets.transforms.events import EVENT_NAMES
 from video_assets_tests.sample_data.landing_files import (
     CANONICAL_BY_ALIAS,
