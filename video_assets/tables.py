@@ -140,7 +140,11 @@ DURATION_SOURCE = Column(
     "duration_source", STRING, "where video_duration_seconds came from (SEMANTICS.md 5)",
     isin=OneOf("video_assets.transforms.sessions:DURATION_SOURCES"),
 )
-MAX_POSITION = Column("max_position_seconds", DOUBLE, "largest end of a watched segment (content s); 0 if none", ge=0)
+MAX_POSITION = Column(
+    "max_position_seconds", DOUBLE,
+    "largest end of a segment that watched something (content s); 0 if none (a play and a pause at one position watch nothing)",
+    ge=0,
+)
 PAUSE_COUNT = Column("pause_count", LONG, "video_pause events", ge=0)
 HEARTBEAT_COUNT = Column("heartbeat_count", LONG, "video_heartbeat events", ge=0)
 SEEK_COUNT = Column("seek_count", LONG, "jumps (SEMANTICS.md 7): explicit seeks and jumps found between events", ge=0)

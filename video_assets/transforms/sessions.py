@@ -300,6 +300,11 @@ def annotate_events(
     )
 
 
+def _watched_end(segment: str) -> Column:
+    """Where a segment that watched something ended; null for a segment with nothing watched (no interval)."""
+    return F.when(F.col(f"{segment}.watched_seconds") > 0, F.col(f"{segment}.end_position_seconds"))
+
+
 def _count_of(name: str) -> Column:
     return F.count(F.when(F.col("event_name") == name, 1))
 
@@ -315,7 +320,7 @@ def video_sessions(annotated: DataFrame, settings: EngagementSettings) -> DataFr
     watched = F.coalesce(F.col("segment.watched_seconds"), F.lit(0.0)) + F.coalesce(
         F.col("switch_segment.watched_seconds"), F.lit(0.0)
     )
-    furthest = F.greatest(F.col("segment.end_position_seconds"), F.col("switch_segment.end_position_seconds"))
+    furthest = F.greatest(_watched_end("segment"), _watched_end("switch_segment"))
     jumps = F.array_compact(F.array("segment_jump", "event_jump"))
     per_session = annotated.withColumn("_jumps", jumps).groupBy("session_id", *SESSION_KEY).agg(
         F.first("session_date").alias("session_date"),
