@@ -83,3 +83,17 @@ def test_every_resource_key_exists_in_both_environments(monkeypatch, tmp_path):
     assert remote["spark"].use_delta_packages is False
     # The cluster is told the locations this process resolved.
     assert remote["step_launcher"].env_variables["VIDEO_ASSETS_LANDING_DIR"] == "dbfs:/video_assets/landing"
+
+
+def test_a_backfill_of_the_main_job_is_one_run_over_the_range():
+    """A job backfill (Jobs -> video_engagement_job -> Materialize all...) launches one run per range.
+
+    The backfill daemon splits a job's partitions into runs by the job's own
+    backfill policy (dagster's job_backfill reads it from the partition set):
+    single-run means one run with the range's start and end tags, which
+    test_graph.py runs in process and checks for every asset once per day.
+    """
+    job = defs.resolve_job_def("video_engagement_job")
+    assert job.backfill_policy == dg.BackfillPolicy.single_run()
+    assert isinstance(job.partitions_def, dg.DailyPartitionsDefinition)
+    assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == set(TABLES)

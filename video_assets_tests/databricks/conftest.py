@@ -10,6 +10,7 @@ so a dbfs:/ warehouse cannot be exercised here.
 
 import importlib
 import os
+import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,8 +24,11 @@ from dagster._core.definitions.reconstruct import ReconstructableJob, Reconstruc
 from video_assets import environment
 from video_assets_tests.databricks.emulator import DEFAULT_CLUSTER_ID, DatabricksEmulator
 
-TOKEN = "dapi-emulated-0123456789abcdef"  # not a real token: the emulator's only accepted one
-SECRETS = {"video-assets/probe": "emulated-secret-value"}
+# Random per test session, so no file or log left over from another run can contain them by chance: the
+# leak search of test_secrets.py looks for both everywhere. The token is the emulator's only accepted one.
+TOKEN = f"dapi-emulated-{secrets.token_hex(16)}"
+LEAK_PROBE_SECRET = f"secret-leak-probe-{secrets.token_hex(16)}"
+SECRETS = {"video-assets/probe": "emulated-secret-value", "video-assets/leak-probe": LEAK_PROBE_SECRET}
 DEFINITIONS_MODULE = "video_assets.definitions"
 IMPLICIT_ASSET_JOB = "__ASSET_JOB"
 
@@ -38,9 +42,12 @@ def _no_databricks_settings(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path_factory.getbasetemp() / "absent.databrickscfg"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def emulator(tmp_path_factory) -> Iterator[DatabricksEmulator]:
-    """A workspace on 127.0.0.1 with one all-purpose cluster, whose JVM starts in the background right away."""
+    """A workspace on 127.0.0.1 with one all-purpose cluster, whose JVM starts in the background right away.
+
+    One for every test of this folder that needs a workspace: a cluster JVM is the dearest thing here.
+    """
     from video_assets.io.spark import SparkResource
 
     # The project's own Spark settings (code generation, adaptive execution): of all the tests' Spark,

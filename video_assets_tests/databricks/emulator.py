@@ -72,9 +72,14 @@ class ApiError(Exception):
 
 @dataclass
 class RecordedRequest:
+    """A request as it came over the wire (the leak search reads every byte of it) and the status answered."""
+
     method: str
     path: str
     status: int
+    request_line: str = ""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
 
 
 @dataclass
@@ -636,7 +641,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = error.status, {"error_code": error.error_code, "message": error.message}
         except Exception as error:  # noqa: BLE001 - a bug in the emulator is a 500, as in a real service
             status, payload = 500, {"error_code": "INTERNAL_ERROR", "message": f"{type(error).__name__}: {error}"}
-        record = RecordedRequest(method, parsed.path, status)
+        record = RecordedRequest(method, parsed.path, status, self.requestline, list(self.headers.items()), raw)
         with self.emulator._lock:
             self.emulator.requests.append(record)
             if status == 404 and payload.get("error_code") == "ENDPOINT_NOT_FOUND":

@@ -4,8 +4,8 @@ The token may travel only in the ``Authorization`` header of the launching
 process's requests; a secret of ``secrets_to_env_variables`` only as a
 (scope, key) reference to the cluster, where dbutils turns it into an
 environment variable of the step. A real step goes through the step launcher
-against a workspace emulator that accepts only a random probe token and serves
-a random probe secret, then every place a value could end up is searched for
+against the workspace emulator, which accepts only a random probe token and serves
+a random probe secret (the folder's one emulator: the other tests' runs are searched too), then every place a value could end up is searched for
 both strings: the Dagster event log (each record serialized, plus the
 instance's files on disk: event database and compute logs), everything staged
 on DBFS (inside code.zip and the gzipped events too), the emulated run's own
@@ -24,7 +24,6 @@ import gzip
 import io
 import json
 import logging
-import secrets
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,17 +37,17 @@ from video_assets import environment
 from video_assets_tests.databricks.conftest import (
     DEFINITIONS_MODULE,
     IMPLICIT_ASSET_JOB,
+    LEAK_PROBE_SECRET,
+    TOKEN,
     databricks_env,
     databricks_overrides,
     fresh_definitions,
 )
-from video_assets_tests.databricks.emulator import DEFAULT_CLUSTER_ID, DatabricksEmulator
+from video_assets_tests.databricks.emulator import DEFAULT_CLUSTER_ID, RecordedRequest
 
 pytestmark = pytest.mark.databricks
 
-# Random per test session, so no file or log left over from another run can contain them by chance.
-PROBE_TOKEN = f"dapi-leak-probe-{secrets.token_hex(16)}"
-PROBE_SECRET = f"secret-leak-probe-{secrets.token_hex(16)}"
+PROBE_TOKEN, PROBE_SECRET = TOKEN, LEAK_PROBE_SECRET  # random per test session (conftest.py)
 SECRET_SCOPE, SECRET_KEY = "video-assets", "leak-probe"
 SECRET_VARIABLE = "VIDEO_ASSETS_SECRET_PROBE"  # VIDEO_ASSETS_* so the emulated driver's report shows it
 PROBES = {"token": PROBE_TOKEN, "secret": PROBE_SECRET}
@@ -60,57 +59,6 @@ CATALOG_CSV = (
 # Files of the emulator itself, not of the workspace it emulates: the secret store it hands its driver,
 # and the driver's report of the environment the step saw (the positive evidence below).
 EMULATOR_OWN_FILES = {"spec.json", "report.json"}
-
-
-@dataclass
-class RawRequest:
-    request_line: str
-    headers: list[tuple[str, str]]
-    body: bytes
-
-
-class RecordingEmulator(DatabricksEmulator):
-    """The workspace emulator, also keeping every request exactly as it came over the wire."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.raw_requests: list[RawRequest] = []
-
-    def start(self) -> "RecordingEmulator":
-        super().start()
-        recorder = self
-        serving = self._server.RequestHandlerClass
-
-        class RecordingHandler(serving):
-            def _serve(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                with recorder._lock:
-                    recorder.raw_requests.append(RawRequest(self.requestline, list(self.headers.items()), body))
-                connection = self.rfile
-                self.rfile = io.BytesIO(body)  # the emulator reads the body again
-                try:
-                    super()._serve(method)
-                finally:
-                    self.rfile = connection  # keep-alive: the next request comes on the same stream
-
-        self._server.RequestHandlerClass = RecordingHandler  # read per request by the running server
-        return self
-
-
-@pytest.fixture(scope="module")
-def probe_workspace(tmp_path_factory):
-    from video_assets.io.spark import SparkResource
-
-    settings = SparkResource(shuffle_partitions=2, driver_memory="1g").settings()
-    with RecordingEmulator(
-        root=tmp_path_factory.mktemp("probe-workspace"),
-        token=PROBE_TOKEN,
-        secrets={f"{SECRET_SCOPE}/{SECRET_KEY}": PROBE_SECRET},
-        spark_settings=settings,
-    ) as workspace:
-        workspace.prewarm(DEFAULT_CLUSTER_ID)
-        yield workspace
 
 
 @dataclass
@@ -165,7 +113,7 @@ def probes_in_files(files: list[Path]) -> list[str]:
     return [hit for path in files for hit in found_probes(path.read_bytes(), str(path))]
 
 
-def probes_in_request(request: RawRequest) -> list[str]:
+def probes_in_request(request: RecordedRequest) -> list[str]:
     """Everything of a request but its Authorization header, and any file block it uploads, decoded."""
     where = request.request_line
     hits = found_probes(request.request_line.encode(), f"request line {where}")
@@ -200,12 +148,12 @@ OUTCOMES = {
 
 @pytest.mark.parametrize("outcome", list(OUTCOMES))
 def test_the_token_and_the_secret_appear_nowhere_but_where_they_must(
-    outcome, probe_workspace, landing, tmp_path, monkeypatch, capfd, caplog
+    outcome, emulator, landing, tmp_path, monkeypatch, capfd, caplog
 ):
     landing_override, extra_secrets, expect_success, databricks_result = OUTCOMES[outcome]
     caplog.set_level(logging.DEBUG)  # the SDK's request/response log included
-    workspace = probe_workspace
-    runs_before, requests_before = max(workspace.runs, default=0), len(workspace.raw_requests)
+    workspace = emulator
+    runs_before, requests_before = max(workspace.runs, default=0), len(workspace.requests)
     env = databricks_env(workspace, landing, tmp_path / "warehouse", token=PROBE_TOKEN)
     if landing_override:
         env["VIDEO_ASSETS_LANDING_DIR"] = landing_override
@@ -228,7 +176,7 @@ def test_the_token_and_the_secret_appear_nowhere_but_where_they_must(
     (emulated,) = [r for run_id, r in workspace.runs.items() if run_id > runs_before]
     assert emulated.result_state == databricks_result, emulated.driver_log
     assert emulated.report["environment"][SECRET_VARIABLE] == PROBE_SECRET
-    requests = workspace.raw_requests[requests_before:]
+    requests = workspace.requests[requests_before:]
     assert any(r.request_line.startswith("POST /api/2.2/jobs/runs/submit") for r in requests)
     for request in requests:
         authorizations = [value for name, value in request.headers if name.lower() == "authorization"]
@@ -279,6 +227,10 @@ def test_the_search_finds_a_probe_inside_zips_gzips_and_upload_blocks():
     events = gzip.compress(f"[{{'env': '{PROBE_SECRET}'}}]".encode())
     assert found_probes(events, "0_events.pkl") == ["secret in 0_events.pkl (gunzipped)"]
     block = json.dumps({"handle": 1, "data": base64.b64encode(PROBE_TOKEN.encode()).decode()}).encode()
-    upload = RawRequest("POST /api/2.0/dbfs/add-block HTTP/1.1", [("Authorization", f"Bearer {PROBE_TOKEN}")], block)
+    upload = RecordedRequest(
+        "POST", "/api/2.0/dbfs/add-block", 200,
+        "POST /api/2.0/dbfs/add-block HTTP/1.1", [("Authorization", f"Bearer {PROBE_TOKEN}")], block,
+    )
     assert probes_in_request(upload) == ["token in uploaded block of POST /api/2.0/dbfs/add-block HTTP/1.1"]
-    assert probes_in_request(RawRequest("GET /x HTTP/1.1", [("Authorization", f"Bearer {PROBE_TOKEN}")], b"")) == []
+    download = RecordedRequest("GET", "/x", 200, "GET /x HTTP/1.1", [("Authorization", f"Bearer {PROBE_TOKEN}")])
+    assert probes_in_request(download) == []

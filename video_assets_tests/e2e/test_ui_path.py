@@ -4,7 +4,9 @@ One `dagster dev` (webserver + daemons) serves the whole module, with its own
 DAGSTER_HOME (a copy of the project's dagster.yaml), landing and warehouse.
 The tests run in file order and build on each other's state where that saves
 minutes (each backfill is a handful of Spark runs): the first backfill is a
-fixture; the job-backfill (a relaunch of the same days) and late-data tests reuse it.
+fixture; the late-data test reuses it. A job backfill (the relaunch of a range)
+is covered in process: test_definitions.py (one run per range) and
+assets/test_graph.py (every asset once per day, tables unchanged).
 
 Nothing here depends on which assets the graph has today: assets are
 discovered through GraphQL and the Definitions; table contents are checked for
@@ -30,10 +32,10 @@ import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from video_assets.tables import table_spec
+from video_assets_tests.dagster_runs import snapshot_tables
 from video_assets_tests.e2e import landing_data as landing
 from video_assets_tests.e2e.browser import INLINE_PNG_LOADED, HeadlessChromium
 from video_assets_tests.e2e.dagster_ui import (
-    LAUNCH_BACKFILL_MUTATION,
     FROM_UI_TAG,
     DagsterDev,
     chromium,
@@ -94,31 +96,6 @@ def _materialization_counts(server: DagsterDev) -> dict[str, Counter]:
     return {
         "/".join(path): Counter(event["partition"] for event in server.materializations(path))
         for path in _asset_paths(server)
-    }
-
-
-def _canonical(value):
-    if isinstance(value, float):
-        return round(value, 6)  # a re-run may add floats in another order
-    if isinstance(value, dict):
-        return {key: _canonical(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canonical(item) for item in value]
-    return value
-
-
-def table_rows(spark, warehouse_dir: Path, name: str) -> list[str]:
-    frame = spark.read.format("delta").load(str(warehouse_dir / name))
-    return sorted(
-        json.dumps(_canonical(row.asDict(recursive=True)), sort_keys=True, default=str) for row in frame.collect()
-    )
-
-
-def snapshot_tables(spark, warehouse_dir: Path) -> dict[str, list[str]]:
-    return {
-        path.name: table_rows(spark, warehouse_dir, path.name)
-        for path in sorted(warehouse_dir.iterdir())
-        if (path / "_delta_log").is_dir()
     }
 
 
@@ -341,67 +318,6 @@ def test_retention_plot_renders_on_the_materialization_page_in_headless_chromium
     assert width >= 400 and height >= 200 and drawn[0][2] >= 300, drawn  # drawn at a readable size
     # The table under the plot: the fixture's two videos, both watched in the range.
     assert "viewer-days" in dom and "First video" in dom and "Second video" in dom
-
-
-# --- relaunching ---------------------------------------------------------------------------------
-
-
-def _job_backfill_launcher(ui: UiEnvironment):
-    """Jobs -> video_engagement_job -> "Materialize all..." -> the days -> "Launch backfill" (a job backfill)."""
-    repositories = ui.server.graphql(
-        "{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } "
-        "partitionSets { name pipelineName } } } } }"
-    )["repositoriesOrError"]["nodes"]
-    partition_sets = [
-        (repo["name"], repo["location"]["name"], ps["name"])
-        for repo in repositories
-        for ps in repo["partitionSets"]
-        if not ps["pipelineName"].startswith("__")  # not the hidden per-partitions-def asset jobs
-    ]
-    if not partition_sets:
-        pytest.skip("no partitioned job is defined")
-    # The project's whole-graph job when it is there.
-    partition_sets.sort(key=lambda item: item[2] != "video_engagement_job_partition_set")
-    repository, location, partition_set = partition_sets[0]
-    params = {
-        "tags": [FROM_UI_TAG],
-        "assetSelection": [{"path": path} for path in _asset_paths(ui.server)],
-        "partitionNames": landing.BACKFILL_DAYS,
-        "fromFailure": False,
-        "selector": {
-            "partitionSetName": partition_set,
-            "repositorySelector": {"repositoryLocationName": location, "repositoryName": repository},
-        },
-    }
-
-    def launch():
-        result = ui.server.graphql(LAUNCH_BACKFILL_MUTATION, {"backfillParams": params})["launchPartitionBackfill"]
-        assert result["__typename"] == "LaunchBackfillSuccess", result
-        return result["backfillId"]
-
-    return partition_set, launch
-
-
-def test_job_backfill_runs_the_whole_range_in_one_run_and_changes_nothing(ui, first_backfill, spark):
-    """The job's backfill of the days the asset backfill already did: one run, nothing doubled, nothing changed.
-
-    This is also the relaunch of a backfill: every asset is materialized once
-    more per day (once, when unpartitioned) and every table is row-for-row
-    what it was.
-    """
-    partition_set, launch = _job_backfill_launcher(ui)
-    outcome = run_backfill(ui, spark, launch)
-    summary = "\n".join(_run_summary(outcome.backfill))
-    print(f"job backfill ({partition_set}) took {outcome.seconds} s:\n{summary}")
-    assert outcome.backfill["status"] == "COMPLETED_SUCCESS", summary
-    assert len(outcome.backfill["runs"]) == 1, summary
-    for name, counts in outcome.materializations.items():
-        added = counts - first_backfill.materializations[name]
-        expected = Counter({None: 1}) if None in counts else Counter(landing.BACKFILL_DAYS)
-        assert added == expected, f"{name}: the job backfill materialized {dict(added)}"
-    assert outcome.tables.keys() == first_backfill.tables.keys()
-    for name, rows in outcome.tables.items():
-        assert rows == first_backfill.tables[name], f"{name} differs after a job backfill of the same days"
 
 
 # --- late data -----------------------------------------------------------------------------------
