@@ -5,6 +5,7 @@
     video-assets run --from D --to D       # every asset for those days in one run (the environment's landing)
     video-assets summary                   # rows per table, quarantine by reason
     video-assets report [--from D --to D] [--out PATH]   # one self-contained HTML page of the results
+    video-assets connect-server [--port 15002]          # local Spark + Delta serving Spark Connect clients
 """
 
 import argparse
@@ -166,9 +167,35 @@ def _report(argv: list[str]) -> int:
     return 0
 
 
+def _connect_server(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="video-assets connect-server",
+        description=(
+            "Start Spark with Delta as resources/local.yaml configures it, serving Spark Connect clients on "
+            "sc://localhost:PORT until interrupted; point the graph at it with VIDEO_ASSETS_SPARK_REMOTE."
+        ),
+    )
+    parser.add_argument("--port", type=int, default=15002, help="gRPC port (default 15002, Spark's own)")
+    args = parser.parse_args(argv)
+    from video_assets.environment import build_resources  # noqa: PLC0415
+
+    spark = build_resources("local")["spark"]
+    session = spark.model_copy(update={"remote": None}).serve_spark_connect(args.port)
+    print(f"Spark Connect server with Delta on sc://localhost:{args.port} (Spark {session.version}); Ctrl-C stops it.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        session.stop()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"generate": _generate, "demo": _demo, "run": _run, "summary": lambda _: print_summary() or 0, "report": _report}
+    commands = {
+        "generate": _generate, "demo": _demo, "run": _run, "summary": lambda _: print_summary() or 0,
+        "report": _report, "connect-server": _connect_server,
+    }
     if not argv or argv[0] not in commands:
         print(__doc__.strip())
         return 0 if argv[:1] in ([], ["-h"], ["--help"]) else 2

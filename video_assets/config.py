@@ -51,6 +51,7 @@ LATE_DATA_INTERVAL_VARIABLE = "VIDEO_ASSETS_LATE_DATA_INTERVAL_SECONDS"
 FRESHNESS_DEADLINE_CRON_VARIABLE = "VIDEO_ASSETS_FRESHNESS_DEADLINE_CRON"
 DAILY_SCHEDULE_TIME_VARIABLE = "VIDEO_ASSETS_DAILY_SCHEDULE_TIME"
 MAX_QUARANTINE_SHARE_VARIABLE = "VIDEO_ASSETS_MAX_QUARANTINE_SHARE"
+SPARK_REMOTE_VARIABLE = "VIDEO_ASSETS_SPARK_REMOTE"
 DATABRICKS_HOST_VARIABLE = "DATABRICKS_HOST"
 DATABRICKS_TOKEN_VARIABLE = "DATABRICKS_TOKEN"
 # Set on the cluster only (the launcher forwards it): there the step already runs remotely.
@@ -114,6 +115,11 @@ class Settings:
         "`0.05`",
         "`quarantine_share` warns above this share of quarantined lines (`0.1` or `10%`)",
     )
+    spark_remote: str | None = _variable(
+        SPARK_REMOTE_VARIABLE,
+        "`spark.remote` of the YAML (unset: Spark starts in the process)",
+        "a Spark Connect server `sc://host:port` to run the steps on, instead of starting Spark in the process",
+    )
     databricks_host: str = _variable(
         DATABRICKS_HOST_VARIABLE,
         "none (required for `databricks`)",
@@ -152,6 +158,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
         freshness_deadline_cron=_deadline_cron(text(FRESHNESS_DEADLINE_CRON_VARIABLE)),
         daily_schedule_time=_schedule_time(text(DAILY_SCHEDULE_TIME_VARIABLE)),
         max_quarantine_share=_share(text(MAX_QUARANTINE_SHARE_VARIABLE)),
+        spark_remote=_spark_remote(SPARK_REMOTE_VARIABLE, text(SPARK_REMOTE_VARIABLE)),
         databricks_host=_host(text(DATABRICKS_HOST_VARIABLE)),
         databricks_token=text(DATABRICKS_TOKEN_VARIABLE),
         on_databricks=bool(text(ON_DATABRICKS_VARIABLE)),
@@ -170,14 +177,22 @@ def variables() -> dict[str, dict[str, str]]:
     }
 
 
+# Settings of the process that launches runs, meaningless where a step runs: never forwarded to a cluster.
+LAUNCH_SIDE_ONLY_VARIABLES = (ON_DATABRICKS_VARIABLE, SPARK_REMOTE_VARIABLE)
+
+
 def forwarded_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Every VIDEO_ASSETS_* variable of this process as set (raw text), without the on-cluster marker."""
+    """The project's own VIDEO_ASSETS_* variables (this module's list) as set in this process, for a cluster.
+
+    Never any other variable (a VIDEO_ASSETS_* name the project does not
+    define may hold anything, a credential included), nor the launching
+    side's own settings (LAUNCH_SIDE_ONLY_VARIABLES).
+    """
     environ = os.environ if environ is None else environ
-    return {
-        name: value
-        for name, value in environ.items()
-        if name.startswith("VIDEO_ASSETS_") and name != ON_DATABRICKS_VARIABLE
-    }
+    names = [
+        name for name in variables() if name.startswith("VIDEO_ASSETS_") and name not in LAUNCH_SIDE_ONLY_VARIABLES
+    ]
+    return {name: environ[name] for name in names if name in environ}
 
 
 # --- parsing, one function per variable -------------------------------------------------------------
@@ -258,6 +273,14 @@ def _share(text: str) -> float:
     return value
 
 
+def _spark_remote(name: str, text: str) -> str | None:
+    if not text:
+        return None
+    if not text.startswith("sc://") or len(text) == len("sc://"):
+        raise ConfigurationError(f"{name}={text!r}: expected a Spark Connect address, e.g. sc://localhost:15002.")
+    return text
+
+
 def _host(text: str) -> str:
     if text and "://" not in text:
         return f"https://{text}"
@@ -324,6 +347,12 @@ def warehouse_location(config: Mapping[str, Any]) -> str:
     if "." in value and "/" not in value:  # a Unity Catalog catalog.schema
         return value
     return _local_path(value)
+
+
+def spark_remote(config: Mapping[str, Any]) -> str | None:
+    """VIDEO_ASSETS_SPARK_REMOTE, else spark.remote of the YAML, else None (Spark starts in the process)."""
+    value = (config.get("spark") or {}).get("remote")
+    return from_environment().spark_remote or _spark_remote("spark.remote in the resources YAML", str(value or ""))
 
 
 def allow_empty_overwrite(config: Mapping[str, Any]) -> bool:

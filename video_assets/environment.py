@@ -31,6 +31,7 @@ from video_assets.config import (  # noqa: F401 - re-exported: the names callers
     landing_location,
     landing_location_source,
     load_environment_config,
+    spark_remote,
     warehouse_location,
 )
 from video_assets.io.delta import DeltaIOManager, DeltaWarehouse
@@ -48,7 +49,7 @@ def build_resources(env: str | None = None) -> dict[str, Any]:
     """The resources for one environment, all under the same keys."""
     env = env or current_environment()
     yaml_config = load_environment_config(env)
-    spark = SparkResource(**yaml_config.get("spark", {}))
+    spark = SparkResource(**{**yaml_config.get("spark", {}), "remote": spark_remote(yaml_config)})
     resources: dict[str, Any] = {
         "spark": spark,
         "io_manager": DeltaIOManager(warehouse=warehouse_location(yaml_config), spark=spark),

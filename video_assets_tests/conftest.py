@@ -1,6 +1,7 @@
 """Shared fixtures: one SparkSession for the whole test session, isolated folders per test."""
 
 import os
+import socket
 
 import pytest
 
@@ -13,18 +14,36 @@ for _name in [n for n in os.environ if n.startswith(("VIDEO_ASSETS_", "DATABRICK
 os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+SPARK_CONNECT_PORT = _free_port()
+
+
 @pytest.fixture(scope="session")
 def spark_resource():
-    from video_assets.io.spark import SparkResource
+    from video_assets.io.spark import SparkResource, spark_connect_server_settings
     from video_assets_tests.spark_settings import TEST_SPARK_SETTINGS
 
-    return SparkResource(shuffle_partitions=2, driver_memory="2g", conf=TEST_SPARK_SETTINGS)
+    # The shared JVM also serves Spark Connect clients (spark_connect_address): the Connect tests need no JVM
+    # of their own.
+    conf = {**TEST_SPARK_SETTINGS, **spark_connect_server_settings(SPARK_CONNECT_PORT)}
+    return SparkResource(shuffle_partitions=2, driver_memory="2g", conf=conf)
 
 
 @pytest.fixture(scope="session")
 def spark(spark_resource):
     """The one SparkSession (local[*], Delta) every test shares."""
     return spark_resource.get_session()
+
+
+@pytest.fixture(scope="session")
+def spark_connect_address(spark) -> str:
+    """sc://... of the shared SparkSession's Spark Connect server (Delta included)."""
+    return f"sc://localhost:{SPARK_CONNECT_PORT}"
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,7 @@ DEFAULTS = Settings(
     freshness_deadline_cron="0 6 * * *",
     daily_schedule_time=(1, 0),
     max_quarantine_share=0.05,
+    spark_remote=None,
     databricks_host="",
     databricks_token="",
     on_databricks=False,
@@ -54,6 +55,7 @@ def test_every_variable_is_parsed_to_its_type():
             "VIDEO_ASSETS_FRESHNESS_DEADLINE_CRON": "30 7 * * *",
             "VIDEO_ASSETS_DAILY_SCHEDULE_TIME": "23:05",
             "VIDEO_ASSETS_MAX_QUARANTINE_SHARE": "2%",
+            "VIDEO_ASSETS_SPARK_REMOTE": "sc://connect.example:15002",
             "DATABRICKS_HOST": "adb-1.2.azuredatabricks.net",
             "DATABRICKS_TOKEN": " dapi-abc ",
             "VIDEO_ASSETS_ON_DATABRICKS": "1",
@@ -69,6 +71,7 @@ def test_every_variable_is_parsed_to_its_type():
         freshness_deadline_cron="30 7 * * *",
         daily_schedule_time=(23, 5),
         max_quarantine_share=0.02,
+        spark_remote="sc://connect.example:15002",
         databricks_host="https://adb-1.2.azuredatabricks.net",
         databricks_token="dapi-abc",
         on_databricks=True,
@@ -115,18 +118,31 @@ def test_the_token_never_appears_in_the_settings_text():
     assert "dapi-secret-123" not in repr(settings) and "dapi-secret-123" not in str(settings)
 
 
-def test_only_video_assets_variables_are_forwarded_and_never_the_cluster_marker():
+def test_only_the_projects_own_variables_are_forwarded_and_never_the_launching_side_ones():
     environ = {
         "VIDEO_ASSETS_PARTITION_START": "2024-01-14",
-        "VIDEO_ASSETS_SOMETHING_NEW": "x",
+        "VIDEO_ASSETS_SOMETHING_NEW": "x",  # not a variable of config.py: it may hold anything
+        "VIDEO_ASSETS_API_KEY": "secret",
         "VIDEO_ASSETS_ON_DATABRICKS": "1",
+        "VIDEO_ASSETS_SPARK_REMOTE": "sc://localhost:15002",  # where runs are launched, not where steps run
         "DATABRICKS_TOKEN": "dapi-secret",
         "HOME": "/root",
     }
-    assert config.forwarded_variables(environ) == {
-        "VIDEO_ASSETS_PARTITION_START": "2024-01-14",
-        "VIDEO_ASSETS_SOMETHING_NEW": "x",
-    }
+    assert config.forwarded_variables(environ) == {"VIDEO_ASSETS_PARTITION_START": "2024-01-14"}
+
+
+def test_a_spark_connect_address_comes_from_the_variable_or_the_yaml(monkeypatch):
+    monkeypatch.delenv("VIDEO_ASSETS_SPARK_REMOTE", raising=False)
+    assert config.spark_remote({"spark": {"master": "local[*]"}}) is None
+    assert config.spark_remote({"spark": {"remote": "sc://yaml-host:15002"}}) == "sc://yaml-host:15002"
+    monkeypatch.setenv("VIDEO_ASSETS_SPARK_REMOTE", "sc://env-host:15002")
+    assert config.spark_remote({"spark": {"remote": "sc://yaml-host:15002"}}) == "sc://env-host:15002"
+    monkeypatch.setenv("VIDEO_ASSETS_SPARK_REMOTE", "localhost:15002")
+    with pytest.raises(ConfigurationError, match="VIDEO_ASSETS_SPARK_REMOTE='localhost:15002'.*sc://localhost:15002"):
+        config.spark_remote({})
+    monkeypatch.delenv("VIDEO_ASSETS_SPARK_REMOTE")
+    with pytest.raises(ConfigurationError, match="spark.remote in the resources YAML='http://x'"):
+        config.spark_remote({"spark": {"remote": "http://x"}})
 
 
 def test_a_variable_wins_over_the_yaml(monkeypatch):

@@ -66,7 +66,6 @@ def video_catalog(
 ):
     """The catalog file validated row by row (SEMANTICS.md 1): rejected and duration-less rows are counted."""
     session = spark.get_session()
-    landing.require_location(session)
     csv_path = landing.catalog_path()
     counts = None
     if path_exists(session, csv_path):
@@ -77,6 +76,7 @@ def video_catalog(
         table, counts = loaded.videos, loaded.counts
         why_empty = f"{csv_path} has no valid video row"
     else:
+        landing.require_location(session)
         context.log.warning(
             f"No catalog at {csv_path}. Durations will come from the players' videoDuration or, failing that, "
             "the largest position seen (flag duration_inferred)."
@@ -200,9 +200,10 @@ def raw_video_events(
     1M events, and slower on small days: docs/performance.md.)
     """
     session = spark.get_session()
-    landing.require_location(session)
     days = partition_days(context)
     day_files = [list_day_files(session, landing, day) for day in days]
+    if any(files.is_empty for files in day_files):
+        landing.require_location(session)  # a missing landing root lists as empty days: tell it apart
     skipped = [path for files in day_files for path in getattr(files, "skipped_files", ())]
     for path in skipped:
         context.log.warning(f"Not read (not .jsonl, .jsonl.gz or .parquet): {path}")

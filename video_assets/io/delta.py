@@ -8,17 +8,23 @@ upstream reads exactly the window its partition mapping asks for.
 
 The warehouse is a folder/URI (``data/warehouse``, ``dbfs:/…``, ``s3://…``)
 or, on Databricks with Unity Catalog, ``catalog.schema``.
+
+Every Delta operation is a DataFrame write or SQL (``DESCRIBE HISTORY``,
+``MERGE INTO``, ``ALTER TABLE``), never the ``DeltaTable`` Python API: that one
+needs a classic session, and Spark Connect sessions (serverless,
+standard-access clusters) have none.
 """
 
 import re
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import dagster as dg
 from pydantic import Field
 
-from video_assets.io.spark import SparkResource, observed
+from video_assets.io.spark import SparkResource, observed, spark_errors
 from video_assets.tables import table_spec
 
 _CATALOG_SCHEMA = re.compile(r"^[A-Za-z_][\w]*\.[A-Za-z_][\w]*$")
@@ -39,12 +45,30 @@ class DeltaTableLocation:
         self.is_catalog_table = bool(_CATALOG_SCHEMA.match(warehouse))
         self.name = f"{warehouse}.{table_name}" if self.is_catalog_table else f"{warehouse.rstrip('/')}/{table_name}"
 
-    def exists(self, spark) -> bool:
-        from delta.tables import DeltaTable  # noqa: PLC0415
+    @property
+    def sql_name(self) -> str:
+        """The table as SQL names it: ``catalog.schema.table``, or ``delta.`<path>```."""
+        return self.name if self.is_catalog_table else f"delta.`{self.name}`"
 
+    def exists(self, spark) -> bool:
         if self.is_catalog_table:
             return spark.catalog.tableExists(self.name)
-        return DeltaTable.isDeltaTable(spark, self.name)
+        return self.latest_commit(spark) is not None
+
+    def history(self, spark, limit: int):
+        """The latest ``limit`` commits, newest first (DESCRIBE HISTORY's columns); lazy."""
+        return spark.sql(f"DESCRIBE HISTORY {self.sql_name} LIMIT {int(limit)}")
+
+    def latest_commit(self, spark):
+        """The newest commit's row of DESCRIBE HISTORY, or None when no Delta table is there."""
+        if self.is_catalog_table and not spark.catalog.tableExists(self.name):
+            return None
+        try:
+            return self.history(spark, 1).first()
+        except spark_errors() as error:
+            if any(condition in str(error) for condition in _NO_DELTA_TABLE):
+                return None
+            raise
 
     def read(self, spark, version: int | None = None):
         reader = spark.read.format("delta")
@@ -52,13 +76,15 @@ class DeltaTableLocation:
             reader = reader.option("versionAsOf", version)
         return reader.table(self.name) if self.is_catalog_table else reader.load(self.name)
 
-    def delta_table(self, spark):
-        from delta.tables import DeltaTable  # noqa: PLC0415
-
-        return DeltaTable.forName(spark, self.name) if self.is_catalog_table else DeltaTable.forPath(spark, self.name)
-
     def write(self, writer):
         return writer.saveAsTable(self.name) if self.is_catalog_table else writer.save(self.name)
+
+
+# What Delta and Spark answer when a path holds no Delta table (missing, empty or another format).
+_NO_DELTA_TABLE = (
+    "DELTA_TABLE_ONLY_OPERATION", "DELTA_MISSING_DELTA_TABLE", "DELTA_TABLE_NOT_FOUND", "DELTA_PATH_DOES_NOT_EXIST",
+    "PATH_NOT_FOUND", "TABLE_OR_VIEW_NOT_FOUND",
+)
 
 
 def range_condition(column: str, start_day: str, end_day_exclusive: str) -> str:
@@ -220,7 +246,7 @@ class DeltaWarehouse(dg.ConfigurableResource):
         log.info(f"Writing {name} ({range_text}) to {location.name}")
         started = time.perf_counter()
         try:
-            self._write_with_retries(name, location, writer, days, writer_id, log)
+            version_before = self._write_with_retries(name, location, writer, days, writer_id, log)
         except Exception as error:
             if "replaceWhere" in str(error) or "DELTA_REPLACE_WHERE_MISMATCH" in str(error):
                 raise PartitionRangeViolation(
@@ -232,7 +258,7 @@ class DeltaWarehouse(dg.ConfigurableResource):
                     metadata={"table": location.name, "range": range_text},
                 ) from error
             raise
-        metadata = self.last_commit_metadata(name, range_text)
+        metadata = self.last_commit_metadata(name, range_text, version_before)
         metadata["write_seconds"] = round(time.perf_counter() - started, 2)
         log.info(f"Wrote {metadata['rows_written']} rows to {name} ({range_text}) in {metadata['write_seconds']} s")
         return WriteResult(metadata, dict(observation.get) if observation is not None else {})
@@ -245,24 +271,25 @@ class DeltaWarehouse(dg.ConfigurableResource):
         metadata with Delta's merge metrics (rows inserted, updated, deleted,
         copied; files added and removed).
         """
-        from delta.tables import DeltaTable  # noqa: PLC0415 - only where Spark runs
-
         spark = self.spark.get_session()
         location = self.table(name)
-        target = location.delta_table(spark)
         columns = [c for c in source.columns if c != gone_column]
         on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+        view = f"video_assets_merge_source_{uuid.uuid4().hex}"
         log.info(f"Merging {name} by ({', '.join(keys)}) into {location.name}")
         started = time.perf_counter()
-        (
-            target.alias("t")
-            .merge(source.alias("s"), on)
-            .whenMatchedDelete(condition=f"s.`{gone_column}`")
-            .whenMatchedUpdate(set={c: f"s.`{c}`" for c in columns})
-            .whenNotMatchedInsert(condition=f"NOT s.`{gone_column}`", values={c: f"s.`{c}`" for c in columns})
-            .execute()
-        )
-        last = location.delta_table(spark).history(1).select("version", "operationMetrics").first()
+        source.createOrReplaceTempView(view)
+        try:
+            spark.sql(
+                f"MERGE INTO {location.sql_name} t USING {view} s ON {on} "
+                f"WHEN MATCHED AND s.`{gone_column}` THEN DELETE "
+                f"WHEN MATCHED THEN UPDATE SET {', '.join(f't.`{c}` = s.`{c}`' for c in columns)} "
+                f"WHEN NOT MATCHED AND NOT s.`{gone_column}` THEN INSERT ({', '.join(f'`{c}`' for c in columns)}) "
+                f"VALUES ({', '.join(f's.`{c}`' for c in columns)})"
+            ).collect()
+        finally:
+            spark.catalog.dropTempView(view)
+        last = location.latest_commit(spark)
         merged = {k: int(v) for k, v in (last["operationMetrics"] or {}).items() if k.startswith("numTarget")}
         rows = merged.get("numTargetRowsInserted", 0) + merged.get("numTargetRowsUpdated", 0)
         metadata = {
@@ -284,8 +311,10 @@ class DeltaWarehouse(dg.ConfigurableResource):
         target = location.name if location.is_catalog_table else f"delta.`{location.name}`"
         spark.sql(f"ALTER TABLE {target} SET TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')")
 
-    def _write_with_retries(self, name, location, writer, days, writer_id, log) -> None:
+    def _write_with_retries(self, name, location, writer, days, writer_id, log) -> int | None:
         """One commit; a lost optimistic-concurrency race on *other* days is retried with backoff.
+
+        Returns the table's version before the write that went through (None when it did not exist).
 
         Delta replaces a day range atomically and checks, at commit, whether a
         commit since this write started touched what it read. When another
@@ -300,7 +329,7 @@ class DeltaWarehouse(dg.ConfigurableResource):
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             try:
                 location.write(writer)
-                return
+                return started_at
             except Exception as error:
                 conflict = _conflict_kind(error)
                 if conflict is None:
@@ -332,16 +361,15 @@ class DeltaWarehouse(dg.ConfigurableResource):
 
     @staticmethod
     def _version(location: DeltaTableLocation, spark) -> int | None:
-        if not location.exists(spark):
-            return None
-        return int(location.delta_table(spark).history(1).select("version").first()["version"])
+        last = location.latest_commit(spark)
+        return None if last is None else int(last["version"])
 
     @staticmethod
     def _commits_since(location: DeltaTableLocation, spark, version: int | None) -> list[dict]:
         """The commits after ``version`` (all of them when the table did not exist): version, writer, predicate."""
         if not location.exists(spark):
             return []
-        history = location.delta_table(spark).history(20).where(f"version > {-1 if version is None else version}")
+        history = location.history(spark, 20).where(f"version > {-1 if version is None else version}")
         return [
             {
                 "version": row["version"],
@@ -352,13 +380,17 @@ class DeltaWarehouse(dg.ConfigurableResource):
             for row in history.select("version", "userMetadata", "operationParameters").collect()
         ]
 
-    def last_commit_metadata(self, name: str, range_text: str) -> dict:
-        """Table, range, rows written and version, from the latest commit's own metrics (no data read)."""
+    def last_commit_metadata(self, name: str, range_text: str, version_before: int | None) -> dict:
+        """Table, range, rows written and version, from the write's own commit metrics (no data read).
+
+        A write that changes nothing (zero rows into days that held none) records no commit at all
+        (Delta skips empty commits): then the latest commit is an older write's, and this one wrote 0 rows.
+        """
         spark = self.spark.get_session()
         location = self.table(name)
-        last_commit = location.delta_table(spark).history(1).select("version", "operation", "operationMetrics").first()
-        operation_metrics = last_commit["operationMetrics"] or {}
-        rows = int(operation_metrics.get("numOutputRows", 0))
+        last_commit = location.latest_commit(spark)
+        committed = version_before is None or int(last_commit["version"]) > version_before
+        rows = int((last_commit["operationMetrics"] or {}).get("numOutputRows", 0)) if committed else 0
         return {
             "table": dg.MetadataValue.path(location.name),
             "written_range": range_text,

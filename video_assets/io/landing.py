@@ -3,14 +3,19 @@
     <landing>/events/date=YYYY-MM-DD/*.jsonl | *.jsonl.gz | *.parquet   (suffix in any letter case)
     <landing>/videos/videos.csv
 
-Listing goes through Spark's Hadoop FileSystem, so the same code lists a local
-folder, DBFS or cloud storage from wherever Spark runs.
+Listing goes through Spark's own file listing (the files a reader would read),
+so the same code lists a local folder, a Unity Catalog volume, DBFS or cloud
+storage from wherever Spark runs, on a classic or a Spark Connect session.
 """
 
+import re
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import dagster as dg
 from pydantic import Field
+
+from video_assets.io.spark import spark_errors
 
 # Lower case; a file name matches whatever its letter case (``A.JSONL`` is read).
 TEXT_SUFFIXES = (".jsonl", ".jsonl.gz")
@@ -37,7 +42,10 @@ class LandingZone(dg.ConfigurableResource):
     )
 
     def require_location(self, spark) -> None:
-        """Fails when the landing root does not exist: a wrong path must never become 'no data' (SEMANTICS.md 2)."""
+        """Fails when the landing root does not exist: a wrong path must never become 'no data' (SEMANTICS.md 2).
+
+        Asked when the landing looks empty (a day without files, no catalog): then it tells why.
+        """
         if not path_exists(spark, self.location):
             raise dg.Failure(
                 description=(
@@ -74,26 +82,67 @@ class DayFiles:
         return not (self.text_files or self.parquet_files)
 
 
-def _hadoop_list(spark, directory: str) -> list[str]:
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(directory)
-    filesystem = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if not filesystem.exists(path):
-        return []
+def _spark_spelling(listed: str) -> str:
+    """A listed file as Spark's ``_metadata.file_path`` names it (``file:///x`` -> ``file:/x``; still URI-encoded)."""
+    return re.sub(r"^([A-Za-z][\w+.-]*):///", r"\1:/", listed)
+
+
+def readable_path(spark_path: str) -> str:
+    """The path to hand a Spark reader for a file named as ``_metadata.file_path`` names it (URI-decoded)."""
+    return unquote(spark_path)
+
+
+def _is_missing_path(error: Exception) -> bool:
+    condition = getattr(error, "getCondition", lambda: None)()
+    return condition == "PATH_NOT_FOUND" or "PATH_NOT_FOUND" in str(error)
+
+
+def _list_files(spark, directory: str) -> list[str]:
+    """The files directly in ``directory``, named as Spark's ``_metadata.file_path`` names them; [] when none.
+
+    Spark's own listing of what a reader of ``directory/*`` would read:
+    hidden files (``.``/``_``) are left out as Spark leaves them out, a
+    missing or empty folder is no file, and any other error (no access, an
+    unknown scheme) is raised. No Spark job runs for it.
+    """
+    pattern = f"{directory.rstrip('/')}/*"
+    try:
+        # The pattern twice: Spark looks for a streaming sink's metadata only under a single path, and logs a
+        # warning with a stack trace when that path is a glob matching nothing (every day without files).
+        listed = set(spark.read.format("text").load([pattern, pattern]).inputFiles())
+    except spark_errors() as error:
+        if _is_missing_path(error):
+            return []
+        raise
+    folder = directory.rstrip("/").rsplit("/", 1)[-1]
+    # A subfolder matched by the glob would be listed with its files: only the folder's own files count.
     return sorted(
-        status.getPath().toString() for status in filesystem.listStatus(path) if status.isFile()
+        path for path in map(_spark_spelling, listed) if readable_path(path).rsplit("/", 2)[-2] == folder
     )
 
 
 def path_exists(spark, path: str) -> bool:
-    jvm = spark.sparkContext._jvm
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    return bool(hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(hadoop_path))
+    """Whether a file or folder exists where Spark runs.
+
+    A folder is listed with everything under it (Spark lists what a reader
+    would read): cheap for a file, and asked of the landing root only when a
+    day has no files or the catalog is missing, to tell "no data" from "wrong
+    location".
+    """
+    try:
+        # Every file under the path, as files (no partition discovery over the folder's layout); the path
+        # twice for the reason _list_files gives.
+        spark.read.format("text").option("recursiveFileLookup", "true").load([path, path]).inputFiles()
+    except spark_errors() as error:
+        if _is_missing_path(error):
+            return False
+        raise
+    return True
 
 
 def list_day_files(spark, landing: LandingZone, day: str) -> DayFiles:
     """Files landed for one event date, by format; other suffixes go to ``skipped_files``."""
-    files = [f for f in _hadoop_list(spark, landing.events_dir(day)) if not is_hidden(f.rsplit("/", 1)[-1])]
+    files = [f for f in _list_files(spark, landing.events_dir(day)) if not is_hidden(f.rsplit("/", 1)[-1])]
     return DayFiles(
         day=day,
         text_files=tuple(f for f in files if f.lower().endswith(TEXT_SUFFIXES)),

@@ -1,11 +1,21 @@
-"""A lazily started SparkSession with Delta Lake.
+"""The one place a SparkSession is built: lazily started, with Delta Lake.
 
 Lazy so that a process that only launches steps elsewhere (the Databricks
-step launcher's side) never starts a JVM. On a Databricks cluster
-``getOrCreate`` returns the cluster's own session and the local settings
-below are ignored there.
+step launcher's side) never starts a JVM. Three kinds of session, and no other
+module asks which one it got:
+
+* the classic embedded session (local default): ``local[*]`` in this process;
+* a Spark Connect session, when ``remote`` is set (``spark: remote:`` in the
+  YAML, or VIDEO_ASSETS_SPARK_REMOTE): this process holds no JVM;
+* the session Databricks gives the step (``getOrCreate`` returns the
+  cluster's own, classic on a dedicated cluster, Spark Connect on serverless
+  and standard-access compute); the local settings below are ignored there.
+
+Code that runs in a step therefore uses only DataFrame and SQL APIs that both
+kinds have: no ``sparkContext``, Py4J or RDDs.
 """
 
+import functools
 import itertools
 import os
 import re
@@ -105,6 +115,13 @@ class SparkResource(dg.ConfigurableResource):
         description="Fetch the Delta jars from Maven Central (cached in ~/.ivy2). Off where the cluster ships Delta.",
     )
     conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings, applied last.")
+    remote: str | None = Field(
+        default=None,
+        description=(
+            "A Spark Connect server (sc://host:port) to run on instead of starting Spark in this process; "
+            "VIDEO_ASSETS_SPARK_REMOTE wins over it. The server must have Delta's SQL extension."
+        ),
+    )
 
     _session = PrivateAttr(default=None)
 
@@ -126,6 +143,8 @@ class SparkResource(dg.ConfigurableResource):
             # default spills such a group to disk beyond 4,096 rows, which made the stage 1.5x slower on
             # the benchmark. 128k rows of a few hundred bytes stay far below a task's memory.
             "spark.sql.windowExec.buffer.in.memory.threshold": "131072",
+            # What SparkContext.setLogLevel did, as a setting: a Spark Connect client has no SparkContext.
+            "spark.log.level": "WARN",
             **_DELTA_EXTENSIONS,
         }
         if self.use_delta_packages:
@@ -139,12 +158,34 @@ class SparkResource(dg.ConfigurableResource):
     def get_session(self):
         """The process's SparkSession, starting it (and fetching Delta jars) on first call."""
         if self._session is None:
-            self._session = start_spark_session(self.settings())
+            if self.remote:
+                self._session = connect_to_spark(self.remote, self.settings())
+            else:
+                self._session = start_spark_session(self.settings())
+        return self._session
+
+    def serve_spark_connect(self, port: int):
+        """Starts this process's classic session with Spark's Connect plugin on ``port``, and returns it.
+
+        Any Spark Connect client (``remote: sc://localhost:<port>``) then runs on
+        this JVM, with Delta's SQL extension and catalog; the plugin's jar ships with pyspark.
+        """
+        if self._session is not None:
+            raise SparkStartupError("Spark already started in this process without the Spark Connect plugin.")
+        self._session = start_spark_session({**self.settings(), **spark_connect_server_settings(port)})
         return self._session
 
     @property
     def spark_session(self):
         return self.get_session()
+
+
+def spark_connect_server_settings(port: int) -> dict[str, str]:
+    """The settings that make a classic session also serve Spark Connect clients on ``port``."""
+    return {
+        "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
+        "spark.connect.grpc.binding.port": str(port),
+    }
 
 
 def start_spark_session(settings: dict[str, str]):
@@ -169,8 +210,58 @@ def start_spark_session(settings: dict[str, str]):
             f"resources/<env>.yaml; offline, put the jars in place and set spark.jars instead). "
             f"Underlying error: {type(error).__name__}: {str(error).strip()[-800:]}"
         ) from error
-    session.sparkContext.setLogLevel("WARN")
     return session
+
+
+# Settings a client may change on a Spark Connect server's session: the rest (master, memory, jars,
+# extensions) belong to the server's own start. The time zone is the one every date in the contract needs.
+_REQUIRED_SESSION_SETTINGS = ("spark.sql.session.timeZone",)
+
+
+def connect_to_spark(remote: str, settings: dict[str, str]):
+    """A Spark Connect session on ``remote`` (sc://host:port), with this project's session settings applied.
+
+    The server must run Delta's SQL extension and catalog (the README's
+    recipe starts one). A setting the server refuses is skipped, except the
+    UTC time zone, without which every day boundary would move.
+    """
+    from pyspark.sql import SparkSession  # noqa: PLC0415 - keep import cost off the launching side
+
+    try:
+        session = SparkSession.builder.remote(remote).getOrCreate()
+        for key, value in settings.items():
+            if not key.startswith(("spark.sql.", "spark.databricks.delta.")) or key in _DELTA_EXTENSIONS:
+                continue
+            try:
+                session.conf.set(key, value)
+            except spark_errors():
+                if key in _REQUIRED_SESSION_SETTINGS:
+                    raise
+    except spark_errors() as error:
+        raise SparkStartupError(
+            f"Could not use the Spark Connect server {remote} (VIDEO_ASSETS_SPARK_REMOTE or spark.remote in "
+            "resources/<env>.yaml). Check that it is running and reachable, and that it was started with "
+            "Delta's SQL extension (README, 'Spark Connect'). "
+            f"Underlying error: {type(error).__name__}: {str(error).strip()[-800:]}"
+        ) from error
+    return session
+
+
+@functools.cache
+def spark_errors() -> tuple[type[BaseException], ...]:
+    """What a failed Spark call raises, on a classic session (PySpark's or Py4J's) and on Spark Connect.
+
+    For ``except spark_errors():`` (evaluated only when something was raised, so pyspark's import cost
+    stays off the launching side).
+    """
+    from pyspark.errors import PySparkException  # noqa: PLC0415
+
+    try:
+        from py4j.protocol import Py4JError  # noqa: PLC0415 - a Spark Connect client may not ship Py4J
+    except ImportError:
+        return (PySparkException,)
+    return (PySparkException, Py4JError)
+
 
 
 _observation_ids = itertools.count()
@@ -197,7 +288,9 @@ def literal_frame(spark, rows, schema: str):
 
     struct = StructType.fromDDL(schema)
     if not rows:
-        return spark.createDataFrame(spark.sparkContext.emptyRDD(), struct)  # no partition, so no task
+        # LIMIT 0 plans as an empty local relation: no partition, so no task.
+        typed_nulls = [F.lit(None).cast(field.dataType).alias(field.name) for field in struct.fields]
+        return spark.range(1).select(*typed_nulls).limit(0)
     literals = [
         F.struct(*[F.lit(value).cast(field.dataType).alias(field.name) for value, field in zip(row, struct.fields, strict=True)])
         for row in rows

@@ -14,15 +14,13 @@ by construction, per partition_date.
 
 from functools import reduce
 
-from py4j.protocol import Py4JJavaError
-from pyspark.errors.exceptions.captured import CapturedException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.window import Window
 
-from video_assets.io.landing import DayFiles
-from video_assets.io.spark import literal_frame
+from video_assets.io.landing import DayFiles, readable_path
+from video_assets.io.spark import literal_frame, spark_errors
 from video_assets.tables import column_names
 
 CANONICAL_EVENT_ALIASES: dict[str, tuple[str, ...]] = {
@@ -128,9 +126,8 @@ def _is_gzip(path: str) -> bool:
     return path.lower().endswith(".gz")
 
 
-def _spark_path(spark: SparkSession, path: str) -> str:
-    """A listed path spelled as Spark's ``_metadata.file_path`` spells it (URI-encoded, e.g. %20)."""
-    return spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path).toUri().toString()
+def _file_name(path: str) -> str:
+    return readable_path(path).rsplit("/", 1)[-1]
 
 
 def _error_text(error: Exception) -> str:
@@ -158,22 +155,23 @@ def _unreadable_gzip_files(spark: SparkSession, paths: list[str]) -> dict[str, s
     if not paths:
         return {}
     try:
-        spark.read.option("lineSep", "\n").text(paths).count()
+        spark.read.option("lineSep", "\n").text([readable_path(path) for path in paths]).count()
         return {}
-    except (CapturedException, Py4JJavaError):
+    except spark_errors():
         pass
     unreadable = {}
     for path in paths:
         try:
-            spark.read.option("lineSep", "\n").text(path).count()
-        except (CapturedException, Py4JJavaError) as error:
-            unreadable[path] = f"cannot read gzip file {path.rsplit('/', 1)[-1]}: {_error_text(error)}"
+            spark.read.option("lineSep", "\n").text(readable_path(path)).count()
+        except spark_errors() as error:
+            unreadable[path] = f"cannot read gzip file {_file_name(path)}: {_error_text(error)}"
     return unreadable
 
 
 def _parquet_file_json(spark: SparkSession, path: str) -> DataFrame:
     """One Parquet file's rows as (source_file, JSON text). Reading its schema reads its footer only."""
-    frame = spark.read.parquet(path)
+    frame = spark.read.parquet(readable_path(path))
+    frame.schema  # noqa: B018 - resolves now, on Spark Connect too: a corrupt footer fails here, not in the write
     return frame.select(
         F.col("_metadata.file_path").alias("source_file"), F.to_json(F.struct("*")).alias("_text")
     )
@@ -181,7 +179,7 @@ def _parquet_file_json(spark: SparkSession, path: str) -> DataFrame:
 
 def _text_source(spark: SparkSession, paths: list[str]) -> DataFrame:
     """(source_file, _text): every line of the text files, split on \\n only."""
-    return spark.read.option("lineSep", "\n").text(paths).select(
+    return spark.read.option("lineSep", "\n").text([readable_path(path) for path in paths]).select(
         F.col("_metadata.file_path").alias("source_file"), F.col("value").alias("_text")
     )
 
@@ -218,8 +216,8 @@ def day_has_records(spark: SparkSession, files: DayFiles) -> bool:
     try:
         if files.text_files and _non_blank(_lines_from_text(_text_source(spark, list(files.text_files)))).take(1):
             return True
-        return any(spark.read.parquet(path).take(1) for path in files.parquet_files)
-    except (CapturedException, Py4JJavaError):
+        return any(spark.read.parquet(readable_path(path)).take(1) for path in files.parquet_files)
+    except spark_errors():
         return True
 
 
@@ -251,15 +249,15 @@ def read_landing_lines(spark: SparkSession, days: list[DayFiles]) -> DataFrame:
     for path in (f for day in days for f in day.parquet_files):
         try:
             sources.append(_parquet_file_json(spark, path))
-        except (CapturedException, Py4JJavaError) as error:
-            unreadable[path] = f"cannot read Parquet file {path.rsplit('/', 1)[-1]}: {_error_text(error)}"
+        except spark_errors() as error:
+            unreadable[path] = f"cannot read Parquet file {_file_name(path)}: {_error_text(error)}"
 
     frames = []
     if sources:
         lines = _lines_from_text(reduce(DataFrame.unionByName, sources))
         frames.append(_non_blank(lines))
     day_of = {f: day.day for day in days for f in (*day.text_files, *day.parquet_files)}
-    failed = [(day_of[path], _spark_path(spark, path), error) for path, error in unreadable.items()]
+    failed = [(day_of[path], path, error) for path, error in unreadable.items()]
     if failed:
         frames.append(
             literal_frame(spark, failed, "day string, source_file string, read_error string").select(

@@ -41,6 +41,18 @@ def round_score(score: Column) -> Column:
     return F.round(F.round(score, 6), 1)
 
 
+def round_display(value: Column, digits: int) -> Column:
+    """``digits`` decimals, half up, whatever order the floats behind ``value`` were added in.
+
+    A mean or share of values with few decimals often lands exactly on a
+    rounding boundary (44.215); summed in another order (another
+    partitioning, a range run against day-by-day runs) it comes out as
+    44.21499999… or 44.2150000…01. Rounding to 9 decimals first removes that
+    noise, so the displayed figure never depends on how Spark split the work.
+    """
+    return F.round(F.round(value, 9), digits)
+
+
 def engagement_columns(frame: DataFrame, settings: EngagementSettings) -> DataFrame:
     """Adds rewatch, percentages, completion, score and tier from total, unique, max position, sessions, duration."""
     duration = F.col("video_duration_seconds")
@@ -56,9 +68,9 @@ def engagement_columns(frame: DataFrame, settings: EngagementSettings) -> DataFr
     with_score = frame.withColumns(
         {
             "rewatched_seconds": rewatched,
-            "watch_percentage": F.round(100 * ratio(F.col("total_watch_seconds"), duration), 2),
-            "unique_watch_percentage": F.round(100 * unique_share, 2),
-            "completion_percentage": F.round(completion, 2),
+            "watch_percentage": round_display(100 * ratio(F.col("total_watch_seconds"), duration), 2),
+            "unique_watch_percentage": round_display(100 * unique_share, 2),
+            "completion_percentage": round_display(completion, 2),
             "completed": completion >= settings.completion_threshold_percent,
             "_unique_percentage_raw": 100 * unique_share,
             "engagement_score": round_score(score),

@@ -8,6 +8,7 @@ from pyspark.sql import functions as F
 from video_assets.io.spark import literal_frame
 from video_assets.settings import TIERS, EngagementSettings
 from video_assets.tables import project
+from video_assets.transforms.metrics import round_display
 from video_assets.transforms.sessions import ratio
 
 
@@ -45,11 +46,11 @@ def engagement_tier_summary(metrics: DataFrame, first_day: date, last_day: date)
             "pair_count": F.coalesce("pair_count", zero),
             "user_count": F.coalesce("user_count", zero),
             "video_count": F.coalesce("video_count", zero),
-            "share_of_pairs": F.round(ratio(F.coalesce("pair_count", zero), F.coalesce("_day_pairs", zero)), 4),
-            "avg_engagement_score": F.round(F.coalesce("avg_engagement_score", zero_double), 2),
+            "share_of_pairs": round_display(ratio(F.coalesce("pair_count", zero), F.coalesce("_day_pairs", zero)), 4),
+            "avg_engagement_score": round_display(F.coalesce("avg_engagement_score", zero_double), 2),
             "avg_watch_seconds": F.coalesce("avg_watch_seconds", zero_double),
-            "avg_completion_percentage": F.round(F.coalesce("avg_completion_percentage", zero_double), 2),
-            "completion_rate": F.round(F.coalesce("completion_rate", zero_double), 4),
+            "avg_completion_percentage": round_display(F.coalesce("avg_completion_percentage", zero_double), 2),
+            "completion_rate": round_display(F.coalesce("completion_rate", zero_double), 4),
             "total_watch_seconds": F.coalesce("total_watch_seconds", zero_double),
         }
     )
@@ -82,7 +83,7 @@ def retention_curves(metrics: DataFrame, intervals: DataFrame, buckets: int) -> 
     viewers = metrics.groupBy("metric_date", "video_id").agg(F.count(F.lit(1)).alias("_viewers"))
     shares = per_bucket.join(viewers, ["metric_date", "video_id"]).groupBy("metric_date", "video_id").agg(
         F.map_from_entries(
-            F.collect_list(F.struct("bucket", F.round(F.col("viewers_covered") / F.col("_viewers"), 4)))
+            F.collect_list(F.struct("bucket", round_display(F.col("viewers_covered") / F.col("_viewers"), 4)))
         ).alias("_shares")
     )
     curve = F.transform(
@@ -105,8 +106,8 @@ def video_engagement_summary(metrics: DataFrame, intervals: DataFrame, settings:
         F.sum("session_count").alias("sessions"),
         F.sum("total_watch_seconds").alias("total_watch_seconds"),
         F.avg("total_watch_seconds").alias("avg_watch_seconds"),
-        F.round(F.avg("completion_percentage"), 2).alias("avg_completion_percentage"),
-        F.round(F.avg(F.col("completed").cast("double")), 4).alias("completion_rate"),
+        round_display(F.avg("completion_percentage"), 2).alias("avg_completion_percentage"),
+        round_display(F.avg(F.col("completed").cast("double")), 4).alias("completion_rate"),
         *[F.count(F.when(F.col("engagement_tier") == tier, 1)).alias(f"{tier.lower()}_tier_count") for tier in TIERS],
     )
     no_curve = F.array_repeat(F.lit(0.0), buckets)

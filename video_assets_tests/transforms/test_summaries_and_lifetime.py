@@ -4,7 +4,7 @@ import pytest
 
 from video_assets.settings import EngagementSettings
 from video_assets.transforms import lifetime, metrics
-from video_assets_tests.builders import day, event, rows_of, run_engagement
+from video_assets_tests.builders import F, day, event, rows_of, run_engagement
 
 
 def test_union_of_nested_and_overlapping_ranges(spark):
@@ -15,6 +15,16 @@ def test_union_of_nested_and_overlapping_ranges(spark):
     )
     unique = {r["user_id"]: r["unique_watch_seconds"] for r in rows_of(metrics.union_length(ranges, ["user_id"]))}
     assert unique == {"a": 100.0, "b": 31.0}
+
+
+def test_a_displayed_mean_does_not_depend_on_the_order_floats_were_added_in(spark):
+    # The mean of 44.21 and 44.22 is 44.215: summed in one order it comes out a hair below, in another
+    # a hair above (as a range run and day-by-day runs did).
+    noisy = spark.createDataFrame([(44.214999999999996,), (44.215000000000003,), (0.12345,)], "value double")
+    shown = [r["shown"] for r in rows_of(noisy.select(metrics.round_display(noisy["value"], 2).alias("shown")))]
+    assert shown == [44.22, 44.22, 0.12]
+    plain = [r["plain"] for r in rows_of(noisy.select(F.round(noisy["value"], 2).alias("plain")))]
+    assert plain[:2] == [44.21, 44.22], "the noise this guards against moves a plain rounding"
 
 
 def test_tier_thresholds_at_their_boundaries(spark):
