@@ -53,7 +53,13 @@ class DeltaTableLocation:
     def exists(self, spark) -> bool:
         if self.is_catalog_table:
             return spark.catalog.tableExists(self.name)
-        return self.latest_commit(spark) is not None
+        try:
+            self.read(spark).schema  # noqa: B018 - resolving the table reads its log (cached by Delta), no job
+        except spark_errors() as error:
+            if any(condition in str(error) for condition in _NO_DELTA_TABLE):
+                return False
+            raise
+        return True
 
     def history(self, spark, limit: int):
         """The latest ``limit`` commits, newest first (DESCRIBE HISTORY's columns); lazy."""
@@ -83,7 +89,7 @@ class DeltaTableLocation:
 # What Delta and Spark answer when a path holds no Delta table (missing, empty or another format).
 _NO_DELTA_TABLE = (
     "DELTA_TABLE_ONLY_OPERATION", "DELTA_MISSING_DELTA_TABLE", "DELTA_TABLE_NOT_FOUND", "DELTA_PATH_DOES_NOT_EXIST",
-    "PATH_NOT_FOUND", "TABLE_OR_VIEW_NOT_FOUND",
+    "DELTA_EMPTY_DIRECTORY", "PATH_NOT_FOUND", "TABLE_OR_VIEW_NOT_FOUND",
 )
 
 
