@@ -28,6 +28,19 @@ from dagster._core.definitions.events import AssetKeyPartitionKey  # noqa: F401
 from dagster._config import process_config  # noqa: F401
 from dagster._core.execution.plan.external_step import PICKLED_STEP_RUN_REF_FILE_NAME  # noqa: F401
 
+# Our launch loop (io/databricks.py: volume or DBFS staging, serverless submits) and the serverless
+# entry point (io/remote_step.py): a step as a pickled reference and back, the events file both sides
+# read and write in dagster-databricks' format, and the interrupt window that lets a run be cancelled.
+from dagster._core.errors import raise_execution_interrupts  # noqa: F401
+from dagster._core.execution.plan.external_step import (  # noqa: F401
+    PICKLED_EVENTS_FILE_NAME,
+    external_instance_from_step_run_ref,
+    run_step_from_ref,
+    step_context_to_step_run_ref,
+)
+from dagster._serdes import deserialize_value, serialize_value  # noqa: F401
+from dagster._utils.backoff import backoff  # noqa: F401
+
 # The quiet console reads the Dagster event a log record carries (step finished, materialization,
 # check result) to print one line per step; the attribute's name is private.
 from dagster._core.log_manager import LOG_RECORD_METADATA_ATTR  # noqa: F401

@@ -37,7 +37,8 @@ def run_job(job_name, first_day, last_day):
     from video_assets.definitions import defs
 
     tags = {ASSET_PARTITION_RANGE_START_TAG: first_day, ASSET_PARTITION_RANGE_END_TAG: last_day}
-    return defs.resolve_job_def(job_name).execute_in_process(tags=tags, raise_on_error=False)
+    job = defs.resolve_job_def(job_name)
+    return job.execute_in_process(tags=tags, resources=build_resources(), raise_on_error=False)
 
 
 def read_table(spark, warehouse_dir, name):

@@ -2,21 +2,25 @@
 
 ``VIDEO_ASSETS_ENV=databricks`` puts the resource built here under the
 ``step_launcher`` key. For every step, the launching process (the Dagster run
-worker; it never starts Spark) uploads four files to DBFS under
-``<staging_prefix>/<run id>/<step key>/``:
+worker; it never starts Spark) uploads four files to its staging folder
+``<staging_prefix>/<run id>/<step key>/`` (a Unity Catalog volume through the
+Files API, or DBFS; ``io/databricks_staging.py``):
 
-    databricks_step_main.py   dagster-databricks' entry point, run as a spark_python_task
+    databricks_step_main.py   the entry point, run as a spark_python_task
+                              (dagster-databricks' own; on serverless, io/serverless_step_main.py)
     code.zip                  the video_assets package (less sample_data/) and resources/*.yaml
     step_run_ref.pkl          which step of which run, with the run's config
     config.pkl                environment variables and secrets to set up on the cluster
 
-then submits a one-task run (jobs/runs/submit), polls it (jobs/runs/get) and
-reads back the step's Dagster events and its stdout/stderr from DBFS. On the
-cluster the step rebuilds ``video_assets.definitions`` from code.zip with the
-same VIDEO_ASSETS_* settings (forwarded below) and reuses the cluster's
-SparkSession (see ``io/spark.py``).
+then submits a one-task run (jobs/runs/submit: on an existing or new cluster,
+or on serverless compute with an environment), polls it (jobs/runs/get),
+reads back the step's Dagster events and its stdout/stderr, and removes the
+folder. On the cluster the step rebuilds ``video_assets.definitions`` from
+code.zip with the same VIDEO_ASSETS_* settings (forwarded below) and reuses
+the session Databricks gives it (see ``io/spark.py``).
 
-Two things differ from the stock ``databricks_pyspark_step_launcher``:
+Besides staging, serverless and clean-up, two things differ from the stock
+``databricks_pyspark_step_launcher``:
 
 * code.zip holds only what the cluster needs. The stock launcher zips the
   whole ``local_pipeline_package_path`` (the project root, so that the
@@ -31,23 +35,40 @@ Host and token come only from DATABRICKS_HOST / DATABRICKS_TOKEN, read when a
 run starts; they are never written to files, run config or logs.
 """
 
+import gzip
+import os
 import pickle
 import re
+import sys
 import tempfile
 import warnings
 import zipfile
+import zlib
 from collections.abc import Mapping
-from io import BytesIO
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import dagster_databricks
+import dagster_pyspark
 from dagster_databricks import DatabricksError, DatabricksPySparkStepLauncher, databricks_pyspark_step_launcher
 from dagster_databricks.databricks_pyspark_step_launcher import CODE_ZIP_NAME, PICKLED_CONFIG_FILE_NAME
 from databricks.sdk.errors import PermissionDenied, Unauthenticated
+from databricks.sdk.service import compute, jobs
 
 from video_assets import config
-from video_assets.dagster_internals import PICKLED_STEP_RUN_REF_FILE_NAME, process_config
+from video_assets.dagster_internals import (
+    PICKLED_EVENTS_FILE_NAME,
+    PICKLED_STEP_RUN_REF_FILE_NAME,
+    backoff,
+    deserialize_value,
+    process_config,
+    raise_execution_interrupts,
+    step_context_to_step_run_ref,
+)
+from video_assets.io import serverless_step_main
+from video_assets.io.databricks_staging import StagedFiles, normalized_prefix
 
 HOST_VARIABLE = config.DATABRICKS_HOST_VARIABLE
 TOKEN_VARIABLE = config.DATABRICKS_TOKEN_VARIABLE
@@ -84,9 +105,79 @@ class DatabricksRunFailed(RuntimeError):
     """The Databricks run of a step failed before the step could report its own failure."""
 
 
+# A variable whose name says it holds a credential; its value would travel in config.pkl.
+_SECRET_LIKE_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|(^|_)(API_?)?KEY($|_)", re.IGNORECASE)
+# This project's own keys of the `databricks:` section (the rest is dagster-databricks' schema).
+KEEP_STAGING_FILES_KEY = "keep_staging_files"
+SERVERLESS_KEY = "serverless"  # run_config.cluster.serverless: serverless jobs compute instead of a cluster
+SERVERLESS_ENVIRONMENT_KEY = "video_assets"
+DEFAULT_SERVERLESS_ENVIRONMENT_VERSION = "3"
+# dagster-databricks' schema wants a cluster; a serverless section stands in for it while it is checked.
+_SERVERLESS_STAND_IN = {"existing": "serverless"}
+
+
+def _serverless_settings(value: Any) -> dict[str, str]:
+    value = {} if value is None else value
+    if not isinstance(value, Mapping) or set(value) - {"environment_version"}:
+        raise DatabricksConfigurationError(
+            "resources/databricks.yaml: databricks.run_config.cluster.serverless takes only environment_version "
+            f"(the serverless environment's version, e.g. \"{DEFAULT_SERVERLESS_ENVIRONMENT_VERSION}\"); got {value!r}."
+        )
+    return {"environment_version": str(value.get("environment_version", DEFAULT_SERVERLESS_ENVIRONMENT_VERSION))}
+
+
+def pinned_dependencies(run_config: Mapping[str, Any]) -> list[str]:
+    """The pip requirements a step needs: the YAML's PyPI libraries, plus Dagster's as installed here.
+
+    What dagster-databricks adds to a cluster's libraries, as one serverless environment's dependencies.
+    """
+    listed = [library["pypi"]["package"] for library in run_config.get("libraries", []) if "pypi" in library]
+    names = {package.split("==")[0].split("[")[0].split(">")[0].split("<")[0].replace("_", "-") for package in listed}
+    for name, installed in (
+        ("dagster", dg.__version__),
+        ("dagster-databricks", dagster_databricks.__version__),
+        ("dagster-pyspark", dagster_pyspark.__version__),
+        ("databricks-sdk", version("databricks-sdk")),
+    ):
+        if name not in names:
+            listed.append(f"{name}=={installed}")
+    return listed
+
+
+def _refuse_secret_like_variables(variables: Mapping[str, Any]) -> None:
+    named_like_secrets = sorted(name for name in variables if _SECRET_LIKE_NAME.search(name))
+    if named_like_secrets:
+        raise DatabricksConfigurationError(
+            f"resources/databricks.yaml: databricks.env_variables {', '.join(named_like_secrets)} look like "
+            "secrets, and env_variables travel as plain text in the staged config.pkl. Put the value in a "
+            "Databricks secret scope and list it under databricks.secrets_to_env_variables "
+            "({name: <VARIABLE>, scope: <secret scope>, key: <secret key>}) instead."
+        )
+
+
 def validate_databricks_config(section: Mapping[str, Any]) -> dict[str, Any]:
-    """The `databricks:` section checked against dagster-databricks' schema, with its defaults filled in."""
+    """The `databricks:` section checked against dagster-databricks' schema, with its defaults filled in.
+
+    The project's own keys (``keep_staging_files``) are checked here and kept
+    beside the processed schema; ``env_variables`` named like secrets are refused.
+    """
     section = dict(section or {})
+    keep_staging_files = section.pop(KEEP_STAGING_FILES_KEY, False)
+    if not isinstance(keep_staging_files, bool):
+        raise DatabricksConfigurationError(
+            f"resources/databricks.yaml: databricks.{KEEP_STAGING_FILES_KEY} must be true or false, "
+            f"got {keep_staging_files!r}."
+        )
+    _refuse_secret_like_variables(section.get("env_variables") or {})
+    serverless = None
+    cluster = (section.get("run_config") or {}).get("cluster") or {}
+    if isinstance(cluster, Mapping) and SERVERLESS_KEY in cluster:
+        if len(cluster) != 1:
+            raise DatabricksConfigurationError(
+                "resources/databricks.yaml: databricks.run_config.cluster takes one of new, existing or serverless."
+            )
+        serverless = _serverless_settings(cluster[SERVERLESS_KEY])
+        section["run_config"] = {**section["run_config"], "cluster": _SERVERLESS_STAND_IN}
     for key, reason in _RESERVED_KEYS.items():
         if key in section:
             raise DatabricksConfigurationError(
@@ -95,7 +186,7 @@ def validate_databricks_config(section: Mapping[str, Any]) -> dict[str, Any]:
     if not section.get("run_config", {}).get("cluster"):
         raise DatabricksConfigurationError(
             "resources/databricks.yaml: databricks.run_config.cluster is required: "
-            "either `existing: <cluster id>` or `new: {spark_version, nodes, size, ...}`."
+            "`existing: <cluster id>`, `new: {spark_version, nodes, size, ...}` or `serverless: {environment_version}`."
         )
     result = process_config(databricks_pyspark_step_launcher.config_schema.config_type, section)
     if not result.success:
@@ -104,6 +195,8 @@ def validate_databricks_config(section: Mapping[str, Any]) -> dict[str, Any]:
     processed = dict(result.value)
     processed.setdefault("secrets_to_env_variables", [])
     processed.setdefault("env_variables", {})
+    processed[KEEP_STAGING_FILES_KEY] = keep_staging_files
+    processed[SERVERLESS_KEY] = serverless
     return processed
 
 
@@ -232,29 +325,129 @@ def detach_from_local_checkout(recon_job):
 
 
 class VideoAssetsStepLauncher(DatabricksPySparkStepLauncher):
-    """dagster-databricks' launcher with a lean code.zip, a step that imports only from it, clearer failures."""
+    """dagster-databricks' launcher with a lean code.zip and a step that imports only from it; staging on a
+    Unity Catalog volume or DBFS; serverless compute; clearer failures; a staging folder that does not
+    outlive its step."""
+
+    def __init__(self, *, keep_staging_files: bool = False, serverless: dict | None = None, **settings):
+        super().__init__(**{**settings, "staging_prefix": normalized_prefix(settings["staging_prefix"])})
+        self.keep_staging_files = keep_staging_files
+        self.serverless = serverless
+        self.staged = StagedFiles(self.databricks_runner.client, self.staging_prefix)
 
     def launch_step(self, step_context):
+        """Upload, submit one run, relay its events as they come, then read its logs back and clean up."""
+        step_run_ref = step_context_to_step_run_ref(step_context, self.local_dagster_job_package_path)
+        run_id, step_key, log = step_context.dagster_run.run_id, step_run_ref.step_key, step_context.log
+        uploaded = False
         try:
-            yield from super().launch_step(step_context)
+            self._upload_artifacts(log, step_run_ref, run_id, step_key)
+            uploaded = True
+            databricks_run_id = self._submit(self._get_databricks_task(run_id, step_key))
+            if self.permissions:
+                self._grant_permissions(log, databricks_run_id)
+            try:
+                with raise_execution_interrupts():
+                    yield from self.step_events_iterator(step_context, step_key, databricks_run_id)
+            except BaseException:
+                # Interrupted (the Dagster run was terminated) or failed: never leave the Databricks run going.
+                self.databricks_runner.client.workspace_client.jobs.cancel_run(databricks_run_id)
+                raise
+            finally:
+                self.log_compute_logs(log, run_id, step_key)
+                if self.wait_for_logs:
+                    self._log_logs_from_cluster(log, databricks_run_id)
         except DatabricksError as error:
             # The run failed outside the step (setup, secrets, libraries): the stock message is only
-            # "Run N failed with result state FAILED"; the cause is in the task's stderr on DBFS.
-            cause = self._remote_error(step_context.run_id, step_context.step.key)
+            # "Run N failed with result state FAILED"; the cause is in the task's stderr.
+            cause = self._remote_error(run_id, step_key)
             if not cause:
                 raise
             raise DatabricksRunFailed(f"{error} Cause on the cluster: {cause}") from error
+        finally:
+            # The events and the logs have been read back (or the step ended without them).
+            if uploaded and not self.keep_staging_files:
+                self._remove_staging_folder(log, run_id, step_key)
+
+    def _submit(self, task: Mapping[str, Any]) -> int:
+        """One run of the task: on the configured cluster, or on serverless jobs compute with its environment."""
+        if self.serverless is None:
+            return self.databricks_runner.submit_run(self.run_config, task)
+        environment = jobs.JobEnvironment(
+            environment_key=SERVERLESS_ENVIRONMENT_KEY,
+            spec=compute.Environment(
+                environment_version=self.serverless["environment_version"],
+                dependencies=pinned_dependencies(self.run_config),
+            ),
+        )
+        submitted = self.databricks_runner.client.workspace_client.jobs.submit(
+            run_name=self.run_config.get("run_name"),
+            tasks=[
+                jobs.SubmitTask.from_dict(
+                    {**task, "task_key": "dagster-task", "environment_key": SERVERLESS_ENVIRONMENT_KEY}
+                )
+            ],
+            environments=[environment],
+            idempotency_token=self.run_config.get("idempotency_token"),
+            timeout_seconds=self.run_config.get("timeout_seconds"),
+        )
+        return submitted.bind()["run_id"]
+
+    def _main_file_local_path(self) -> str:
+        # Serverless compute is Spark Connect: dagster-databricks' entry point needs a SparkContext there.
+        return serverless_step_main.__file__ if self.serverless is not None else super()._main_file_local_path()
+
+    def _dbfs_path(self, run_id: str, step_key: str, filename: str) -> str:
+        return self.staged.remote_path(run_id, self._sanitize_step_key(step_key), os.path.basename(filename))
+
+    def _internal_dbfs_path(self, run_id: str, step_key: str, filename: str) -> str:
+        return self.staged.task_path(run_id, self._sanitize_step_key(step_key), os.path.basename(filename))
+
+    def get_step_events(self, run_id: str, step_key: str, retry_number: int):
+        """Every event record the step has written so far ([] before it wrote any)."""
+        path = self._dbfs_path(run_id, step_key, f"{retry_number}_{PICKLED_EVENTS_FILE_NAME}")
+
+        def records():
+            data = self.staged.read(path)
+            return deserialize_value(pickle.loads(gzip.decompress(data))) if data else []
+
+        # The task rewrites the file while it runs: a half-written read is retried.
+        return backoff(fn=records, retry_on=(pickle.UnpicklingError, OSError, zlib.error, EOFError), max_retries=4)
+
+    def log_compute_logs(self, log, run_id: str, step_key: str) -> None:
+        """The task's captured stdout and stderr, into the run's log and this process's own streams."""
+        for name, stream in (("stdout", sys.stdout), ("stderr", sys.stderr)):
+            try:
+                data = self.staged.read(self._dbfs_path(run_id, step_key, name))
+            except Exception as error:  # noqa: BLE001 - the step's outcome stands without its logs
+                log.error(f"Could not read the {name} of step {step_key} ({type(error).__name__}: {error}).")
+                continue
+            if data is None:
+                log.warning(f"Step {step_key} left no {name} (it did not start); see the run in Databricks.")
+                continue
+            text = data.decode(errors="replace")
+            log.info(f"Captured {name} for step {step_key}:")
+            log.info(text)
+            stream.write(text)
+
+    def _remove_staging_folder(self, log, run_id: str, step_key: str) -> None:
+        folder = self._dbfs_path(run_id, step_key, "").rstrip("/")
+        try:
+            self.staged.remove_folder(folder)
+        except Exception as error:  # noqa: BLE001 - a leftover folder must not fail a finished step
+            log.warning(
+                f"Could not remove the step's staging folder {folder} ({type(error).__name__}: {error}); "
+                "remove it by hand."
+            )
 
     def _remote_error(self, run_id: str, step_key: str) -> str | None:
         """The last exception line the task printed (stderr, then stdout), if any."""
         for stream in ("stderr", "stdout"):
             try:
-                text = self.databricks_runner.client.read_file(self._dbfs_path(run_id, step_key, stream)).decode(
-                    errors="replace"
-                )
+                data = self.staged.read(self._dbfs_path(run_id, step_key, stream))
             except Exception:  # noqa: BLE001 - best effort: the stock error is raised instead
                 continue
-            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            lines = [line.strip() for line in (data or b"").decode(errors="replace").splitlines() if line.strip()]
             for line in reversed(lines):
                 if _EXCEPTION_LINE.match(line):
                     return line[:2000]
@@ -262,10 +455,9 @@ class VideoAssetsStepLauncher(DatabricksPySparkStepLauncher):
 
     def _upload_artifacts(self, log, step_run_ref, run_id: str, step_key: str) -> None:
         step_run_ref = step_run_ref._replace(recon_job=detach_from_local_checkout(step_run_ref.recon_job))
-        client = self.databricks_runner.client
 
         def upload(data: bytes, name: str) -> None:
-            client.put_file(BytesIO(data), self._dbfs_path(run_id, step_key, name), overwrite=True)
+            self.staged.write(data, self._dbfs_path(run_id, step_key, name))
 
         staging = self._dbfs_path(run_id, step_key, "")
         log.info(f"Uploading {self._main_file_name()} to {staging}")

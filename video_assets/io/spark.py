@@ -194,6 +194,9 @@ def start_spark_session(settings: dict[str, str]):
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    if os.environ.get("SPARK_REMOTE"):
+        # Spark's own variable for a Spark Connect address (what serverless compute hands a task).
+        return connect_to_spark(os.environ["SPARK_REMOTE"], settings)
     builder = SparkSession.builder
     for key, value in settings.items():
         builder = builder.config(key, value)

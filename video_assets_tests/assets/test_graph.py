@@ -29,8 +29,9 @@ def test_whole_graph_range_then_reruns(spark, landing, warehouse_dir):
     assert ann["is_replay"] is True and ann["completed_at_least_once"] is True
 
     before = {name: snapshot(spark, warehouse_dir, name) for name in TABLES}
-    # A relaunch of the range as a backfill of the main job launches it (one run over the range:
-    # test_definitions.py): every asset once per day, unpartitioned ones once, every table as it was.
+    # A relaunch of the range, as a backfill of the main job launches it (one run over the range:
+    # test_definitions.py): every asset once per day, unpartitioned ones once, every table row for row
+    # as it was (what the one-day rerun of DAYS[0] asserted before: its days are a subset).
     relaunch = run_job("video_engagement_job", DAYS[0], DAYS[-1])
     assert relaunch.success
     materialized = Counter(
@@ -40,10 +41,6 @@ def test_whole_graph_range_then_reruns(spark, landing, warehouse_dir):
         [(name, day) for name in DAILY for day in DAYS] + [("video_catalog", None), ("user_video_engagement", None)]
     )
     assert {name: snapshot(spark, warehouse_dir, name) for name in TABLES} == before
-
-    assert materialize([*DAILY, "user_video_engagement"], DAYS[0]).success
-    after = {name: snapshot(spark, warehouse_dir, name) for name in TABLES}
-    assert after == before
 
     write_day(landing, DAYS[1], [record(DAYS[1], "15:00:00", "bob", "v180", "play", 0),
                                  record(DAYS[1], "15:00:30", "bob", "v180", "pause", 30)], name="late.jsonl")

@@ -6,7 +6,9 @@
 
 A run attaches to its cluster's JVM when the spec names a gateway (runs on an
 existing cluster share the driver JVM and SparkContext, as notebooks and
-Python tasks do on Databricks) or starts its own Spark (a new job cluster).
+Python tasks do on Databricks), starts its own Spark (a new job cluster), or,
+on serverless compute (SPARK_REMOTE set), starts nothing: the task's own
+SparkSession.builder.getOrCreate() is a Spark Connect session.
 Then it executes the task's python file as ``__main__`` with the globals a
 Databricks Python task has (``spark``, ``sc``, ``dbutils``), its parameters
 in sys.argv, and writes a small report (which ``video_assets`` it imported,
@@ -104,12 +106,19 @@ def run_cluster(spec: dict) -> int:
 
 def run_task(spec: dict) -> int:
     started = time.time()
-    report: dict = {"cwd": os.getcwd(), "attached": "PYSPARK_GATEWAY_PORT" in os.environ}
+    report: dict = {
+        "cwd": os.getcwd(),
+        "attached": "PYSPARK_GATEWAY_PORT" in os.environ,
+        # Serverless compute: the task gets a Spark Connect address and dbutils, no JVM, no SparkContext.
+        "serverless": "SPARK_REMOTE" in os.environ,
+    }
     code = 1
     try:
-        spark = attach_spark() if report["attached"] else start_spark(spec["spark_settings"])
+        task_globals = {"dbutils": DBUtils(spec["secrets"])}
+        if not report["serverless"]:
+            spark = attach_spark() if report["attached"] else start_spark(spec["spark_settings"])
+            task_globals.update({"spark": spark, "sc": spark.sparkContext})
         report["spark_ready_seconds"] = round(time.time() - started, 2)
-        task_globals = {"spark": spark, "sc": spark.sparkContext, "dbutils": DBUtils(spec["secrets"])}
         sys.argv = [spec["python_file"], *spec["parameters"]]
         runpy.run_path(spec["python_file"], init_globals=task_globals, run_name="__main__")
         code = 0

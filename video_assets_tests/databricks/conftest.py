@@ -11,6 +11,7 @@ so a dbfs:/ warehouse cannot be exercised here.
 import importlib
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,12 @@ LEAK_PROBE_SECRET = f"secret-leak-probe-{secrets.token_hex(16)}"
 SECRETS = {"video-assets/probe": "emulated-secret-value", "video-assets/leak-probe": LEAK_PROBE_SECRET}
 DEFINITIONS_MODULE = "video_assets.definitions"
 IMPLICIT_ASSET_JOB = "__ASSET_JOB"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +61,8 @@ def emulator(tmp_path_factory) -> Iterator[DatabricksEmulator]:
     # this cluster is the one that runs the graph exactly as configured for production.
     settings = SparkResource(shuffle_partitions=2, driver_memory="1g").settings()
     with DatabricksEmulator(
-        root=tmp_path_factory.mktemp("workspace"), token=TOKEN, secrets=SECRETS, spark_settings=settings
+        root=tmp_path_factory.mktemp("workspace"), token=TOKEN, secrets=SECRETS, spark_settings=settings,
+        serverless_connect_port=_free_port(),  # the cluster's JVM also serves the serverless tasks
     ) as workspace:
         workspace.prewarm(DEFAULT_CLUSTER_ID)
         yield workspace

@@ -1,7 +1,7 @@
 """A local Databricks workspace emulator: the REST endpoints the step launcher calls, nothing more.
 
 Endpoints (found by reading dagster_databricks 0.29 and databricks-sdk 0.60,
-see docs/databricks.md): DBFS create / add-block / close / read, Jobs 2.2
+see docs/databricks.md): DBFS create / add-block / close / read / delete, Jobs 2.2
 runs/submit, runs/get and runs/cancel. Anything else answers
 404 ENDPOINT_NOT_FOUND and is recorded in ``unknown_requests``, so a new call
 made by a newer dagster-databricks or SDK shows up in the tests instead of
@@ -28,6 +28,7 @@ passing silently.
 
 import base64
 import binascii
+import inspect
 import itertools
 import json
 import os
@@ -41,7 +42,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from email.utils import formatdate
+from urllib.parse import parse_qs, unquote, urlparse
 
 DRIVER_SCRIPT = Path(__file__).with_name("cluster_driver.py")
 DEFAULT_CLUSTER_ID = "0000-000000-emulator"
@@ -195,6 +197,7 @@ class DatabricksEmulator:
         spark_settings: dict[str, str] | None = None,
         existing_clusters: tuple[str, ...] = (DEFAULT_CLUSTER_ID,),
         cluster_start_seconds: float = 0.0,
+        serverless_connect_port: int | None = None,
     ):
         """secrets: ``{"scope/key": value}`` served by dbutils.secrets.get on the cluster.
 
@@ -204,6 +207,11 @@ class DatabricksEmulator:
         """
         self.root = Path(root)
         self.dbfs_root = self.root / "dbfs"
+        self.volumes_root = self.root / "volumes"
+        # A workspace created without a DBFS root (accounts opened today): DBFS calls are refused.
+        self.dbfs_root_disabled = False
+        self.serverless_connect_port = serverless_connect_port
+        self.sdk_mismatches: list[str] = []  # request fields databricks-sdk's own classes do not know
         self.token = token
         self.secrets = dict(secrets or {})
         self.spark_settings = dict(spark_settings or {})
@@ -216,7 +224,9 @@ class DatabricksEmulator:
         self._ids = itertools.count(1)
         self._handles: dict[int, dict] = {}
         self._server: ThreadingHTTPServer | None = None
-        for directory in (self.dbfs_root, self.root / "runs", self.root / "clusters", self.root / "site"):
+        for directory in (
+            self.dbfs_root, self.volumes_root, self.root / "runs", self.root / "clusters", self.root / "site"
+        ):
             directory.mkdir(parents=True, exist_ok=True)
         (self.root / "site" / "sitecustomize.py").write_text(_SITECUSTOMIZE)
         shutil.copy(DRIVER_SCRIPT, self.root / DRIVER_SCRIPT.name)
@@ -225,6 +235,14 @@ class DatabricksEmulator:
                                         self.process_env())
             for cluster_id in existing_clusters
         }
+        if serverless_connect_port:
+            first = self.clusters[existing_clusters[0]]
+            first.spark_settings = {
+                **first.spark_settings,
+                "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
+                "spark.connect.grpc.binding.port": str(serverless_connect_port),
+            }
+            self.serverless_cluster = first
 
     # ---- life cycle -------------------------------------------------------------------------
 
@@ -269,7 +287,13 @@ class DatabricksEmulator:
     # ---- helpers for tests -------------------------------------------------------------------
 
     def local_path(self, path: str) -> Path:
-        """The local file behind a DBFS path (``/x``, ``dbfs:/x``, ``dbfs:///x`` or FUSE ``/dbfs/x``)."""
+        """The local file behind a DBFS path (``/x``, ``dbfs:/x``, ``dbfs:///x`` or FUSE ``/dbfs/x``)
+        or a Unity Catalog volume path (``/Volumes/<catalog>/<schema>/<volume>/…``)."""
+        if path == "/Volumes" or path.startswith("/Volumes/"):
+            parts = [part for part in path.split("/")[2:] if part not in ("", ".")]
+            if ".." in parts:
+                raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Invalid path: {path}")
+            return self.volumes_root.joinpath(*parts)
         if path.startswith("dbfs:"):
             path = path[len("dbfs:"):]
         elif path == "/dbfs" or path.startswith("/dbfs/"):
@@ -307,17 +331,125 @@ class DatabricksEmulator:
 
     # ---- REST API ----------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, query: dict, body: dict, authorization: str | None) -> dict:
+    def endpoint(self, method: str, path: str) -> str:
+        """The endpoint a request calls, as ENDPOINTS names it (the Files API's path is a parameter)."""
+        for prefix in (FILES_PREFIX, DIRECTORIES_PREFIX):
+            if path.startswith(prefix + "/"):
+                return f"{method} {prefix}/{{path}}"
+        return f"{method} {path}"
+
+    def handle(self, method: str, path: str, query: dict, raw: bytes, authorization: str | None):
+        """The answer to one request: a dict (sent as JSON) or a FileAnswer (sent as it is)."""
         if not authorization or not authorization.startswith("Bearer "):
             raise ApiError(
                 401, "UNAUTHENTICATED", "Credential was not sent or was of an unsupported type for this API."
             )
         if authorization[len("Bearer "):] != self.token:
             raise ApiError(403, "PERMISSION_DENIED", "Invalid access token.")
+        for prefix, routes in ((FILES_PREFIX, _FILE_ROUTES), (DIRECTORIES_PREFIX, _DIRECTORY_ROUTES)):
+            if path.startswith(prefix + "/") and method in routes:
+                return routes[method](self, unquote(path[len(prefix):]), query, raw)
         route = _ROUTES.get((method, path))
         if route is None:
             raise ApiError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")
+        try:
+            body = json.loads(raw) if raw else {}
+        except json.JSONDecodeError:
+            raise ApiError(400, "MALFORMED_REQUEST", "Request body is not valid JSON") from None
+        if path.startswith("/api/2.0/dbfs/") and self.dbfs_root_disabled:
+            raise ApiError(
+                403, "PERMISSION_DENIED",
+                f"Public DBFS root is disabled. Access is denied on path: {body.get('path') or query.get('path')}",
+            )
         return route(self, query, body)
+
+    # ---- Files API (Unity Catalog volumes), as databricks-sdk's WorkspaceClient().files calls it -----
+
+    def _volume_path(self, path: str) -> Path:
+        if not path.startswith("/Volumes/") or len([p for p in path.split("/") if p]) < 4:
+            raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Not a Unity Catalog volume path: {path}")
+        return self.local_path(path)
+
+    def _file_upload(self, path: str, query: dict, raw: bytes) -> dict:
+        target = self._volume_path(path)
+        if target.exists() and query.get("overwrite", "true").lower() == "false":
+            raise ApiError(409, "ALREADY_EXISTS", f"The file being created already exists: {path}")
+        target.parent.mkdir(parents=True, exist_ok=True)  # the Files API creates missing folders
+        partial = target.with_name(target.name + ".uploading")
+        partial.write_bytes(raw)
+        os.replace(partial, target)
+        return {}
+
+    def _file_download(self, path: str, _query: dict, _raw: bytes) -> "FileAnswer":
+        target = self._volume_path(path)
+        if not target.is_file():
+            raise ApiError(404, "NOT_FOUND", f"The file being accessed is not found: {path}")
+        return FileAnswer(target.read_bytes(), target.stat().st_mtime)
+
+    def _file_metadata(self, path: str, _query: dict, _raw: bytes) -> "FileAnswer":
+        target = self._volume_path(path)
+        if not target.is_file():
+            raise ApiError(404, "NOT_FOUND", f"The file being accessed is not found: {path}")
+        return FileAnswer(b"", target.stat().st_mtime, length=target.stat().st_size)
+
+    def _file_delete(self, path: str, _query: dict, _raw: bytes) -> dict:
+        target = self._volume_path(path)
+        if not target.is_file():
+            raise ApiError(404, "NOT_FOUND", f"The file being accessed is not found: {path}")
+        target.unlink()
+        return {}
+
+    def _directory_list(self, path: str, _query: dict, _raw: bytes) -> dict:
+        target = self._volume_path(path)
+        if not target.is_dir():
+            raise ApiError(404, "NOT_FOUND", f"The directory being accessed is not found: {path}")
+        contents = [
+            {
+                "path": f"{path.rstrip('/')}/{entry.name}",
+                "name": entry.name,
+                "is_directory": entry.is_dir(),
+                **({} if entry.is_dir() else {"file_size": entry.stat().st_size}),
+            }
+            for entry in sorted(target.iterdir())
+            if not entry.name.endswith(".uploading")
+        ]
+        return {"contents": contents}
+
+    def _directory_create(self, path: str, _query: dict, _raw: bytes) -> dict:
+        self._volume_path(path).mkdir(parents=True, exist_ok=True)
+        return {}
+
+    def _directory_delete(self, path: str, _query: dict, _raw: bytes) -> dict:
+        target = self._volume_path(path)
+        if not target.is_dir():
+            raise ApiError(404, "NOT_FOUND", f"The directory being accessed is not found: {path}")
+        if any(target.iterdir()):
+            raise ApiError(409, "DIRECTORY_NOT_EMPTY", f"The directory being deleted is not empty: {path}")
+        target.rmdir()
+        return {}
+
+    def _directory_exists(self, path: str, _query: dict, _raw: bytes) -> "FileAnswer":
+        if not self._volume_path(path).is_dir():
+            raise ApiError(404, "NOT_FOUND", f"The directory being accessed is not found: {path}")
+        return FileAnswer(b"", 0)
+
+    def _check_with_the_sdk(self, body: dict) -> None:
+        """Parses a runs/submit body with databricks-sdk's own request classes; what they drop, they do not know."""
+        from databricks.sdk.service import compute, jobs
+
+        known = set(inspect.signature(jobs.JobsAPI.submit).parameters) - {"self"}
+        problems = [f"runs/submit: unknown field {key}" for key in body if key not in known]
+        for task in body.get("tasks") or []:
+            problems += _dropped(task, jobs.SubmitTask.from_dict(task).as_dict(), "task")
+        for environment in body.get("environments") or []:
+            problems += _dropped(environment, jobs.JobEnvironment.from_dict(environment).as_dict(), "environment")
+        for task in body.get("tasks") or []:
+            if task.get("new_cluster"):
+                problems += _dropped(
+                    task["new_cluster"], compute.ClusterSpec.from_dict(task["new_cluster"]).as_dict(), "new_cluster"
+                )
+        with self._lock:
+            self.sdk_mismatches += problems
 
     def _dbfs_create(self, _query, body) -> dict:
         target = self.local_path(_required(body, "path"))
@@ -353,6 +485,16 @@ class DatabricksEmulator:
         os.replace(temporary, upload["path"])
         return {}
 
+    def _dbfs_delete(self, _query, body) -> dict:
+        target = self.local_path(_required(body, "path"))
+        if target.is_dir():
+            if any(target.iterdir()) and not body.get("recursive", False):
+                raise ApiError(400, "IO_ERROR", f"Directory {body['path']} is not empty: delete it recursively")
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        return {}  # deleting what is not there succeeds, as on Databricks
+
     def _dbfs_read(self, query, _body) -> dict:
         path = _required(query, "path")
         target = self.local_path(path)
@@ -380,12 +522,23 @@ class DatabricksEmulator:
         python_task = task.get("spark_python_task")
         if not python_task or not python_task.get("python_file"):
             raise ApiError(400, "INVALID_PARAMETER_VALUE", "Only spark_python_task with a python_file is emulated.")
+        self._check_with_the_sdk(body)
         existing, new = task.get("existing_cluster_id"), task.get("new_cluster")
-        if bool(existing) == bool(new):
+        serverless = task.get("environment_key")
+        if sum(map(bool, (existing, new, serverless))) != 1:
             raise ApiError(
-                400, "INVALID_PARAMETER_VALUE", "Exactly one of existing_cluster_id and new_cluster is required."
+                400, "INVALID_PARAMETER_VALUE",
+                "Exactly one of existing_cluster_id, new_cluster and environment_key (serverless) is required.",
             )
-        if new:
+        if serverless:
+            environments = {e.get("environment_key"): e for e in body.get("environments") or []}
+            if serverless not in environments:
+                raise ApiError(400, "INVALID_PARAMETER_VALUE", f"No environment with key {serverless} in the run")
+            if task.get("libraries"):
+                raise ApiError(400, "INVALID_PARAMETER_VALUE", "Libraries are not supported on serverless compute")
+            if not self.serverless_connect_port:
+                raise ApiError(400, "INVALID_PARAMETER_VALUE", "Serverless compute is not enabled in this workspace")
+        elif new:
             for key in ("spark_version",):
                 _required(new, key)
             if not (new.get("num_workers") is not None or new.get("autoscale")):
@@ -407,7 +560,7 @@ class DatabricksEmulator:
                 job_id=next(self._ids),
                 request=body,
                 task=task,
-                cluster_id=existing or f"{run_id:04d}-000000-jobcluster",
+                cluster_id=existing or ("serverless" if serverless else f"{run_id:04d}-000000-jobcluster"),
                 run_dir=self.root / "runs" / str(run_id),
             )
             self.runs[run_id] = run
@@ -419,11 +572,9 @@ class DatabricksEmulator:
         run = self._run(_integer(query, "run_id", None))
         with self._lock:
             cluster_instance = {"cluster_id": run.cluster_id, "spark_context_id": str(run.run_id)}
-            cluster_key = (
-                {"existing_cluster_id": run.task["existing_cluster_id"]}
-                if run.task.get("existing_cluster_id")
-                else {"new_cluster": run.task["new_cluster"]}
-            )
+            cluster_key = {
+                key: run.task[key] for key in ("existing_cluster_id", "new_cluster", "environment_key") if key in run.task
+            }
             return {
                 "job_id": run.job_id,
                 "run_id": run.run_id,
@@ -489,6 +640,9 @@ class DatabricksEmulator:
         try:
             if run.task.get("existing_cluster_id"):
                 ready = self.clusters[run.cluster_id].wait_until_running()
+            elif run.task.get("environment_key"):
+                self.serverless_cluster.wait_until_running()
+                ready = {"spark_connect": f"sc://localhost:{self.serverless_connect_port}"}
             else:
                 ready = None
                 deadline = time.time() + self.cluster_start_seconds
@@ -532,7 +686,7 @@ class DatabricksEmulator:
         spec = {
             "python_file": str(python_file),
             "parameters": [
-                str(self.local_path(p)) if p.startswith(("dbfs:", "/dbfs/")) else p for p in parameters
+                str(self.local_path(p)) if p.startswith(("dbfs:", "/dbfs/", "/Volumes/")) else p for p in parameters
             ],
             "secrets": self.secrets,
             "spark_settings": settings,
@@ -541,7 +695,11 @@ class DatabricksEmulator:
         (run.run_dir / "spec.json").write_text(json.dumps(spec, indent=2))
         env = self.process_env()
         env["TMPDIR"] = str(temp)
-        if ready:
+        if ready and "spark_connect" in ready:
+            # Serverless: a Spark Connect session is all the task gets; no JVM of its own can start.
+            env["SPARK_REMOTE"] = ready["spark_connect"]
+            env["JAVA_HOME"] = str(run.run_dir / "no-java-on-serverless")
+        elif ready:
             env["PYSPARK_GATEWAY_PORT"] = str(ready["port"])
             env["PYSPARK_GATEWAY_SECRET"] = ready["secret"]
         log = open(run.run_dir / "driver.log", "wb")  # noqa: SIM115 - closed by the child's exit
@@ -611,11 +769,49 @@ _ROUTES = {
     ("POST", "/api/2.0/dbfs/add-block"): DatabricksEmulator._dbfs_add_block,
     ("POST", "/api/2.0/dbfs/close"): DatabricksEmulator._dbfs_close,
     ("GET", "/api/2.0/dbfs/read"): DatabricksEmulator._dbfs_read,
+    ("POST", "/api/2.0/dbfs/delete"): DatabricksEmulator._dbfs_delete,
     ("POST", "/api/2.2/jobs/runs/submit"): DatabricksEmulator._runs_submit,
     ("GET", "/api/2.2/jobs/runs/get"): DatabricksEmulator._runs_get,
     ("POST", "/api/2.2/jobs/runs/cancel"): DatabricksEmulator._runs_cancel,
 }
-ENDPOINTS = tuple(f"{method} {path}" for method, path in _ROUTES)
+FILES_PREFIX, DIRECTORIES_PREFIX = "/api/2.0/fs/files", "/api/2.0/fs/directories"
+_FILE_ROUTES = {
+    "PUT": DatabricksEmulator._file_upload,
+    "GET": DatabricksEmulator._file_download,
+    "HEAD": DatabricksEmulator._file_metadata,
+    "DELETE": DatabricksEmulator._file_delete,
+}
+_DIRECTORY_ROUTES = {
+    "GET": DatabricksEmulator._directory_list,
+    "PUT": DatabricksEmulator._directory_create,
+    "DELETE": DatabricksEmulator._directory_delete,
+    "HEAD": DatabricksEmulator._directory_exists,
+}
+ENDPOINTS = (
+    *(f"{method} {path}" for method, path in _ROUTES),
+    *(f"{method} {FILES_PREFIX}/{{path}}" for method in _FILE_ROUTES),
+    *(f"{method} {DIRECTORIES_PREFIX}/{{path}}" for method in _DIRECTORY_ROUTES),
+)
+
+
+@dataclass
+class FileAnswer:
+    """A Files API answer: the file's bytes as the body (not JSON), with its length and modification time."""
+
+    data: bytes
+    modified: float
+    length: int | None = None
+
+
+def _dropped(sent: dict, parsed: dict, what: str) -> list[str]:
+    """Keys of ``sent`` (nested) that databricks-sdk's parsing did not keep."""
+    problems = []
+    for key, value in sent.items():
+        if key not in parsed:
+            problems.append(f"{what}: unknown field {key}")
+        elif isinstance(value, dict) and isinstance(parsed[key], dict):
+            problems += _dropped(value, parsed[key], f"{what}.{key}")
+    return problems
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -632,24 +828,28 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         status, payload = 200, {}
         try:
-            try:
-                body = json.loads(raw) if raw else {}
-            except json.JSONDecodeError:
-                raise ApiError(400, "MALFORMED_REQUEST", "Request body is not valid JSON") from None
-            payload = self.emulator.handle(method, parsed.path, query, body, self.headers.get("Authorization"))
+            payload = self.emulator.handle(method, parsed.path, query, raw, self.headers.get("Authorization"))
         except ApiError as error:
             status, payload = error.status, {"error_code": error.error_code, "message": error.message}
         except Exception as error:  # noqa: BLE001 - a bug in the emulator is a 500, as in a real service
             status, payload = 500, {"error_code": "INTERNAL_ERROR", "message": f"{type(error).__name__}: {error}"}
-        record = RecordedRequest(method, parsed.path, status, self.requestline, list(self.headers.items()), raw)
+        endpoint = self.emulator.endpoint(method, parsed.path).split(" ", 1)[1]
+        record = RecordedRequest(method, endpoint, status, self.requestline, list(self.headers.items()), raw)
         with self.emulator._lock:
             self.emulator.requests.append(record)
-            if status == 404 and payload.get("error_code") == "ENDPOINT_NOT_FOUND":
+            if status == 404 and isinstance(payload, dict) and payload.get("error_code") == "ENDPOINT_NOT_FOUND":
                 self.emulator.unknown_requests.append(record)
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        if isinstance(payload, FileAnswer):
+            data, content_type = payload.data, "application/octet-stream"
+            self.send_response(status)
+            self.send_header("Last-Modified", formatdate(payload.modified, usegmt=True))
+            length = len(data) if payload.length is None else payload.length
+        else:
+            data, content_type = json.dumps(payload).encode(), "application/json"
+            self.send_response(status)
+            length = len(data)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(length))
         self.end_headers()
         if method != "HEAD":
             self.wfile.write(data)

@@ -126,3 +126,19 @@ def test_credentials_come_from_the_environment_only(monkeypatch):
     assert launcher.databricks_host == "https://adb-1.2.azuredatabricks.net"
     assert launcher.local_dagster_job_package_path == str(environment.PROJECT_ROOT)
     assert launcher.env_variables["VIDEO_ASSETS_ENV"] == "databricks"
+
+
+@pytest.mark.parametrize("name", ["MY_API_KEY", "SERVICE_TOKEN", "DB_PASSWORD", "AWS_SECRET_ACCESS_KEY", "KEY"])
+def test_env_variables_named_like_secrets_are_refused_at_load(name):
+    section = {**_committed()["databricks"], "env_variables": {"REGION": "eu", name: "value"}}
+    with pytest.raises(databricks.DatabricksConfigurationError, match=f"{name}.*secrets_to_env_variables"):
+        databricks.validate_databricks_config(section)
+
+
+def test_plain_env_variables_and_the_keep_staging_switch_pass():
+    section = {**_committed()["databricks"], "env_variables": {"REGION": "eu", "KEYBOARD_LAYOUT": "us"}}
+    assert databricks.validate_databricks_config(section)["keep_staging_files"] is False
+    kept = databricks.validate_databricks_config({**section, "keep_staging_files": True})
+    assert kept["keep_staging_files"] is True and kept["env_variables"] == {"REGION": "eu", "KEYBOARD_LAYOUT": "us"}
+    with pytest.raises(databricks.DatabricksConfigurationError, match="keep_staging_files must be true or false"):
+        databricks.validate_databricks_config({**section, "keep_staging_files": "yes"})

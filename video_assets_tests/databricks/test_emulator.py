@@ -14,7 +14,7 @@ from databricks.sdk.errors import NotFound, PermissionDenied
 from databricks.sdk.service.jobs import SubmitTask
 
 from video_assets_tests.databricks.conftest import TOKEN
-from video_assets_tests.databricks.emulator import DatabricksEmulator
+from video_assets_tests.databricks.emulator import ENDPOINTS, DatabricksEmulator
 
 pytestmark = pytest.mark.databricks
 
@@ -116,3 +116,44 @@ def test_submit_rejects_unknown_clusters_and_malformed_runs(workspace):
     )
     assert submit({"task_key": "t", "spark_python_task": python_task})[0] == 400
     assert workspace.runs == {}
+
+
+VOLUME = "/Volumes/main/video_assets/staging"
+
+
+def test_files_api_round_trip_on_a_volume_as_the_sdk_calls_it(workspace):
+    files = _client(workspace).workspace_client.files
+    payload = bytes(range(256)) * 4000
+    files.upload(f"{VOLUME}/run/step/code.zip", io.BytesIO(payload), overwrite=True)
+    files.upload(f"{VOLUME}/run/step/stdout", io.BytesIO(b""), overwrite=True)
+    assert workspace.local_path(f"{VOLUME}/run/step/code.zip").read_bytes() == payload
+    assert files.download(f"{VOLUME}/run/step/code.zip").contents.read() == payload
+    assert files.get_metadata(f"{VOLUME}/run/step/code.zip").content_length == len(payload)
+    listed = {(entry.name, entry.is_directory) for entry in files.list_directory_contents(f"{VOLUME}/run/step")}
+    assert listed == {("code.zip", False), ("stdout", False)}
+    with pytest.raises(NotFound):
+        files.download(f"{VOLUME}/run/step/0_events.pkl")
+    files.delete(f"{VOLUME}/run/step/code.zip")
+    files.delete(f"{VOLUME}/run/step/stdout")
+    files.delete_directory(f"{VOLUME}/run/step")
+    assert not workspace.local_path(f"{VOLUME}/run/step").exists()
+    assert {f"{r.method} {r.path}" for r in workspace.requests} <= set(ENDPOINTS)
+
+
+def test_a_workspace_without_a_dbfs_root_refuses_dbfs_as_databricks_does(workspace):
+    workspace.dbfs_root_disabled = True
+    with pytest.raises(PermissionDenied, match="Public DBFS root is disabled"):
+        _client(workspace).put_file(io.BytesIO(b"x"), "dbfs:///staging/file", overwrite=True)
+    _client(workspace).workspace_client.files.upload(f"{VOLUME}/file", io.BytesIO(b"x"))  # volumes still work
+
+
+def test_a_submitted_field_the_sdk_does_not_know_is_recorded(workspace):
+    task = SubmitTask.from_dict({"task_key": "t", "existing_cluster_id": "nope", "spark_python_task": {"python_file": "/x.py"}})
+    body = {"tasks": [{**task.as_dict(), "python_wheel_flavour": "x"}], "run_name": "r", "surprise": 1}
+    request = urllib.request.Request(
+        f"{workspace.url}/api/2.2/jobs/runs/submit", data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(request)  # the unknown cluster is refused; the fields were looked at first
+    assert workspace.sdk_mismatches == ["runs/submit: unknown field surprise", "task: unknown field python_wheel_flavour"]

@@ -163,6 +163,7 @@ def test_the_token_and_the_secret_appear_nowhere_but_where_they_must(
             {"name": SECRET_VARIABLE, "scope": SECRET_SCOPE, "key": SECRET_KEY}, *extra_secrets
         ],
         poll_interval_sec=0.25,
+        keep_staging_files=True,  # the search below reads what was staged
     )
     run = run_keeping_the_evidence(
         monkeypatch, env, selection=[dg.AssetKey("video_catalog")], config=config,

@@ -69,15 +69,18 @@ LANDING_LINES = [
 ]
 
 
-@pytest.fixture
-def landing(tmp_path) -> Path:
-    root = tmp_path / "landing"
+def write_landing(root: Path) -> Path:
     (root / "videos").mkdir(parents=True)
     (root / "videos" / "videos.csv").write_text(CATALOG_CSV)
     day = root / "events" / f"date={DAY}"
     day.mkdir(parents=True)
     (day / "player-1.jsonl").write_text("\n".join(LANDING_LINES) + "\n")
     return root
+
+
+@pytest.fixture
+def landing(tmp_path) -> Path:
+    return write_landing(tmp_path / "landing")
 
 
 def _delta_tables(warehouse: Path) -> list[str]:
@@ -115,21 +118,39 @@ def _last_run_id(emulator) -> int:
     return max(emulator.runs, default=0)
 
 
-def test_whole_graph_on_databricks_matches_a_local_run(emulator, spark, landing, tmp_path, monkeypatch):
-    local = materialize_locally(
-        monkeypatch,
-        {"VIDEO_ASSETS_LANDING_DIR": str(landing), "VIDEO_ASSETS_WAREHOUSE_DIR": str(tmp_path / "local")},
-        partition=DAY,
-    )
-    assert local.success
+VOLUME_STAGING = "/Volumes/main/video_assets/staging/dagster"
 
+
+@pytest.fixture(scope="module")
+def local_reference(tmp_path_factory):
+    """The hand-written landing and the graph's tables for DAY from a local run: what every mode must equal."""
+    root = tmp_path_factory.mktemp("reference")
+    landing = write_landing(root / "landing")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        local = materialize_locally(
+            monkeypatch,
+            {"VIDEO_ASSETS_LANDING_DIR": str(landing), "VIDEO_ASSETS_WAREHOUSE_DIR": str(root / "local")},
+            partition=DAY,
+        )
+    assert local.success
+    checks = {
+        (e.asset_key.to_user_string(), e.check_name)
+        for e in local.get_asset_check_evaluations()
+        if e.check_name != "freshness_check"
+    }
+    return landing, root / "local", checks
+
+
+def _whole_graph_remotely(emulator, spark, local_reference, tmp_path, monkeypatch, **databricks):
+    """One day of the whole graph through the launcher: 7 runs, every check evaluated, tables equal to local."""
+    landing, local_warehouse, local_checks = local_reference
     config = databricks_overrides(
-        run_config={**databricks_overrides()["databricks"]["run_config"], **EXISTING_CLUSTER},
-        secrets_to_env_variables=[{"name": "VIDEO_ASSETS_SECRET_PROBE", "scope": "video-assets", "key": "probe"}],
+        run_config={**databricks_overrides()["databricks"]["run_config"], **databricks.pop("run_config", {})},
         **FAST_POLL,
+        **databricks,
     )
     before = _last_run_id(emulator)
-    submits_before = _submits(emulator)
+    submits_before, mismatches_before = _submits(emulator), len(emulator.sdk_mismatches)
     remote = run_asset_job(
         monkeypatch, databricks_env(emulator, landing, tmp_path / "remote"), partition=DAY, config=config
     )
@@ -146,13 +167,33 @@ def test_whole_graph_on_databricks_matches_a_local_run(emulator, spark, landing,
     assert all(run.result_state == "SUCCESS" and run.life_cycle_state == "TERMINATED" for run in runs)
     assert emulator.unknown_requests == []
     assert {f"{r.method} {r.path}" for r in emulator.requests} <= set(ENDPOINTS)
+    assert emulator.sdk_mismatches[mismatches_before:] == [], "fields databricks-sdk's request classes do not know"
+    # Every check the local run evaluated came back from the remote steps (the freshness checks, evaluated
+    # on the launching side from Dagster's event log, aside).
+    remote_checks = {
+        (e.asset_key.to_user_string(), e.check_name)
+        for e in remote.result.get_asset_check_evaluations()
+        if e.check_name != "freshness_check"
+    }
+    assert remote_checks == local_checks and len(local_checks) >= 30
 
     # Identical tables, table by table.
-    local_tables = _delta_tables(tmp_path / "local")
+    local_tables = _delta_tables(local_warehouse)
     assert local_tables and _delta_tables(tmp_path / "remote") == local_tables
     for name in local_tables:
-        _assert_same_table(spark, name, tmp_path / "local" / name, tmp_path / "remote" / name)
+        _assert_same_table(spark, name, local_warehouse / name, tmp_path / "remote" / name)
+    return remote, runs
 
+
+def test_whole_graph_on_databricks_matches_a_local_run(emulator, spark, local_reference, tmp_path, monkeypatch):
+    """DBFS staging, an existing all-purpose cluster: the legacy path, for workspaces that still have a DBFS root."""
+    remote, runs = _whole_graph_remotely(
+        emulator, spark, local_reference, tmp_path, monkeypatch,
+        run_config=EXISTING_CLUSTER,
+        secrets_to_env_variables=[{"name": "VIDEO_ASSETS_SECRET_PROBE", "scope": "video-assets", "key": "probe"}],
+        keep_staging_files=True,  # code.zip is looked at below
+    )
+    landing = local_reference[0]
     for run in runs:
         report = run.report
         # The step imported video_assets from the uploaded code.zip (extracted into the run's TMPDIR),
@@ -184,12 +225,73 @@ def test_whole_graph_on_databricks_matches_a_local_run(emulator, spark, landing,
     assert "resources/databricks.yaml" in names
     assert not [n for n in names if not n.startswith(("video_assets/", "resources/")) or "__pycache__" in n]
 
-    # Asset checks ran on the cluster too, and their results came back.
-    assert remote.result.get_asset_check_evaluations()
-
     # The remote logs came back: the asset's own log lines and the captured stdout of the step.
     assert any("Captured stdout for step" in message for message in remote.messages)
     assert any("Writing raw_video_events" in message for message in remote.messages)
+
+
+def test_whole_graph_on_serverless_with_volume_staging_matches_a_local_run(
+    emulator, spark, local_reference, tmp_path, monkeypatch
+):
+    """What an account opened today has: staging on a Unity Catalog volume, serverless jobs compute."""
+    remote, runs = _whole_graph_remotely(
+        emulator, spark, local_reference, tmp_path, monkeypatch,
+        run_config={"cluster": {"serverless": {"environment_version": "3"}}},
+        staging_prefix=VOLUME_STAGING,
+        secrets_to_env_variables=[{"name": "VIDEO_ASSETS_SECRET_PROBE", "scope": "video-assets", "key": "probe"}],
+    )
+    for run in runs:
+        # No cluster, no libraries: an environment with the project's dependencies, pinned.
+        assert run.task["environment_key"] and not {"existing_cluster_id", "new_cluster", "libraries"} & set(run.task)
+        [environment] = run.request["environments"]
+        dependencies = environment["spec"]["dependencies"]
+        assert f"dagster=={dg.__version__}" in dependencies and any(d.startswith("pandera[pyspark]") for d in dependencies)
+        assert environment["spec"]["environment_version"] == "3"
+        assert run.task["spark_python_task"]["python_file"].startswith(VOLUME_STAGING + "/")
+        # The task had no JVM and no SparkContext: a Spark Connect session only.
+        assert run.report["serverless"] and not run.report["attached"], run.report
+        assert run.report["environment"]["VIDEO_ASSETS_SECRET_PROBE"] == SECRETS["video-assets/probe"]
+    # Staged through the Files API, never DBFS; each step's folder removed once read back.
+    called = {f"{r.method} {r.path}" for r in emulator.requests[-200:]}
+    assert "PUT /api/2.0/fs/files/{path}" in called and "GET /api/2.0/fs/files/{path}" in called
+    run_folder = emulator.local_path(f"{VOLUME_STAGING}/{remote.result.run_id}")
+    assert run_folder.is_dir() and not any(run_folder.iterdir()), sorted(run_folder.rglob("*"))
+    assert any("Captured stdout for step" in message for message in remote.messages)
+
+
+def test_volume_staging_on_an_existing_cluster_and_a_dbfs_prefix_without_a_dbfs_root(
+    emulator, local_reference, tmp_path, monkeypatch
+):
+    """Volume staging with dagster-databricks' own entry point; a DBFS prefix where DBFS is off says what to set."""
+    landing = local_reference[0]
+    # Both configurations now: a run leaves resources/databricks.yaml replaced by its own for this test.
+    on_dbfs = databricks_overrides(
+        run_config={**databricks_overrides()["databricks"]["run_config"], **EXISTING_CLUSTER}, **FAST_POLL
+    )
+    volume = {**on_dbfs, "databricks": {**on_dbfs["databricks"], "staging_prefix": VOLUME_STAGING}}
+    before = _last_run_id(emulator)
+    on_volume = run_asset_job(
+        monkeypatch, databricks_env(emulator, landing, tmp_path / "remote"), partition=None,
+        selection=[dg.AssetKey("video_catalog")], config=volume,
+    )
+    assert on_volume.success, on_volume.text()
+    (run,) = _launched_runs(emulator, before)
+    assert run.task["spark_python_task"]["python_file"].startswith(VOLUME_STAGING + "/")
+    assert run.report["attached"]
+
+    emulator.dbfs_root_disabled = True
+    try:
+        requests_before = len(emulator.requests)
+        refused = run_asset_job(
+            monkeypatch, databricks_env(emulator, landing, tmp_path / "remote"), partition=None,
+            selection=[dg.AssetKey("video_catalog")], config=on_dbfs,
+        )
+    finally:
+        emulator.dbfs_root_disabled = False
+    assert not refused.success
+    (failure,) = refused.failures()
+    assert "has no DBFS root" in failure and "databricks.staging_prefix" in failure and "/Volumes/" in failure
+    assert not any(r.path.endswith("/jobs/runs/submit") for r in emulator.requests[requests_before:])
 
 
 def test_a_failing_asset_on_a_new_job_cluster_fails_the_step_with_the_remote_error(
@@ -211,6 +313,10 @@ def test_a_failing_asset_on_a_new_job_cluster_fails_the_step_with_the_remote_err
     (run,) = _launched_runs(emulator, before)
     # The Databricks run itself succeeded: the step failed inside it and reported that back as events.
     assert run.result_state == "SUCCESS", run.driver_log
+    # Its events and logs were read back, then its staging folder went (keep_staging_files is off).
+    staging = emulator.local_path(run.task["spark_python_task"]["python_file"]).parent
+    assert staging.parent.is_dir() and not staging.exists(), sorted(staging.parent.rglob("*"))
+    assert any("Captured stderr for step video_catalog" in message for message in outcome.messages)
     assert not run.report["attached"], "a new job cluster starts its own Spark"
     new_cluster = run.task["new_cluster"]
     assert new_cluster["node_type_id"] and new_cluster["num_workers"] == 1
