@@ -17,8 +17,11 @@ package). Where an environment variable and the YAML both set a value, the
 variable wins.
 
 Left where they are on purpose: ``DAGSTER_HOME`` (Dagster's own setting, read
-by cli.py only to say where runs are stored) and ``JAVA_HOME`` (only echoed in
-io/spark.py's error message when Spark cannot start).
+by cli.py only to say where runs are stored), ``JAVA_HOME`` (only echoed in
+io/spark.py's error message when Spark cannot start) and ``SPARK_REMOTE``
+(Spark's own variable for a Spark Connect address, which the compute running a
+step may set; io/spark.py honours it as pyspark does). ``export`` is the one
+place that *sets* variables: on a cluster, what the launcher forwarded.
 
 This module imports neither Dagster nor Spark, so any module can ask it.
 """
@@ -175,6 +178,11 @@ def variables() -> dict[str, dict[str, str]]:
         }
         for item in fields(Settings)
     }
+
+
+def export(variables: Mapping[str, str]) -> None:
+    """Sets ``variables`` in this process's environment (a step on Databricks: what the launcher forwarded)."""
+    os.environ.update(variables)
 
 
 # Settings of the process that launches runs, meaningless where a step runs: never forwarded to a cluster.

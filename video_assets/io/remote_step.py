@@ -15,6 +15,7 @@ import sys
 import time
 import traceback
 
+from video_assets import config
 from video_assets.dagster_internals import (
     PICKLED_EVENTS_FILE_NAME,
     external_instance_from_step_run_ref,
@@ -54,13 +55,13 @@ def _export_environment(databricks_config, dbutils) -> None:
             "databricks.storage (storage keys from a secret scope) needs a classic cluster: on serverless "
             "compute, reach storage through Unity Catalog (external locations, volumes) instead."
         )
-    os.environ.update(databricks_config.env_variables)
+    config.export(databricks_config.env_variables)
     if databricks_config.secrets and dbutils is None:
         from databricks.sdk.runtime import dbutils  # noqa: PLC0415 - only on Databricks
 
     for secret in databricks_config.secrets:
         print(f"Exporting {secret['name']} from Databricks secret {secret['key']}, scope {secret['scope']}")
-        os.environ[secret["name"]] = dbutils.secrets.get(scope=secret["scope"], key=secret["key"])
+        config.export({secret["name"]: dbutils.secrets.get(scope=secret["scope"], key=secret["key"])})
 
 
 def run_staged_step(step_run_ref_path: str, config_path: str, dbutils=None) -> int:

@@ -291,9 +291,11 @@ def literal_frame(spark, rows, schema: str):
 
     struct = StructType.fromDDL(schema)
     if not rows:
-        # LIMIT 0 plans as an empty local relation: no partition, so no task.
-        typed_nulls = [F.lit(None).cast(field.dataType).alias(field.name) for field in struct.fields]
-        return spark.range(1).select(*typed_nulls).limit(0)
+        # An empty Arrow table: exactly ``schema`` (nullability included), no partition, so no task.
+        import pyarrow as pa  # noqa: PLC0415
+        from pyspark.sql.pandas.types import to_arrow_schema  # noqa: PLC0415
+
+        return spark.createDataFrame(pa.Table.from_pylist([], schema=to_arrow_schema(struct)), schema=struct)
     literals = [
         F.struct(*[F.lit(value).cast(field.dataType).alias(field.name) for value, field in zip(row, struct.fields, strict=True)])
         for row in rows
