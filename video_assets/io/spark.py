@@ -295,7 +295,8 @@ def literal_frame(spark, rows, schema: str):
         import pyarrow as pa  # noqa: PLC0415
         from pyspark.sql.pandas.types import to_arrow_schema  # noqa: PLC0415
 
-        return spark.createDataFrame(pa.Table.from_pylist([], schema=to_arrow_schema(struct)), schema=struct)
+        arrow_schema = to_arrow_schema(struct, timezone="UTC")  # the sessions' time zone; no row to convert
+        return spark.createDataFrame(pa.Table.from_pylist([], schema=arrow_schema), schema=struct)
     literals = [
         F.struct(*[F.lit(value).cast(field.dataType).alias(field.name) for value, field in zip(row, struct.fields, strict=True)])
         for row in rows

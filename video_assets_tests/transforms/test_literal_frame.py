@@ -17,7 +17,7 @@ def test_the_rows_come_back_with_the_schemas_names_and_types(spark):
 
 
 def test_no_rows_give_an_empty_frame_of_exactly_the_schema(spark):
-    schema = "video_id string not null, duration_seconds double"
+    schema = "video_id string not null, duration_seconds double, published_at timestamp, day date, tags array<string>"
     frame = literal_frame(spark, [], schema)
     assert frame.schema == StructType.fromDDL(schema)
     assert frame.schema["video_id"].nullable is False
