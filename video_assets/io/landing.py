@@ -67,9 +67,11 @@ class LandingZone(dg.ConfigurableResource):
 class DayFiles:
     """The landing files of one event date, by format.
 
-    ``skipped_files``: files of the folder that are not read because their
-    suffix is not .jsonl, .jsonl.gz or .parquet (e.g. .json, .txt, .csv);
-    hidden files are not listed anywhere.
+    ``text_files`` and ``parquet_files`` are named as Spark's
+    ``_metadata.file_path`` names them (URI-encoded; ``readable_path`` gives
+    what a reader takes). ``skipped_files``: files of the folder that are not
+    read because their suffix is not .jsonl, .jsonl.gz or .parquet (e.g.
+    .json, .txt, .csv), as plain paths; hidden files are not listed anywhere.
     """
 
     day: str
@@ -147,5 +149,7 @@ def list_day_files(spark, landing: LandingZone, day: str) -> DayFiles:
         day=day,
         text_files=tuple(f for f in files if f.lower().endswith(TEXT_SUFFIXES)),
         parquet_files=tuple(f for f in files if f.lower().endswith(PARQUET_SUFFIXES)),
-        skipped_files=tuple(f for f in files if not f.lower().endswith(TEXT_SUFFIXES + PARQUET_SUFFIXES)),
+        skipped_files=tuple(
+            readable_path(f) for f in files if not f.lower().endswith(TEXT_SUFFIXES + PARQUET_SUFFIXES)
+        ),
     )
