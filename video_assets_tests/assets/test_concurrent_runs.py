@@ -54,8 +54,17 @@ def test_two_runs_of_one_day_started_together_both_end_correct(spark, landing, w
     shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     # The instance's storage exists before the runs, as under `dagster dev` (two processes creating a
     # fresh SQLite storage at once collide on its schema, a set-up race that is not this test's subject).
+    # So do the pools' slots: two processes that both use a pool for the first time can each allocate
+    # its one slot (Dagster initializes a pool's default limit on first claim, unlocked); on an instance
+    # that has run the graph once, as any instance that runs it daily has, the slots exist.
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    dg.DagsterInstance.get().dispose()
+    from video_assets.definitions import defs
+
+    pools = {op.pool for op in defs.resolve_job_def("video_engagement_job").all_node_defs if op.pool}
+    assert {"writes_raw_video_events", "writes_user_video_engagement"} <= pools, pools
+    with dg.DagsterInstance.get() as instance:
+        for pool in pools:
+            instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
     # The tests' Spark settings (spark_settings.py) as the runs' Spark defaults: this test is about the
     # runs taking turns, and on 2 cores per-query compilation is most of its time.
     environment = {**os.environ, "SPARK_CONF_DIR": str(spark_defaults_dir(tmp_path / "spark_conf"))}
