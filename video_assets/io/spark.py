@@ -12,7 +12,7 @@ module asks which one it got:
   and standard-access compute); the local settings below are ignored there.
 
 Code that runs in a step therefore uses only DataFrame and SQL APIs that both
-kinds have: no ``sparkContext``, Py4J or RDDs.
+kinds have: no SparkContext, Py4J or RDDs.
 """
 
 import functools
