@@ -6,8 +6,8 @@ worker; it never starts Spark) uploads four files to its staging folder
 ``<staging_prefix>/<run id>/<step key>/`` (a Unity Catalog volume through the
 Files API, or DBFS; ``io/databricks_staging.py``):
 
-    databricks_step_main.py   the entry point, run as a spark_python_task
-                              (dagster-databricks' own; on serverless, io/serverless_step_main.py)
+    step_main.py              the entry point, run as a spark_python_task (io/step_main.py; dagster-
+                              databricks' databricks_step_main.py only with storage keys)
     code.zip                  the video_assets package (less sample_data/) and resources/*.yaml
     step_run_ref.pkl          which step of which run, with the run's config
     config.pkl                environment variables and secrets to set up on the cluster
@@ -67,7 +67,7 @@ from video_assets.dagster_internals import (
     raise_execution_interrupts,
     step_context_to_step_run_ref,
 )
-from video_assets.io import serverless_step_main
+from video_assets.io import step_main
 from video_assets.io.databricks_staging import StagedFiles, normalized_prefix
 
 HOST_VARIABLE = config.DATABRICKS_HOST_VARIABLE
@@ -394,8 +394,10 @@ class VideoAssetsStepLauncher(DatabricksPySparkStepLauncher):
         return submitted.bind()["run_id"]
 
     def _main_file_local_path(self) -> str:
-        # Serverless compute is Spark Connect: dagster-databricks' entry point needs a SparkContext there.
-        return serverless_step_main.__file__ if self.serverless is not None else super()._main_file_local_path()
+        # Ours runs on any compute; dagster-databricks' hands a SparkContext to its set-up, which serverless
+        # and standard-access (Spark Connect) compute do not have. Its storage-key set-up needs one: only
+        # then is the stock entry point used.
+        return super()._main_file_local_path() if self.storage else step_main.__file__
 
     def _dbfs_path(self, run_id: str, step_key: str, filename: str) -> str:
         return self.staged.remote_path(run_id, self._sanitize_step_key(step_key), os.path.basename(filename))

@@ -1,4 +1,4 @@
-"""One Dagster step run from its staged files, on compute that has no SparkContext (serverless, Spark Connect).
+"""One Dagster step run from its staged files, on any Databricks compute (serverless and Spark Connect included).
 
 The launching side (``io/databricks.py``) reads back what this writes next
 to the step's files, in the format dagster-databricks' launcher reads:
@@ -52,8 +52,8 @@ def _export_environment(databricks_config, dbutils) -> None:
     """The variables and secrets the launcher asked for, as dagster-databricks' set-up exports them."""
     if databricks_config.storage:
         raise RuntimeError(
-            "databricks.storage (storage keys from a secret scope) needs a classic cluster: on serverless "
-            "compute, reach storage through Unity Catalog (external locations, volumes) instead."
+            "databricks.storage (storage keys from a secret scope) needs dagster-databricks' entry point and a "
+            "classic cluster; reach storage through Unity Catalog (external locations, volumes) instead."
         )
     config.export(databricks_config.env_variables)
     if databricks_config.secrets and dbutils is None:

@@ -198,7 +198,7 @@ def test_the_token_and_the_secret_appear_nowhere_but_where_they_must(
     # What was staged on DBFS for this step, everything the step sent back included.
     staging = workspace.local_path(emulated.task["spark_python_task"]["python_file"]).parent
     staged_names = {p.name for p in staging.iterdir()}
-    assert {"databricks_step_main.py", "code.zip", "step_run_ref.pkl", "config.pkl", "stdout", "stderr"} <= staged_names
+    assert {"step_main.py", "code.zip", "step_run_ref.pkl", "config.pkl", "stdout", "stderr"} <= staged_names
     if outcome != "run fails before the step":
         assert "0_events.pkl" in staged_names
     # config.pkl carries the secret by reference only.

@@ -1,14 +1,16 @@
-"""Entry point of one step on Databricks serverless compute (a ``spark_python_task`` with an environment).
+"""Entry point of one step on Databricks (a ``spark_python_task``), on any kind of compute.
 
 Uploaded by the step launcher next to the step's files and run on its own,
 before the project's code is importable:
 
-    python serverless_step_main.py <step_run_ref.pkl> <config.pkl> <code.zip>
+    python step_main.py <step_run_ref.pkl> <config.pkl> <code.zip>
 
 dagster-databricks' own entry point hands a ``SparkContext`` (``sc``) to its
-set-up, and serverless compute is Spark Connect: there is none. This one
-unpacks code.zip onto ``sys.path`` and hands over to
-``video_assets.io.remote_step``, which needs only the files and ``dbutils``.
+set-up, and serverless compute and standard-access clusters are Spark
+Connect: there is none. This one unpacks code.zip onto ``sys.path`` and hands
+over to ``video_assets.io.remote_step``, which needs only the files and
+``dbutils``. (The launcher falls back to dagster-databricks' entry point only
+for ``storage:`` keys, which need a SparkContext.)
 """
 
 import site
