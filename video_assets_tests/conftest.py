@@ -1,7 +1,6 @@
 """Shared fixtures: one SparkSession for the whole test session, isolated folders per test."""
 
 import os
-import socket
 
 import pytest
 
@@ -14,13 +13,9 @@ for _name in [n for n in os.environ if n.startswith(("VIDEO_ASSETS_", "DATABRICK
 os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from video_assets_tests.spark_settings import free_port  # noqa: E402
 
-
-SPARK_CONNECT_PORT = _free_port()
+SPARK_CONNECT_PORT = free_port()
 
 
 @pytest.fixture(scope="session")

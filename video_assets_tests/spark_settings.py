@@ -5,6 +5,7 @@ changes a result, only how it is computed. The emulated Databricks cluster keeps
 production settings (databricks/conftest.py), so a whole graph still runs as configured.
 """
 
+import socket
 from pathlib import Path
 
 TEST_SPARK_SETTINGS = {
@@ -28,3 +29,10 @@ def spark_defaults_dir(directory: Path) -> Path:
     lines = [f"{key} {value}" for key, value in TEST_SPARK_SETTINGS.items()]
     (directory / "spark-defaults.conf").write_text("\n".join(lines) + "\n")
     return directory
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (for a Spark Connect server the tests start)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

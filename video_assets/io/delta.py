@@ -56,7 +56,7 @@ class DeltaTableLocation:
         try:
             self.read(spark).schema  # noqa: B018 - resolving the table reads its log (cached by Delta), no job
         except spark_errors() as error:
-            if any(condition in str(error) for condition in _NO_DELTA_TABLE):
+            if _says_no_delta_table(error):
                 return False
             raise
         return True
@@ -72,7 +72,7 @@ class DeltaTableLocation:
         try:
             return self.history(spark, 1).first()
         except spark_errors() as error:
-            if any(condition in str(error) for condition in _NO_DELTA_TABLE):
+            if _says_no_delta_table(error):
                 return None
             raise
 
@@ -91,6 +91,10 @@ _NO_DELTA_TABLE = (
     "DELTA_TABLE_ONLY_OPERATION", "DELTA_MISSING_DELTA_TABLE", "DELTA_TABLE_NOT_FOUND", "DELTA_PATH_DOES_NOT_EXIST",
     "DELTA_EMPTY_DIRECTORY", "PATH_NOT_FOUND", "TABLE_OR_VIEW_NOT_FOUND",
 )
+
+
+def _says_no_delta_table(error: Exception) -> bool:
+    return any(condition in str(error) for condition in _NO_DELTA_TABLE)
 
 
 def range_condition(column: str, start_day: str, end_day_exclusive: str) -> str:
@@ -313,9 +317,7 @@ class DeltaWarehouse(dg.ConfigurableResource):
     def enable_deletion_vectors(self, name: str) -> None:
         """Lets MERGE mark changed rows instead of rewriting whole files (all-time tables)."""
         spark = self.spark.get_session()
-        location = self.table(name)
-        target = location.name if location.is_catalog_table else f"delta.`{location.name}`"
-        spark.sql(f"ALTER TABLE {target} SET TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')")
+        spark.sql(f"ALTER TABLE {self.table(name).sql_name} SET TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')")
 
     def _write_with_retries(self, name, location, writer, days, writer_id, log) -> int | None:
         """One commit; a lost optimistic-concurrency race on *other* days is retried with backoff.

@@ -11,7 +11,6 @@ so a dbfs:/ warehouse cannot be exercised here.
 import importlib
 import os
 import secrets
-import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from dagster._core.definitions.reconstruct import ReconstructableJob, Reconstruc
 
 from video_assets import environment
 from video_assets_tests.databricks.emulator import DEFAULT_CLUSTER_ID, DatabricksEmulator
+from video_assets_tests.spark_settings import free_port
 
 # Random per test session, so no file or log left over from another run can contain them by chance: the
 # leak search of test_secrets.py looks for both everywhere. The token is the emulator's only accepted one.
@@ -32,12 +32,6 @@ LEAK_PROBE_SECRET = f"secret-leak-probe-{secrets.token_hex(16)}"
 SECRETS = {"video-assets/probe": "emulated-secret-value", "video-assets/leak-probe": LEAK_PROBE_SECRET}
 DEFINITIONS_MODULE = "video_assets.definitions"
 IMPLICIT_ASSET_JOB = "__ASSET_JOB"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +56,7 @@ def emulator(tmp_path_factory) -> Iterator[DatabricksEmulator]:
     settings = SparkResource(shuffle_partitions=2, driver_memory="1g").settings()
     with DatabricksEmulator(
         root=tmp_path_factory.mktemp("workspace"), token=TOKEN, secrets=SECRETS, spark_settings=settings,
-        serverless_connect_port=_free_port(),  # the cluster's JVM also serves the serverless tasks
+        serverless_connect_port=free_port(),  # the cluster's JVM also serves the serverless tasks
     ) as workspace:
         workspace.prewarm(DEFAULT_CLUSTER_ID)
         yield workspace
