@@ -28,6 +28,7 @@ This module imports neither Dagster nor Spark, so any module can ask it.
 
 import importlib.resources
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -55,6 +56,9 @@ FRESHNESS_DEADLINE_CRON_VARIABLE = "VIDEO_ASSETS_FRESHNESS_DEADLINE_CRON"
 DAILY_SCHEDULE_TIME_VARIABLE = "VIDEO_ASSETS_DAILY_SCHEDULE_TIME"
 MAX_QUARANTINE_SHARE_VARIABLE = "VIDEO_ASSETS_MAX_QUARANTINE_SHARE"
 SPARK_REMOTE_VARIABLE = "VIDEO_ASSETS_SPARK_REMOTE"
+EVENTS_TABLE_VARIABLE = "VIDEO_ASSETS_EVENTS_TABLE"
+EVENTS_TIME_COLUMN_VARIABLE = "VIDEO_ASSETS_EVENTS_TIME_COLUMN"
+VIDEOS_TABLE_VARIABLE = "VIDEO_ASSETS_VIDEOS_TABLE"
 DATABRICKS_HOST_VARIABLE = "DATABRICKS_HOST"
 DATABRICKS_TOKEN_VARIABLE = "DATABRICKS_TOKEN"
 # Set on the cluster only (the launcher forwards it): there the step already runs remotely.
@@ -68,6 +72,7 @@ DEFAULT_LATE_DATA_INTERVAL_SECONDS = 300
 DEFAULT_FRESHNESS_DEADLINE_CRON = "0 6 * * *"
 DEFAULT_DAILY_SCHEDULE_TIME = "01:00"
 DEFAULT_MAX_QUARANTINE_SHARE = 0.05
+DEFAULT_EVENTS_TIME_COLUMN = "timestamp"
 
 _TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
 
@@ -97,6 +102,22 @@ class Settings:
         WAREHOUSE_DIR_VARIABLE,
         "`warehouse.location` of the YAML (`data/warehouse`)",
         "where the Delta tables live: a folder/URI, or a Unity Catalog `catalog.schema`",
+    )
+    events_table: str | None = _variable(
+        EVENTS_TABLE_VARIABLE,
+        "`landing.events_table` of the YAML (unset: the landing zone's files)",
+        "read raw events from this table instead of the landing files: `catalog.schema.table` or a Delta path "
+        "(docs/from-a-notebook.md)",
+    )
+    events_time_column: str | None = _variable(
+        EVENTS_TIME_COLUMN_VARIABLE,
+        "`landing.events_time_column` of the YAML (`timestamp`)",
+        "the events table's event-time column (TIMESTAMP); a row's day is its UTC date",
+    )
+    videos_table: str | None = _variable(
+        VIDEOS_TABLE_VARIABLE,
+        "`landing.videos_table` of the YAML (unset: `videos/videos.csv` of the landing zone)",
+        "read the video catalog from this table (`catalog.schema.table` or a Delta path)",
     )
     allow_empty_overwrite: bool | None = _variable(
         ALLOW_EMPTY_OVERWRITE_VARIABLE,
@@ -155,6 +176,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
         environment=_environment(text(ENV_VARIABLE)),
         landing_dir=text(LANDING_DIR_VARIABLE) or None,
         warehouse_dir=text(WAREHOUSE_DIR_VARIABLE) or None,
+        events_table=text(EVENTS_TABLE_VARIABLE) or None,
+        events_time_column=_column_name(EVENTS_TIME_COLUMN_VARIABLE, text(EVENTS_TIME_COLUMN_VARIABLE)),
+        videos_table=text(VIDEOS_TABLE_VARIABLE) or None,
         allow_empty_overwrite=_optional_flag(ALLOW_EMPTY_OVERWRITE_VARIABLE, text(ALLOW_EMPTY_OVERWRITE_VARIABLE)),
         partition_start=_partition_start(text(PARTITION_START_VARIABLE)),
         late_data_interval_seconds=_late_data_interval(text(LATE_DATA_INTERVAL_VARIABLE)),
@@ -211,6 +235,14 @@ def _environment(text: str) -> str:
     if env not in ENVIRONMENTS:
         raise ConfigurationError(f"{ENV_VARIABLE}='{env}' is not one of {', '.join(ENVIRONMENTS)}.")
     return env
+
+
+def _column_name(name: str, text: str) -> str | None:
+    if not text:
+        return None
+    if not re.fullmatch(r"[A-Za-z_][\w]*", text):
+        raise ConfigurationError(f"{name}={text!r}: expected a column name (letters, digits, _), e.g. timestamp.")
+    return text
 
 
 def _optional_flag(name: str, text: str) -> bool | None:
@@ -353,6 +385,42 @@ def warehouse_location(config: Mapping[str, Any]) -> str:
         "location", DEFAULT_WAREHOUSE_LOCATION
     )
     if "." in value and "/" not in value:  # a Unity Catalog catalog.schema
+        return value
+    return _local_path(value)
+
+
+@dataclass(frozen=True)
+class TableSources:
+    """The tables the raw stage reads instead of the landing files; None where the landing files are read."""
+
+    events_table: str | None
+    events_time_column: str
+    videos_table: str | None
+
+
+def table_sources(config: Mapping[str, Any]) -> TableSources:
+    """VIDEO_ASSETS_EVENTS_TABLE / _EVENTS_TIME_COLUMN / _VIDEOS_TABLE, else landing.events_table /
+    events_time_column / videos_table of the YAML, else the landing files (time column ``timestamp``)."""
+    settings = from_environment()
+    landing = config.get("landing") or {}
+
+    def yaml_text(key: str) -> str | None:
+        value = landing.get(key)
+        return str(value).strip() or None if value is not None else None
+
+    time_column = settings.events_time_column or _column_name(
+        "landing.events_time_column in the resources YAML", yaml_text("events_time_column") or ""
+    )
+    return TableSources(
+        events_table=_table_location(settings.events_table or yaml_text("events_table")),
+        events_time_column=time_column or DEFAULT_EVENTS_TIME_COLUMN,
+        videos_table=_table_location(settings.videos_table or yaml_text("videos_table")),
+    )
+
+
+def _table_location(value: str | None) -> str | None:
+    """A catalog name as given; a relative Delta path taken from the project root, as the landing folder is."""
+    if value is None or "/" not in value:
         return value
     return _local_path(value)
 

@@ -32,6 +32,7 @@ from video_assets.config import (  # noqa: F401 - re-exported: the names callers
     landing_location_source,
     load_environment_config,
     spark_remote,
+    table_sources,
     warehouse_location,
 )
 from video_assets.io.delta import DeltaIOManager, DeltaWarehouse
@@ -49,6 +50,7 @@ def build_resources(env: str | None = None) -> dict[str, Any]:
     """The resources for one environment, all under the same keys."""
     env = env or current_environment()
     yaml_config = load_environment_config(env)
+    sources = table_sources(yaml_config)
     spark = SparkResource(**{**yaml_config.get("spark", {}), "remote": spark_remote(yaml_config)})
     resources: dict[str, Any] = {
         "spark": spark,
@@ -59,7 +61,11 @@ def build_resources(env: str | None = None) -> dict[str, Any]:
             spark=spark,
         ),
         "landing": LandingZone(
-            location=landing_location(yaml_config), location_source=landing_location_source(env)
+            location=landing_location(yaml_config),
+            location_source=landing_location_source(env),
+            events_table=sources.events_table,
+            events_time_column=sources.events_time_column,
+            videos_table=sources.videos_table,
         ),
         "engagement": EngagementSettings(**yaml_config.get("engagement", {})),
         "step_launcher": dg.ResourceDefinition.none_resource(description="Steps run in this process."),

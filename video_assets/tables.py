@@ -119,7 +119,7 @@ SHARE, PERCENT = (0, 1), (0, 100)  # inclusive ranges of a fraction and of a per
 
 USER_ID = Column("user_id", STRING, "viewer (userId as sent)")
 VIDEO_ID = Column("video_id", STRING, "video identifier (videoId as sent)")
-SOURCE_FILE = Column("source_file", STRING, "landing file the record came from")
+SOURCE_FILE = Column("source_file", STRING, "landing file the record came from (or the events table's name)")
 CARRIED = (
     Column("player_session_id", STRING, "sessionId as sent; carried, not used for sessionization", nullable=True),
     Column("device_id", STRING, "deviceId as sent", nullable=True),
@@ -267,8 +267,8 @@ _QUARANTINE = TableSpec(
             isin=OneOf("video_assets.transforms.events:QUARANTINE_REASONS"),
         ),
         Column(
-            "raw_line", STRING, "the original line as valid UTF-8 (invalid bytes become U+FFFD; Parquet: the row "
-            "as JSON; an unreadable file: the error)",
+            "raw_line", STRING, "the original line as valid UTF-8 (invalid bytes become U+FFFD; Parquet or an "
+            "events table: the row as JSON; an unreadable file: the error)",
         ),
         Column("raw_bytes", BINARY, "the line's exact bytes when they differ from raw_line; else null", nullable=True),
         SOURCE_FILE,

@@ -21,6 +21,9 @@ DEFAULTS = Settings(
     environment="local",
     landing_dir=None,
     warehouse_dir=None,
+    events_table=None,
+    events_time_column=None,
+    videos_table=None,
     allow_empty_overwrite=None,
     partition_start="2024-01-01",
     late_data_interval_seconds=300,
@@ -49,6 +52,9 @@ def test_every_variable_is_parsed_to_its_type():
             "VIDEO_ASSETS_ENV": " Databricks ",
             "VIDEO_ASSETS_LANDING_DIR": "s3://bucket/landing",
             "VIDEO_ASSETS_WAREHOUSE_DIR": "main.video_assets",
+            "VIDEO_ASSETS_EVENTS_TABLE": " main.bronze.video_events ",
+            "VIDEO_ASSETS_EVENTS_TIME_COLUMN": "event_time",
+            "VIDEO_ASSETS_VIDEOS_TABLE": "/Volumes/main/bronze/videos",
             "VIDEO_ASSETS_ALLOW_EMPTY_OVERWRITE": "Yes",
             "VIDEO_ASSETS_PARTITION_START": "2024-01-14",
             "VIDEO_ASSETS_LATE_DATA_INTERVAL_SECONDS": "45",
@@ -65,6 +71,9 @@ def test_every_variable_is_parsed_to_its_type():
         environment="databricks",
         landing_dir="s3://bucket/landing",
         warehouse_dir="main.video_assets",
+        events_table="main.bronze.video_events",
+        events_time_column="event_time",
+        videos_table="/Volumes/main/bronze/videos",
         allow_empty_overwrite=True,
         partition_start="2024-01-14",
         late_data_interval_seconds=45,
@@ -95,6 +104,7 @@ def test_every_variable_is_parsed_to_its_type():
         ("VIDEO_ASSETS_MAX_QUARANTINE_SHARE", "7", "a share between 0 and 1 \\(0.05\\) or a percent \\(5%\\)"),
         ("VIDEO_ASSETS_MAX_QUARANTINE_SHARE", "lots", "a share between 0 and 1"),
         ("VIDEO_ASSETS_MAX_QUARANTINE_SHARE", "nan", "a share between 0 and 1"),
+        ("VIDEO_ASSETS_EVENTS_TIME_COLUMN", "event time", "expected a column name"),
     ],
 )
 def test_an_invalid_value_names_the_variable_and_a_valid_value(name, value, message):
@@ -143,6 +153,18 @@ def test_a_spark_connect_address_comes_from_the_variable_or_the_yaml(monkeypatch
     monkeypatch.delenv("VIDEO_ASSETS_SPARK_REMOTE")
     with pytest.raises(ConfigurationError, match="spark.remote in the resources YAML='http://x'"):
         config.spark_remote({"spark": {"remote": "http://x"}})
+
+
+def test_the_source_tables_come_from_the_yaml_or_the_variables(monkeypatch):
+    assert config.table_sources({}) == config.TableSources(None, "timestamp", None)
+    yaml_config = {"landing": {"events_table": "main.bronze.events", "events_time_column": "ts", "videos_table": "v"}}
+    assert config.table_sources(yaml_config) == config.TableSources("main.bronze.events", "ts", "v")
+    monkeypatch.setenv("VIDEO_ASSETS_EVENTS_TABLE", "/data/bronze/events")
+    monkeypatch.setenv("VIDEO_ASSETS_EVENTS_TIME_COLUMN", "event_time")
+    assert config.table_sources(yaml_config) == config.TableSources("/data/bronze/events", "event_time", "v")
+    monkeypatch.delenv("VIDEO_ASSETS_EVENTS_TIME_COLUMN")
+    with pytest.raises(ConfigurationError, match="landing.events_time_column in the resources YAML='a b'"):
+        config.table_sources({"landing": {"events_time_column": "a b"}})
 
 
 def test_a_variable_wins_over_the_yaml(monkeypatch):

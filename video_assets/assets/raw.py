@@ -1,7 +1,11 @@
 """Landing zone -> video_catalog, raw_video_events and its quarantine, each checked in its own step."""
 
+from datetime import date
+
 import dagster as dg
 from pyspark.sql import functions as F
+
+from video_assets import config
 
 from video_assets.assets.common import (
     SPARK_KINDS,
@@ -26,13 +30,16 @@ from video_assets.checks.results import (
 )
 from video_assets.io.delta import DeltaWarehouse, EmptyOverwriteRefused
 from video_assets.io.landing import LandingZone, list_day_files, path_exists
+from video_assets.io.source_table import SourceTable
 from video_assets.io.spark import SparkResource, observed
 from video_assets.partitions import daily_partitions
 from video_assets.settings import EngagementSettings
 from video_assets.tables import column_schema
-from video_assets.transforms import catalog, events
+from video_assets.transforms import catalog, events, source_rows
 
 RAW_GROUP = "raw"
+EVENTS_TABLE_SETTING = f"landing.events_table of the resources YAML or {config.EVENTS_TABLE_VARIABLE}"
+VIDEOS_TABLE_SETTING = f"landing.videos_table of the resources YAML or {config.VIDEOS_TABLE_VARIABLE}"
 CLEAN, QUARANTINE = "raw_video_events", "raw_video_events_quarantine"
 
 
@@ -52,7 +59,8 @@ CLEAN, QUARANTINE = "raw_video_events", "raw_video_events_quarantine"
     pool="writes_video_catalog",
     metadata={"dagster/column_schema": column_schema("video_catalog")},
     description=(
-        "One row per video from <landing>/videos/videos.csv: video_id, title, duration_seconds "
+        "One row per video from <landing>/videos/videos.csv (or the videos table, landing.videos_table): "
+        "video_id, title, duration_seconds "
         "(s; null when the file gives no finite positive number), category, published_at."
     ),
 )
@@ -66,9 +74,15 @@ def video_catalog(
 ):
     """The catalog file validated row by row (SEMANTICS.md 1): rejected and duration-less rows are counted."""
     session = spark.get_session()
-    csv_path = landing.catalog_path()
-    counts = None
-    if path_exists(session, csv_path):
+    if landing.videos_table:
+        source = SourceTable(landing.videos_table, VIDEOS_TABLE_SETTING)
+        csv_path = source.name
+        try:
+            loaded = catalog.load_catalog_table(source.read(session, source.current_version(session)), source.name)
+        except catalog.CatalogHeaderError as error:
+            raise source.failure(f"cannot be read as the video catalog: {error}") from error
+        table, counts, why_empty = loaded.videos, loaded.counts, f"{source.name} has no valid video row"
+    elif path_exists(session, csv_path := landing.catalog_path()):
         try:
             loaded = catalog.load_catalog(session, csv_path)
         except catalog.CatalogHeaderError as error:
@@ -81,7 +95,7 @@ def video_catalog(
             f"No catalog at {csv_path}. Durations will come from the players' videoDuration or, failing that, "
             "the largest position seen (flag duration_inferred)."
         )
-        table, why_empty = catalog.empty_catalog(session), f"no catalog at {csv_path}"
+        table, counts, why_empty = catalog.empty_catalog(session), None, f"no catalog at {csv_path}"
     if (counts is None or counts.videos == 0) and warehouse.has_rows("video_catalog"):
         if not warehouse.allow_empty_overwrite:
             raise EmptyOverwriteRefused(
@@ -201,30 +215,12 @@ def raw_video_events(
     """
     session = spark.get_session()
     days = partition_days(context)
-    day_files = [list_day_files(session, landing, day) for day in days]
-    if any(files.is_empty for files in day_files):
-        landing.require_location(session)  # a missing landing root lists as empty days: tell it apart
-    skipped = [path for files in day_files for path in getattr(files, "skipped_files", ())]
-    for path in skipped:
-        context.log.warning(f"Not read (not .jsonl, .jsonl.gz or .parquet): {path}")
-    empty_days = [files.day for files in day_files if files.is_empty]
-    for day in empty_days:
-        context.log.warning(f"No landing files for {day} in {landing.events_dir(day)}.")
-    # A day whose files hold only blank lines would be replaced by nothing too; it is looked at only when
-    # the table holds rows for it (a rerun), so a first load costs no extra read.
-    held = warehouse.days_with_rows(CLEAN, [files.day for files in day_files if not files.is_empty])
-    recordless = [
-        files.day for files in day_files if files.day in held and not events.day_has_records(session, files)
-    ]
-    for day in recordless:
-        context.log.warning(f"The landing files of {day} hold no records (blank lines only).")
-    for table in (CLEAN, QUARANTINE):
-        warehouse.refuse_to_empty(table, empty_days, "no landing files", context.log)
-        warehouse.refuse_to_empty(table, recordless, "its landing files hold no records", context.log)
-    file_count = sum(len(f.text_files) + len(f.parquet_files) for f in day_files)
-    context.log.info(f"Reading {file_count} landing file(s) for {days[0]}..{days[-1]}")
+    if landing.events_table:
+        lines, common = _table_lines(context, session, landing, warehouse, days)
+    else:
+        lines, common = _landing_file_lines(context, session, landing, warehouse, days)
 
-    classified = events.classify_lines(events.read_landing_lines(session, day_files))
+    classified = events.classify_lines(lines)
     # Every line is counted on the quarantine pass before its filter, every candidate on the clean pass
     # before de-duplication: the reconciliation comes from the two passes, not from a third.
     counted, line_counts = observed(
@@ -264,9 +260,7 @@ def raw_video_events(
     stage_results = raw_stage_results(
         counts, days, {table: selected_checks(context, table) for table in (CLEAN, QUARANTINE)}
     )
-    common = {"days": len(days), "landing_files": file_count, "skipped_files": len(skipped)}
-    if skipped:
-        common["skipped_file_names"] = dg.MetadataValue.json(skipped[:50])
+    common = {"days": len(days), **common}
     yield dg.MaterializeResult(
         asset_key=CLEAN,
         metadata={
@@ -294,3 +288,77 @@ def raw_video_events(
         check_results=quarantine_checks + [r for r in stage_results if r.asset_key.to_user_string() == QUARANTINE],
     )
     yield from per_day_evaluations([*clean_checks, *quarantine_checks, *stage_results], days)
+
+
+def _landing_file_lines(context, session, landing: LandingZone, warehouse: DeltaWarehouse, days: list[str]):
+    """(the landing lines of ``days``, metadata about the files) from <landing>/events/date=D/."""
+    day_files = [list_day_files(session, landing, day) for day in days]
+    if any(files.is_empty for files in day_files):
+        landing.require_location(session)  # a missing landing root lists as empty days: tell it apart
+    skipped = [path for files in day_files for path in getattr(files, "skipped_files", ())]
+    for path in skipped:
+        context.log.warning(f"Not read (not .jsonl, .jsonl.gz or .parquet): {path}")
+    empty_days = [files.day for files in day_files if files.is_empty]
+    for day in empty_days:
+        context.log.warning(f"No landing files for {day} in {landing.events_dir(day)}.")
+    # A day whose files hold only blank lines would be replaced by nothing too; it is looked at only when
+    # the table holds rows for it (a rerun), so a first load costs no extra read.
+    held = warehouse.days_with_rows(CLEAN, [files.day for files in day_files if not files.is_empty])
+    recordless = [
+        files.day for files in day_files if files.day in held and not events.day_has_records(session, files)
+    ]
+    for day in recordless:
+        context.log.warning(f"The landing files of {day} hold no records (blank lines only).")
+    for table in (CLEAN, QUARANTINE):
+        warehouse.refuse_to_empty(table, empty_days, "no landing files", context.log)
+        warehouse.refuse_to_empty(table, recordless, "its landing files hold no records", context.log)
+    file_count = sum(len(f.text_files) + len(f.parquet_files) for f in day_files)
+    context.log.info(f"Reading {file_count} landing file(s) for {days[0]}..{days[-1]}")
+    metadata = {"landing_files": file_count, "skipped_files": len(skipped)}
+    if skipped:
+        metadata["skipped_file_names"] = dg.MetadataValue.json(skipped[:50])
+    return events.read_landing_lines(session, day_files), metadata
+
+
+
+
+def _table_lines(context, session, landing: LandingZone, warehouse: DeltaWarehouse, days: list[str]):
+    """(the rows of ``days`` in the events table as landing lines, metadata about the read).
+
+    The table is read at the version current when the step starts; one small
+    query (the time column only) counts its rows per day first, so that a day
+    without rows is refused like a day without files, and rows without an
+    event time are reported.
+    """
+    source = SourceTable(landing.events_table, EVENTS_TABLE_SETTING)
+    version = source.current_version(session)
+    table = source.read(session, version)
+    try:
+        columns = source_rows.recognized_columns(table.schema, landing.events_time_column, f"events table {source.name}")
+    except source_rows.SourceSchemaError as error:
+        raise source.failure(f"cannot be read as events: {error}") from error
+    rows_on = {row["day"]: int(row["rows"]) for row in source_rows.rows_by_day(table, columns, days).collect()}
+    without_time = rows_on.pop(None, 0)
+    if without_time:
+        context.log.warning(
+            f"{without_time} row(s) of {source.name} have no {columns[source_rows.TIME_FIELD]}: they belong to no "
+            "day and are not read."
+        )
+    empty_days = [day for day in days if date.fromisoformat(day) not in rows_on]
+    for day in empty_days:
+        context.log.warning(f"No rows of {source.name} on {day} (UTC).")
+    for name in (CLEAN, QUARANTINE):
+        warehouse.refuse_to_empty(name, empty_days, f"no rows in {source.name}", context.log)
+    version_text = f" at version {version}" if version is not None else ""
+    context.log.info(
+        f"Reading {sum(rows_on.values())} row(s) of {source.name}{version_text} for {days[0]}..{days[-1]} "
+        f"(columns: {', '.join(columns.values())})"
+    )
+    metadata = {
+        "source_table": source.name,
+        "source_columns": dg.MetadataValue.json(columns),
+        "source_rows_without_event_time": without_time,
+    }
+    if version is not None:
+        metadata["source_table_version"] = version
+    return source_rows.rows_as_lines(table, columns, source.name, days), metadata

@@ -29,6 +29,12 @@ Off by default. Turn it on in the UI (Automation → late_data_sensor) or with
 
 Only a local landing zone (a folder, or a ``file:`` URI) can be listed from the
 daemon; for any other location the sensor skips with a reason.
+
+With an events table instead of files (``landing.events_table``), a day is
+changed when a commit newer than the table version its materialization read
+touched it (``table_changes``: the Delta log's statistics of the time column);
+the cursor is then the last table version looked at. Only a Delta table in a
+local folder is read.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from pathlib import Path
 import dagster as dg
 
 from video_assets import config
+from video_assets.automation import table_changes
 from video_assets.dagster_internals import AssetGraphSubset, AssetKeyPartitionKey
 from video_assets.io.landing import LandingZone, is_landing_data_file
 
@@ -242,33 +249,33 @@ def partitions_by_asset(subset: AssetGraphSubset) -> dict[str, list[str | None]]
         "raw_video_events has already materialized, launches a backfill of raw_video_events (+ quarantine) for D "
         "and of every already-materialized downstream partition that reads D (D and D+1 for the session stage "
         "and after), plus the all-time assets. Fingerprints are file names, sizes and modification times, "
-        f"kept per day in the cursor. Interval: ${INTERVAL_ENV} (default {DEFAULT_INTERVAL_SECONDS} s)."
+        "kept per day in the cursor. With an events table (landing.events_table), the days that commits newer "
+        "than the version a day was read at touched, from the table's Delta log. "
+        f"Interval: ${INTERVAL_ENV} (default {DEFAULT_INTERVAL_SECONDS} s)."
     ),
 )
 def late_data_sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
-    events_root = local_events_root(landing.location)
-    if events_root is None:
-        return dg.SkipReason(
-            f"The landing zone {landing.location} is not a local folder; this sensor lists local folders only."
-        )
     asset_graph = context.repository_def.asset_graph
     if not asset_graph.has(RAW_EVENTS):
         return dg.SkipReason(f"{RAW_EVENTS.to_user_string()} is not in this code location.")
-
     materialized_days = context.instance.get_materialized_partitions(RAW_EVENTS)
-    previous = read_cursor(context.cursor)
-    changed, fingerprints = find_changed_days(context.instance, events_root, materialized_days, previous)
-    new_cursor = write_cursor(fingerprints)
+    if landing.events_table:
+        found = _changed_days_in_table(context, landing, materialized_days)
+    else:
+        found = _changed_days_in_landing(context, landing, materialized_days)
+    if isinstance(found, dg.SkipReason):
+        return found
+    changed, new_cursor, where = found
     if not changed:
         return dg.SensorResult(
-            skip_reason=f"No landing changes in the {len(materialized_days)} materialized day(s) under {events_root}.",
+            skip_reason=f"No changes in the {len(materialized_days)} materialized day(s) of {where}.",
             cursor=new_cursor,
         )
 
     subset = rerun_subset(asset_graph, context.instance, changed)
     if not subset.asset_keys:
         return dg.SensorResult(
-            skip_reason=f"Landing changed for {describe_days(changed)}, but no such partition exists any more.",
+            skip_reason=f"{where} changed for {describe_days(changed)}, but no such partition exists any more.",
             cursor=new_cursor,
         )
     days_text = describe_days(changed)
@@ -279,3 +286,94 @@ def late_data_sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
     )
     backfill = dg.RunRequest.for_asset_graph_subset(subset, tags={TRIGGER_TAG: SENSOR_NAME, DAYS_TAG: days_text[:200]})
     return dg.SensorResult(run_requests=[backfill], cursor=new_cursor)
+
+
+def _changed_days_in_landing(context, landing: LandingZone, materialized_days):
+    """(changed days, new cursor, what was looked at) for a landing zone of files, or a SkipReason."""
+    events_root = local_events_root(landing.location)
+    if events_root is None:
+        return dg.SkipReason(
+            f"The landing zone {landing.location} is not a local folder; this sensor lists local folders only."
+        )
+    previous = read_cursor(context.cursor)
+    changed, fingerprints = find_changed_days(context.instance, events_root, materialized_days, previous)
+    return changed, write_cursor(fingerprints), f"the landing zone {events_root}"
+
+
+# --- a table source --------------------------------------------------------------------------------
+
+
+def read_table_cursor(cursor: str | None, table: str) -> int | None:
+    """The last table version the sensor looked at, when the cursor is about this table."""
+    try:
+        payload = json.loads(cursor or "")
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(payload, dict) or payload.get("v") != CURSOR_VERSION or payload.get("table") != table:
+        return None
+    version = payload.get("table_version")
+    return version if isinstance(version, int) else None
+
+
+def write_table_cursor(table: str, version: int) -> str:
+    return json.dumps({"v": CURSOR_VERSION, "table": table, "table_version": version}, separators=(",", ":"))
+
+
+def versions_read(instance: dg.DagsterInstance, days: list[str]) -> dict[str, int | None]:
+    """For each day, the source table version its latest raw_video_events materialization read (None: unknown)."""
+    if not days:
+        return {}
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RAW_EVENTS, asset_partitions=days), limit=max(1000, 20 * len(days))
+    ).records
+    found: dict[str, int | None] = {}
+    for record in records:  # newest first
+        if record.partition_key and record.partition_key not in found:
+            value = record.asset_materialization.metadata.get("source_table_version")
+            found[record.partition_key] = int(value.value) if value is not None else None
+    return found
+
+
+def find_changed_days_in_table(
+    commits: list[table_changes.Commit], read_at: Mapping[str, int | None], materialized_days: Iterable[str]
+) -> list[str]:
+    """The materialized days that a commit newer than the version each was read at touched.
+
+    A commit whose days are unknown touches every materialized day. A day
+    with no recorded version (materialized from files) counts every commit.
+    """
+    materialized = set(materialized_days)
+    changed = set()
+    for commit in commits:
+        for day in materialized if commit.days is None else commit.days & materialized:
+            version = read_at.get(day)
+            if version is None or commit.version > version:
+                changed.add(day)
+    return sorted(changed)
+
+
+def _changed_days_in_table(context, landing: LandingZone, materialized_days):
+    """(changed days, new cursor, what was looked at) for an events table, or a SkipReason."""
+    folder = table_changes.local_table_folder(landing.events_table)
+    if folder is None:
+        return dg.SkipReason(
+            f"The events table {landing.events_table} is not a Delta table in a local folder; this sensor reads "
+            "local Delta logs only. Rerun days that received late rows with a backfill of raw_video_events "
+            "and its downstream assets (docs/from-a-notebook.md)."
+        )
+    current = table_changes.latest_version(folder)
+    if current is None:
+        return dg.SkipReason(f"{folder} holds no Delta table (no _delta_log).")
+    read_at = versions_read(context.instance, sorted(materialized_days))
+    start = read_table_cursor(context.cursor, landing.events_table)
+    if start is None:
+        known = [version for version in read_at.values() if version is not None]
+        start = min(known) if known else current
+    commits = table_changes.commits_after(folder, start, landing.events_time_column)
+    changed = find_changed_days_in_table(commits, read_at, materialized_days)
+    if any(commit.days is None for commit in commits):
+        context.log.warning(
+            f"A commit of {landing.events_table} after version {start} has no statistics for "
+            f"{landing.events_time_column}: every materialized day it may touch is rerun."
+        )
+    return changed, write_table_cursor(landing.events_table, current), f"the events table {landing.events_table}"

@@ -40,6 +40,19 @@ class LandingZone(dg.ConfigurableResource):
         default="the landing resource's config (landing.location)",
         description="Where `location` was set (an environment variable or a YAML key), named in error messages.",
     )
+    events_table: str | None = Field(
+        default=None,
+        description=(
+            "Read raw events from this existing Delta table instead of events/date=*/ files: a catalog name "
+            "(catalog.schema.table) or a Delta path. Only ever read."
+        ),
+    )
+    events_time_column: str = Field(
+        default="timestamp", description="The events table's event-time column (TIMESTAMP); a row's day is its UTC date."
+    )
+    videos_table: str | None = Field(
+        default=None, description="Read the video catalog from this table instead of videos/videos.csv."
+    )
 
     def require_location(self, spark) -> None:
         """Fails when the landing root does not exist: a wrong path must never become 'no data' (SEMANTICS.md 2).

@@ -32,6 +32,7 @@ from functools import cached_property
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 from pyspark.sql.window import Window
 
 from video_assets.io.spark import literal_frame
@@ -145,6 +146,90 @@ def load_catalog(spark: SparkSession, csv_path: str) -> CatalogFile:
         _value(positions, "category").alias("category"),
         F.try_to_timestamp(_value(positions, "published_at")).alias("published_at"),
     )
+    return CatalogFile(source=csv_path, outcomes=_with_outcomes(typed), ignored_columns=ignored)
+
+
+# A catalog table's columns: the table's column (any letter case) for each catalog column, in preference order.
+TABLE_SPELLINGS = {
+    "video_id": ("video_id", "videoId"),
+    "title": ("title",),
+    "duration_seconds": ("duration_seconds", "durationSeconds", "duration"),
+    "category": ("category",),
+    "published_at": ("published_at", "publishedAt"),
+}
+_TABLE_TYPES = {
+    "video_id": (T.StringType, T.CharType, T.VarcharType, T.ByteType, T.ShortType, T.IntegerType, T.LongType),
+    "title": (T.StringType, T.CharType, T.VarcharType),
+    "duration_seconds": (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType,
+                         T.DecimalType, T.StringType, T.CharType, T.VarcharType),
+    "category": (T.StringType, T.CharType, T.VarcharType),
+    "published_at": (T.TimestampType, T.TimestampNTZType, T.DateType, T.StringType, T.CharType, T.VarcharType),
+}
+
+
+def catalog_table_columns(schema: T.StructType, source: str) -> dict[str, str]:
+    """Catalog column -> the table's column; raises CatalogHeaderError for a missing video id or a wrong type."""
+    by_lower = {item.name.lower(): item for item in schema.fields}
+    found, problems = {}, []
+    for column, spellings in TABLE_SPELLINGS.items():
+        match = next((by_lower[name.lower()] for name in spellings if name.lower() in by_lower), None)
+        if match is None:
+            continue
+        if not isinstance(match.dataType, _TABLE_TYPES[column]):
+            problems.append(f"column {match.name!r} is {match.dataType.simpleString().upper()}")
+        found[column] = match.name
+    if "video_id" not in found:
+        problems.append("no videoId or video_id column")
+    if problems:
+        raise CatalogHeaderError(
+            f"Catalog table {source}: {'; '.join(problems)} (expected videoId/video_id as text, duration/"
+            "duration_seconds as a number of seconds, title, category as text, published_at as a time)."
+        )
+    return found
+
+
+def load_catalog_table(table: DataFrame, source: str) -> CatalogFile:
+    """The catalog from an existing table (a row read per table row), validated as the file's rows are.
+
+    The same rules as for the file: an empty video id is rejected
+    (``missing_video_id``; the CSV-only reasons never apply), a duration that
+    is not a finite number > 0 is null, one row per video id (the row with a
+    duration wins, then the first title). raw_line holds the row as JSON text
+    and line_number its place in that text's order, for the rejected samples.
+    """
+    columns = catalog_table_columns(table.schema, source)
+
+    def text(column: str) -> Column:
+        if column not in columns:
+            return F.lit(None).cast("string")
+        value = F.trim(F.col(columns[column]).cast("string"))
+        return F.when(value != "", value)
+
+    if "duration_seconds" not in columns:
+        number = F.lit(None).cast("double")
+    elif isinstance(table.schema[columns["duration_seconds"]].dataType, T.StringType):
+        number = F.when(text("duration_seconds").rlike(_DECIMAL), text("duration_seconds").try_cast("double"))
+    else:
+        number = F.col(columns["duration_seconds"]).cast("double")
+    published = F.col(columns["published_at"]) if "published_at" in columns else F.lit(None)
+    if "published_at" in columns and isinstance(table.schema[columns["published_at"]].dataType, T.StringType):
+        published = F.try_to_timestamp(text("published_at"))
+    raw_line = F.to_json(F.struct(*[F.col(name).alias(column) for column, name in columns.items()]))
+    typed = table.select(
+        raw_line.alias("raw_line"),
+        F.when(text("video_id").isNull(), F.lit("missing_video_id")).alias("rejection_reason"),
+        text("video_id").alias("video_id"),
+        text("title").alias("title"),
+        F.when((number > 0) & (number < float("inf")) & ~F.isnan(number), number).alias("duration_seconds"),
+        text("category").alias("category"),
+        published.cast("timestamp").alias("published_at"),
+    ).withColumn("line_number", F.row_number().over(Window.orderBy("raw_line")))
+    ignored = tuple(item.name for item in table.schema.fields if item.name not in columns.values())
+    return CatalogFile(source=source, outcomes=_with_outcomes(typed), ignored_columns=ignored)
+
+
+def _with_outcomes(typed: DataFrame) -> DataFrame:
+    """Adds ``outcome`` (video, duplicate_row or the rejection reason) to the typed rows; drops the reason."""
     # Ranked within rejected rows too (partition by reason), where the rank is unused.
     preference = Window.partitionBy("rejection_reason", "video_id").orderBy(
         F.col("duration_seconds").isNull(),
@@ -152,13 +237,12 @@ def load_catalog(spark: SparkSession, csv_path: str) -> CatalogFile:
         F.col("duration_seconds"),
         F.col("line_number"),
     )
-    outcomes = typed.withColumn(
+    return typed.withColumn(
         "outcome",
         F.when(F.col("rejection_reason").isNotNull(), F.col("rejection_reason"))
         .when(F.row_number().over(preference) == 1, F.lit(VIDEO))
         .otherwise(F.lit(DUPLICATE_ROW)),
     ).drop("rejection_reason")
-    return CatalogFile(source=csv_path, outcomes=outcomes, ignored_columns=ignored)
 
 
 def read_catalog(spark: SparkSession, csv_path: str) -> DataFrame:

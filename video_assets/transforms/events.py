@@ -53,7 +53,7 @@ QUARANTINE_REASONS = (
 VALID, DUPLICATE = "valid", "duplicate"
 
 # (output column, camelCase field, snake_case field)
-_FIELDS = (
+FIELD_SPELLINGS = (
     ("event_id", "eventId", "event_id"),
     ("timestamp", "timestamp", "timestamp"),
     ("user_id", "userId", "user_id"),
@@ -68,8 +68,8 @@ _FIELDS = (
 )
 # Identifiers and names: an object, array or boolean there makes the whole line malformed_record.
 _ID_AND_NAME_OUTPUTS = ("event_id", "user_id", "video_id", "event_name", "player_session_id", "device_id", "platform")
-_JSON_KEYS = sorted({key for _, *pair in _FIELDS for key in pair})
-_ID_AND_NAME_KEYS = sorted({key for output, *pair in _FIELDS if output in _ID_AND_NAME_OUTPUTS for key in pair})
+_JSON_KEYS = sorted({key for _, *pair in FIELD_SPELLINGS for key in pair})
+_ID_AND_NAME_KEYS = sorted({key for output, *pair in FIELD_SPELLINGS if output in _ID_AND_NAME_OUTPUTS for key in pair})
 # Every field read as text (a number keeps its JSON spelling, an object becomes its JSON text): a
 # bad value is then quarantined with a reason instead of failing the parse of the whole line.
 _TEXTS_SCHEMA = T.StructType([T.StructField(key, T.StringType()) for key in _JSON_KEYS])
@@ -411,7 +411,7 @@ def classify_lines(lines: DataFrame) -> DataFrame:
         _timestamp_number(F.col("_texts")["timestamp"], json_text).alias("_timestamp_number"),
         *[
             _text(F.coalesce(F.col("_texts")[camel], F.col("_texts")[snake])).alias(f"_{output}")
-            for output, camel, snake in _FIELDS
+            for output, camel, snake in FIELD_SPELLINGS
         ],
     )
 
