@@ -6,6 +6,7 @@
     video-assets summary                   # rows per table, quarantine by reason
     video-assets report [--from D --to D] [--out PATH]   # one self-contained HTML page of the results
     video-assets connect-server [--port 15002]          # local Spark + Delta serving Spark Connect clients
+    video-assets export TABLE [--format parquet|csv] [--from D --to D] [--out DIR]   # plain files, no Delta needed
 """
 
 import argparse
@@ -190,11 +191,50 @@ def _connect_server(argv: list[str]) -> int:
     return 0
 
 
+def _export(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="video-assets export",
+        description=(
+            "Write a table's current rows as plain Parquet (or CSV) files that pandas, pyarrow, polars or DuckDB "
+            "read without Delta support: user_video_engagement's deletion vectors are a feature delta-rs cannot "
+            "read (docs/reading-tables.md). Reads the environment's warehouse with Spark."
+        ),
+    )
+    parser.add_argument("table", help="the table's name (docs/tables.md)")
+    parser.add_argument("--format", default="parquet", choices=("parquet", "csv"), help="default: parquet")
+    parser.add_argument("--from", dest="first_day", type=_day, metavar="YYYY-MM-DD", help="daily tables: first day")
+    parser.add_argument("--to", dest="last_day", type=_day, metavar="YYYY-MM-DD", help="daily tables: last day")
+    parser.add_argument(
+        "--out", metavar="DIR",
+        help="folder to write, replaced if it holds a previous export (default: data/export/<table>)",
+    )
+    args = parser.parse_args(argv)
+    from video_assets.io.export import ExportError, check_request, export_table  # noqa: PLC0415
+
+    try:
+        check_request(args.table, args.format, args.first_day, args.last_day)
+    except ValueError as error:
+        parser.error(str(error))
+    from video_assets.environment import build_resources  # noqa: PLC0415
+
+    resources = build_resources()
+    try:
+        result = export_table(
+            resources["spark"].get_session(), resources["warehouse"], args.table, args.out, args.format,
+            args.first_day, args.last_day,
+        )
+    except ExportError as error:
+        print(f"video-assets export: {error}", file=sys.stderr)
+        return 1
+    print(f"Wrote {result.rows} rows of {result.table} ({result.days}) as {result.file_format} to {result.path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {
         "generate": _generate, "demo": _demo, "run": _run, "summary": lambda _: print_summary() or 0,
-        "report": _report, "connect-server": _connect_server,
+        "report": _report, "connect-server": _connect_server, "export": _export,
     }
     if not argv or argv[0] not in commands:
         print(__doc__.strip())

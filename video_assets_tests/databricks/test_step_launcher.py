@@ -141,9 +141,15 @@ def local_reference(tmp_path_factory):
     return landing, root / "local", checks
 
 
-def _whole_graph_remotely(emulator, spark, local_reference, tmp_path, monkeypatch, **databricks):
-    """One day of the whole graph through the launcher: 7 runs, every check evaluated, tables equal to local."""
+RAW_STEP = ("raw_video_events", "raw_video_events_quarantine")
+
+
+def _remote_run_matching_local(emulator, spark, local_reference, tmp_path, monkeypatch, only=None, **databricks):
+    """One day of the whole graph (or of the assets ``only`` names, one step) through the launcher: a run per
+    step, every check evaluated, tables equal to local."""
     landing, local_warehouse, local_checks = local_reference
+    if only:
+        local_checks = {(asset, check) for asset, check in local_checks if asset in only}
     config = databricks_overrides(
         run_config={**databricks_overrides()["databricks"]["run_config"], **databricks.pop("run_config", {})},
         **FAST_POLL,
@@ -152,9 +158,11 @@ def _whole_graph_remotely(emulator, spark, local_reference, tmp_path, monkeypatc
     before = _last_run_id(emulator)
     submits_before, mismatches_before = _submits(emulator), len(emulator.sdk_mismatches)
     remote = run_asset_job(
-        monkeypatch, databricks_env(emulator, landing, tmp_path / "remote"), partition=DAY, config=config
+        monkeypatch, databricks_env(emulator, landing, tmp_path / "remote"), partition=DAY, config=config,
+        selection=[dg.AssetKey(name) for name in only] if only else None,
     )
     assert remote.success, remote.text()
+    expected_runs = 1 if only else 7
 
     # Every step of the plan ran as its own Databricks run, and nothing else was called. Checks run inside
     # their asset's step, so a day of the whole graph is one launch per asset step: 7 runs, 7 submits.
@@ -162,8 +170,8 @@ def _whole_graph_remotely(emulator, spark, local_reference, tmp_path, monkeypatc
     # The partition freshness checks read Dagster's event log only: their step stays on the launching side.
     spark_steps = {key for key in step_keys if not key.startswith("freshness_check")}
     runs = _launched_runs(emulator, before)
-    assert len(runs) == len(spark_steps) == 7
-    assert _submits(emulator) - submits_before == 7
+    assert len(runs) == len(spark_steps) == expected_runs
+    assert _submits(emulator) - submits_before == expected_runs
     assert all(run.result_state == "SUCCESS" and run.life_cycle_state == "TERMINATED" for run in runs)
     assert emulator.unknown_requests == []
     assert {f"{r.method} {r.path}" for r in emulator.requests} <= set(ENDPOINTS)
@@ -175,20 +183,26 @@ def _whole_graph_remotely(emulator, spark, local_reference, tmp_path, monkeypatc
         for e in remote.result.get_asset_check_evaluations()
         if e.check_name != "freshness_check"
     }
-    assert remote_checks == local_checks and len(local_checks) >= 30
+    assert remote_checks == local_checks and len(local_checks) >= (8 if only else 30)
 
     # Identical tables, table by table.
-    local_tables = _delta_tables(local_warehouse)
+    local_tables = [name for name in _delta_tables(local_warehouse) if not only or name in only]
     assert local_tables and _delta_tables(tmp_path / "remote") == local_tables
     for name in local_tables:
         _assert_same_table(spark, name, local_warehouse / name, tmp_path / "remote" / name)
     return remote, runs
 
 
-def test_whole_graph_on_databricks_matches_a_local_run(emulator, spark, local_reference, tmp_path, monkeypatch):
-    """DBFS staging, an existing all-purpose cluster: the legacy path, for workspaces that still have a DBFS root."""
-    remote, runs = _whole_graph_remotely(
-        emulator, spark, local_reference, tmp_path, monkeypatch,
+def test_a_step_on_an_existing_cluster_with_dbfs_staging_matches_a_local_run(
+    emulator, spark, local_reference, tmp_path, monkeypatch
+):
+    """DBFS staging, an existing all-purpose cluster: the legacy path, for workspaces that still have a DBFS root.
+
+    One step (the raw stage's two tables): the whole graph through the launcher is the serverless test's; what
+    differs here (staging, attaching to the cluster's Spark, code.zip, libraries) is per step.
+    """
+    remote, runs = _remote_run_matching_local(
+        emulator, spark, local_reference, tmp_path, monkeypatch, only=RAW_STEP,
         run_config=EXISTING_CLUSTER,
         secrets_to_env_variables=[{"name": "VIDEO_ASSETS_SECRET_PROBE", "scope": "video-assets", "key": "probe"}],
         keep_staging_files=True,  # code.zip is looked at below
@@ -234,7 +248,7 @@ def test_whole_graph_on_serverless_with_volume_staging_matches_a_local_run(
     emulator, spark, local_reference, tmp_path, monkeypatch
 ):
     """What an account opened today has: staging on a Unity Catalog volume, serverless jobs compute."""
-    remote, runs = _whole_graph_remotely(
+    remote, runs = _remote_run_matching_local(
         emulator, spark, local_reference, tmp_path, monkeypatch,
         run_config={"cluster": {"serverless": {"environment_version": "3"}}},
         staging_prefix=VOLUME_STAGING,
