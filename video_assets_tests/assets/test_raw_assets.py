@@ -2,6 +2,7 @@
 
 import json
 import logging
+import shutil
 
 import dagster as dg
 
@@ -28,9 +29,8 @@ def viewer_line(day, clock, user, name, position, event_id=None):
     return json.dumps(record)
 
 
-@pytest.fixture
-def landing(landing_dir, warehouse_dir, monkeypatch):
-    use_folders(monkeypatch, landing_dir, warehouse_dir)
+def _write_landing(landing_dir):
+    (landing_dir / "videos").mkdir(parents=True)
     (landing_dir / "videos" / "videos.csv").write_text("video_id,title,duration_seconds\nv1,First,300\n")
     for index, day in enumerate(DAYS):
         write_day(
@@ -44,6 +44,35 @@ def landing(landing_dir, warehouse_dir, monkeypatch):
                 viewer_line(day, "11:00:00", "bob", "play", index),
             ],
         )
+
+
+@pytest.fixture(scope="module")
+def materialized_once(tmp_path_factory, spark):
+    """The landing and the catalog + raw tables of all DAYS after one run, kept pristine for every test here."""
+    root = tmp_path_factory.mktemp("raw_assets")
+    _write_landing(root / "landing")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        use_folders(monkeypatch, root / "landing", root / "warehouse")
+        assert materialize(["video_catalog", *RAW], DAYS[0], DAYS[-1]).success
+    for name in ("landing", "warehouse"):
+        shutil.copytree(root / name, root / f"pristine-{name}")
+    return root
+
+
+@pytest.fixture
+def warehouse_dir(materialized_once):
+    return materialized_once / "warehouse"
+
+
+@pytest.fixture
+def landing(materialized_once, warehouse_dir, monkeypatch):
+    """The module's landing and tables as the one run left them, restored at the paths that run used (the
+    tables name their source files)."""
+    landing_dir = materialized_once / "landing"
+    for name, target in (("pristine-landing", landing_dir), ("pristine-warehouse", warehouse_dir)):
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(materialized_once / name, target)
+    use_folders(monkeypatch, landing_dir, warehouse_dir)
     return landing_dir
 
 
@@ -51,16 +80,18 @@ def table_rows(spark, warehouse_dir, name, order):
     return rows_of(read_table(spark, warehouse_dir, name), order)
 
 
-def test_single_day_materialization_writes_clean_events_and_quarantine(spark, landing, warehouse_dir):
+def test_single_day_materialization_writes_clean_events_and_quarantine(spark, landing, tmp_path, monkeypatch):
+    fresh = tmp_path / "fresh-warehouse"  # not the module's tables: this run alone writes what is read below
+    monkeypatch.setenv("VIDEO_ASSETS_WAREHOUSE_DIR", str(fresh))
     result = materialize(["video_catalog", "raw_video_events", "raw_video_events_quarantine"], "2024-01-15")
     assert result.success
-    clean = table_rows(spark, warehouse_dir, "raw_video_events", ["event_ts"])
+    clean = table_rows(spark, fresh, "raw_video_events", ["event_ts"])
     assert [(r["user_id"], r["event_name"], r["event_date"].isoformat()) for r in clean] == [
         ("ann", "video_play", "2024-01-15"),
         ("ann", "video_pause", "2024-01-15"),
         ("bob", "video_play", "2024-01-15"),
     ]
-    [bad] = table_rows(spark, warehouse_dir, "raw_video_events_quarantine", ["raw_line"])
+    [bad] = table_rows(spark, fresh, "raw_video_events_quarantine", ["raw_line"])
     assert (bad["reason"], bad["raw_line"]) == ("malformed_record", "{broken")
     metadata = {
         e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()
@@ -72,7 +103,6 @@ def test_single_day_materialization_writes_clean_events_and_quarantine(spark, la
 
 
 def test_range_rerun_is_identical_and_rewriting_a_day_touches_only_that_day(spark, landing, warehouse_dir):
-    assert materialize(["video_catalog", *RAW], DAYS[0], DAYS[-1]).success
     first = table_rows(spark, warehouse_dir, "raw_video_events", ["event_key"])
     assert len(first) == 9
 
@@ -89,11 +119,11 @@ def test_range_rerun_is_identical_and_rewriting_a_day_touches_only_that_day(spar
 
 
 def test_day_without_landing_folder_is_an_empty_partition_with_a_warning(spark, landing, warehouse_dir):
-    assert materialize(RAW, DAYS[0]).success  # both tables hold rows of another day
+    # Both tables hold rows of other days (the module's run).
     instance = dg.DagsterInstance.ephemeral()
     result = materialize(RAW, "2024-02-01", instance=instance)
     assert result.success  # the lines_reconcile check (ERROR) passed
-    # Writing nothing over nothing makes no Delta commit: the latest commit (DAYS[0]'s) is not this write's.
+    # Writing nothing over nothing makes no Delta commit: the latest commit (the module run's) is not this write's.
     written = {
         e.asset_key.to_user_string(): e.materialization.metadata["rows_written"].value
         for e in result.get_asset_materialization_events()
@@ -114,7 +144,6 @@ def failure_messages(result) -> str:
 
 
 def test_a_missing_landing_location_fails_before_writing_and_names_the_setting(spark, landing, warehouse_dir, monkeypatch):
-    assert materialize(["video_catalog", *RAW], DAYS[0]).success
     before = {name: table_rows(spark, warehouse_dir, name, None) for name in ("video_catalog", *RAW)}
     monkeypatch.setenv("VIDEO_ASSETS_LANDING_DIR", str(landing / "typo"))
 
@@ -127,7 +156,6 @@ def test_a_missing_landing_location_fails_before_writing_and_names_the_setting(s
 
 
 def test_a_day_with_rows_is_not_replaced_by_nothing_without_the_opt_in(spark, landing, warehouse_dir, monkeypatch):
-    assert materialize(["video_catalog", *RAW], DAYS[0], DAYS[1]).success
     before = table_rows(spark, warehouse_dir, "raw_video_events", ["event_key"])
     for path in (landing / "events" / f"date={DAYS[1]}").iterdir():
         path.unlink()
@@ -150,11 +178,10 @@ def test_a_day_with_rows_is_not_replaced_by_nothing_without_the_opt_in(spark, la
     monkeypatch.setenv("VIDEO_ASSETS_ALLOW_EMPTY_OVERWRITE", "1")
     assert materialize(RAW, DAYS[0], DAYS[1]).success
     after = table_rows(spark, warehouse_dir, "raw_video_events", ["event_key"])
-    assert after == [r for r in before if r["event_date"].isoformat() == DAYS[0]]
+    assert after == [r for r in before if r["event_date"].isoformat() != DAYS[1]]
 
 
 def test_a_catalog_that_holds_videos_is_not_emptied_by_a_missing_file(spark, landing, warehouse_dir):
-    assert materialize(["video_catalog"]).success
     (landing / "videos" / "videos.csv").unlink()
     result = materialize(["video_catalog"])
     assert not result.success
