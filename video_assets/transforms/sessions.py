@@ -109,36 +109,48 @@ def assign_sessions(events: DataFrame, settings: EngagementSettings, first_day: 
     range run and day-by-day runs give the same sessions.
     """
     timeout = settings.session_timeout_seconds
-    # One shuffle by user serves every window below: (user), (user, video) and
-    # (user, video, session) are all clustered by a hash of user_id.
+    # One shuffle by user serves every window below: (user) and (user, video) are both clustered by a hash of
+    # user_id. Two sorts: by (user, time) for the user's next event on any video, then by (user, video, time),
+    # which every later window of the stage shares, sessions included (a session is a run of a user-video's
+    # events in that order, so no window needs to partition by it).
     ordered = events.repartition("user_id").withColumn("_tie_rank", _tie_rank(F.col("event_name")))
-    by_user_video = Window.partitionBy("user_id", "video_id").orderBy(*event_order())
     by_user = Window.partitionBy("user_id").orderBy(*event_order())
+    by_user_video = Window.partitionBy("user_id", "video_id").orderBy(*event_order())
+    up_to_here = by_user_video.rowsBetween(Window.unboundedPreceding, 0)
+    from_here = by_user_video.rowsBetween(0, Window.unboundedFollowing)
 
+    # The user's next event on any video decides between a video switch and a browser close.
+    with_next = ordered.select(
+        "*",
+        F.lead("event_ts").over(by_user).alias("next_user_event_ts"),
+        F.lead("video_id").over(by_user).alias("next_user_video_id"),
+    )
     previous_ts = F.lag("event_ts").over(by_user_video)
     starts_session = (
         previous_ts.isNull()
         | (seconds_between(previous_ts, F.col("event_ts")) > timeout)
         | ((F.col("event_name") == PLAY) & (F.lag("event_name").over(by_user_video) == END))
     )
-    sequenced = ordered.select(
-        "*",
-        starts_session.cast("int").alias("_starts_session"),
-        # The user's next event on any video decides between a video switch and a browser close.
-        F.lead("event_ts").over(by_user).alias("next_user_event_ts"),
-        F.lead("video_id").over(by_user).alias("next_user_video_id"),
-    ).withColumn("session_seq", F.sum("_starts_session").over(by_user_video.rowsBetween(Window.unboundedPreceding, 0)))
-
-    whole_session = Window.partitionBy(*SESSION_KEY)
-    closes_at = plus_seconds(F.max("event_ts").over(whole_session), timeout)
+    sequenced = (
+        with_next.withColumn("_starts_session", starts_session.cast("int"))
+        .withColumn("session_seq", F.sum("_starts_session").over(up_to_here))
+        # A session's last event is the one before the next start; its time is the session's latest.
+        .withColumn("_ends_session", F.lead("_starts_session", 1, 1).over(by_user_video) == 1)
+        .withColumn("_last_ts", F.first(F.when(F.col("_ends_session"), F.col("event_ts")), True).over(from_here))
+    )
+    closes_at = plus_seconds(F.col("_last_ts"), timeout)
     dated = sequenced.withColumn("session_date", F.to_date(closes_at)).withColumn(
         "window_start", F.to_timestamp(F.date_sub("session_date", 1))
     )
     kept = dated.where(
         F.col("session_date").between(F.lit(first_day), F.lit(last_day)) & (F.col("event_ts") >= F.col("window_start"))
+    ).withColumn(
+        "_first_in_session", F.coalesce(F.lag("session_seq").over(by_user_video) != F.col("session_seq"), F.lit(True))
     )
-    first_ts = F.min("event_ts").over(whole_session)
-    return kept.withColumn("session_start_ts", first_ts).withColumn(
+    first_ts = F.col("session_start_ts")
+    return kept.withColumn(
+        "session_start_ts", F.max(F.when(F.col("_first_in_session"), F.col("event_ts"))).over(up_to_here)
+    ).withColumn(
         "session_id",
         F.substring(
             F.sha2(F.concat_ws("|", "user_id", "video_id", F.date_format(first_ts, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")), 256),
@@ -147,7 +159,7 @@ def assign_sessions(events: DataFrame, settings: EngagementSettings, first_day: 
         ),
     ).withColumn(
         "session_truncated", first_ts < plus_seconds(F.col("window_start"), timeout)
-    ).drop("_starts_session")
+    ).drop("_starts_session", "_ends_session", "_last_ts")
 
 
 def _segment(kind: Column, start: Column, end: Column, wall_start: Column, wall_end: Column) -> Column:
@@ -181,32 +193,46 @@ def annotate_events(
     frame = sessions.join(F.broadcast(durations), ["video_id", "session_date"], "left")
 
     duration = F.col("video_duration_seconds")
-    in_session = Window.partitionBy(*SESSION_KEY).orderBy(*event_order())
-    so_far = in_session.rowsBetween(Window.unboundedPreceding, 0)
+    # The order assign_sessions left the rows in (the broadcast join keeps it): no window here sorts again.
+    by_user_video = Window.partitionBy("user_id", "video_id").orderBy(*event_order())
+    up_to_here = by_user_video.rowsBetween(Window.unboundedPreceding, 0)
+    first_in_session = F.col("_first_in_session")
 
     def clip(position: Column) -> Column:
         # least/greatest skip nulls; an absent position must stay absent.
         return F.when(position.isNotNull(), F.least(F.greatest(position, F.lit(0.0)), duration))
 
+    def previous_in_session(value: Column) -> Column:
+        """The previous event's value within the session; null at the session's first event."""
+        return F.when(~first_in_session, F.lag(value).over(by_user_video))
+
+    # A seek keeps the state it found, so the state after an event is set by the last non-seek event of the
+    # session so far (carried with its session, so that another session's state never leaks in).
+    last_state = F.last(
+        F.when(F.col("event_name") != SEEK, F.struct(F.col("session_seq").alias("seq"), F.col("event_name").alias("name"))),
+        ignorenulls=True,
+    ).over(up_to_here)
     frame = frame.select(
         "*",
         clip(F.col("position_seconds")).alias("position"),
         (F.col("position_seconds") > duration + tolerance).alias("beyond_duration"),
-        F.row_number().over(in_session).alias("event_index"),
-        # A seek keeps the state it found, so the state after an event is set by the last non-seek event.
+        F.row_number().over(by_user_video).alias("_row"),
+        last_state.alias("_state"),
+    )
+    frame = frame.select(
+        "*",
+        (F.col("_row") - F.max(F.when(first_in_session, F.col("_row"))).over(up_to_here) + 1).alias("event_index"),
         F.coalesce(
-            F.last(F.when(F.col("event_name") != SEEK, F.col("event_name")), ignorenulls=True)
-            .over(so_far)
-            .isin(*STARTS_PLAYBACK),
+            F.when(F.col("_state.seq") == F.col("session_seq"), F.col("_state.name").isin(*STARTS_PLAYBACK)),
             F.lit(False),
         ).alias("playing_after"),
     )
     frame = frame.select(
         "*",
-        F.coalesce(F.lag("playing_after").over(in_session), F.lit(False)).alias("playing_before"),
-        F.lag("position").over(in_session).alias("previous_position"),
-        F.lag("event_ts").over(in_session).alias("previous_ts"),
-        F.lead("event_ts").over(in_session).isNull().alias("is_last"),
+        F.coalesce(previous_in_session(F.col("playing_after")), F.lit(False)).alias("playing_before"),
+        previous_in_session(F.col("position")).alias("previous_position"),
+        previous_in_session(F.col("event_ts")).alias("previous_ts"),
+        F.coalesce(F.lead("session_seq").over(by_user_video) != F.col("session_seq"), F.lit(True)).alias("is_last"),
     )
 
     is_first = F.col("event_index") == 1
