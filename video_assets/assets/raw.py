@@ -1,4 +1,4 @@
-"""Landing zone -> video_catalog, raw_video_events and its quarantine, each checked in its own step."""
+"""Landing files or source tables -> video_catalog, raw_video_events and its quarantine, each checked in its step."""
 
 from datetime import date
 
@@ -6,7 +6,6 @@ import dagster as dg
 from pyspark.sql import functions as F
 
 from video_assets import config
-
 from video_assets.assets.common import (
     SPARK_KINDS,
     StepLauncherParam,
@@ -72,30 +71,30 @@ def video_catalog(
     engagement: EngagementSettings,
     step_launcher: StepLauncherParam,
 ):
-    """The catalog file validated row by row (SEMANTICS.md 1): rejected and duration-less rows are counted."""
+    """The catalog (file or table) validated row by row (SEMANTICS.md 1); rejected and duration-less rows counted."""
     session = spark.get_session()
     if landing.videos_table:
         source = SourceTable(landing.videos_table, VIDEOS_TABLE_SETTING)
-        csv_path = source.name
+        source_name = source.name
         try:
             loaded = catalog.load_catalog_table(source.read(session, source.current_version(session)), source.name)
         except catalog.CatalogHeaderError as error:
             raise source.failure(f"cannot be read as the video catalog: {error}") from error
         table, counts, why_empty = loaded.videos, loaded.counts, f"{source.name} has no valid video row"
-    elif path_exists(session, csv_path := landing.catalog_path()):
+    elif path_exists(session, source_name := landing.catalog_path()):
         try:
-            loaded = catalog.load_catalog(session, csv_path)
+            loaded = catalog.load_catalog(session, source_name)
         except catalog.CatalogHeaderError as error:
-            raise dg.Failure(description=f"{error} Nothing was written.", metadata={"source": csv_path}) from error
+            raise dg.Failure(description=f"{error} Nothing was written.", metadata={"source": source_name}) from error
         table, counts = loaded.videos, loaded.counts
-        why_empty = f"{csv_path} has no valid video row"
+        why_empty = f"{source_name} has no valid video row"
     else:
         landing.require_location(session)
         context.log.warning(
-            f"No catalog at {csv_path}. Durations will come from the players' videoDuration or, failing that, "
+            f"No catalog at {source_name}. Durations will come from the players' videoDuration or, failing that, "
             "the largest position seen (flag duration_inferred)."
         )
-        table, counts, why_empty = catalog.empty_catalog(session), None, f"no catalog at {csv_path}"
+        table, counts, why_empty = catalog.empty_catalog(session), None, f"no catalog at {source_name}"
     if (counts is None or counts.videos == 0) and warehouse.has_rows("video_catalog"):
         if not warehouse.allow_empty_overwrite:
             raise EmptyOverwriteRefused(
@@ -104,11 +103,11 @@ def video_catalog(
                     "was written. Fix the file or the landing location; to empty the catalog on purpose, rerun "
                     "with allow_empty_overwrite (docs/operating.md)."
                 ),
-                metadata={"source": csv_path},
+                metadata={"source": source_name},
             )
         context.log.warning(f"video_catalog: emptied ({why_empty}); allow_empty_overwrite is on.")
     write, check_results = write_checked(context, warehouse, "video_catalog", table, engagement, [])
-    metadata = {**write.metadata, "source": csv_path, "catalog_found": counts is not None}
+    metadata = {**write.metadata, "source": source_name, "catalog_found": counts is not None}
     if counts is not None:
         found = counts.as_dict()
         metadata.update({name: found[name] for name in ("rows_read", "videos", "duplicate_rows", "rejected",

@@ -208,10 +208,8 @@ def annotate_events(
 
     # A seek keeps the state it found, so the state after an event is set by the last non-seek event of the
     # session so far (carried with its session, so that another session's state never leaks in).
-    last_state = F.last(
-        F.when(F.col("event_name") != SEEK, F.struct(F.col("session_seq").alias("seq"), F.col("event_name").alias("name"))),
-        ignorenulls=True,
-    ).over(up_to_here)
+    state = F.struct(F.col("session_seq").alias("seq"), F.col("event_name").alias("name"))
+    last_state = F.last(F.when(F.col("event_name") != SEEK, state), ignorenulls=True).over(up_to_here)
     frame = frame.select(
         "*",
         clip(F.col("position_seconds")).alias("position"),
