@@ -1,13 +1,15 @@
 """What every asset wrapper shares: the partition range of the run, the write-and-check of a table, timing."""
 
+import functools
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Optional
 
 import dagster as dg
 
-from video_assets.checks.in_step import Invariant, TableChecks, selected_checks
+from video_assets.checks.in_step import Invariant, TableChecks, WrittenTable, evaluate_written, selected_checks
 from video_assets.checks.results import verdicts
 from video_assets.io.delta import DeltaWarehouse, WriteResult
 from video_assets.settings import EngagementSettings
@@ -52,6 +54,51 @@ def write_range(days: list[str]) -> tuple[str, str] | None:
     return days[0], (date.fromisoformat(days[-1]) + timedelta(days=1)).isoformat()
 
 
+@dataclass
+class TableWrite:
+    """One table a step writes: the rows, its invariant check (if any) and extra aggregates to observe."""
+
+    table: str
+    frame: object  # DataFrame
+    invariant: Invariant | None = None
+    observe: dict | None = None
+
+
+def write_all_checked(
+    context, warehouse: DeltaWarehouse, settings: EngagementSettings, days: list[str], writes: list[TableWrite]
+) -> list[tuple[WriteResult, list[dg.AssetCheckResult]]]:
+    """Writes each table for ``days`` in turn, then evaluates the selected checks of all of them in this step.
+
+    The contract's row rules and rows per day are observed during each write
+    (plus any extra ``observe`` aggregates); the keys and invariants of all the
+    tables are one query over the written ranges. Returns, per table, the
+    write's result and the check results; ``check_seconds`` is that query's
+    time, the same on every table of the step.
+    """
+    results, written = [], []
+    for write in writes:
+        checks = TableChecks(write.table, write.frame, selected_checks(context, write.table), settings, days)
+        result = warehouse.write_table(
+            write.table,
+            write.frame,
+            write_range(days),
+            context.log,
+            observe={**checks.observations(), **(write.observe or {})},
+            writer_id=f"dagster run {context.run_id}",
+        )
+        results.append(result)
+        read_back = functools.partial(warehouse.read_range, write.table, days)
+        written.append(WrittenTable(checks, result.observed, read_back, write.invariant))
+    started = time.perf_counter()
+    found = evaluate_written(written)
+    seconds = round(time.perf_counter() - started, 2)
+    for write, result, table_found in zip(writes, results, found, strict=True):
+        result.metadata["check_seconds"] = seconds
+        if table_found:
+            context.log.info(f"{write.table}: {verdicts(table_found)} ({seconds} s)")
+    return list(zip(results, found, strict=True))
+
+
 def write_checked(
     context,
     warehouse: DeltaWarehouse,
@@ -63,24 +110,6 @@ def write_checked(
     invariant: Invariant | None = None,
     observe: dict | None = None,
 ) -> tuple[WriteResult, list[dg.AssetCheckResult]]:
-    """Writes ``table`` for ``days`` and evaluates its selected checks in this step.
-
-    The contract's row rules and rows per day are observed during the write
-    (plus any extra ``observe`` aggregates); key and invariant are one query
-    over the written range. Returns the write's result and the check results.
-    """
-    checks = TableChecks(table, frame, selected_checks(context, table), settings, days)
-    result = warehouse.write_table(
-        table,
-        frame,
-        write_range(days),
-        context.log,
-        observe={**checks.observations(), **(observe or {})},
-        writer_id=f"dagster run {context.run_id}",
-    )
-    started = time.perf_counter()
-    found = checks.evaluate(result.observed, lambda: warehouse.read_range(table, days), invariant)
-    result.metadata["check_seconds"] = round(time.perf_counter() - started, 2)
-    if found:
-        context.log.info(f"{table}: {verdicts(found)} ({result.metadata['check_seconds']} s)")
-    return result, found
+    """Writes ``table`` for ``days`` and evaluates its selected checks in this step (``write_all_checked``)."""
+    [written] = write_all_checked(context, warehouse, settings, days, [TableWrite(table, frame, invariant, observe)])
+    return written

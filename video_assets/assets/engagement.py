@@ -7,9 +7,11 @@ from pyspark.sql import functions as F
 from video_assets.assets.common import (
     SPARK_KINDS,
     StepLauncherParam,
+    TableWrite,
     day_range,
     partition_days,
     timed_step,
+    write_all_checked,
     write_checked,
 )
 from video_assets.checks import invariants
@@ -98,33 +100,32 @@ def video_sessions(
     try:
         overview = {f"ended_by:{name}": F.count_if(F.col("ended_by") == name) for name in sessions.ENDED_BY}
         overview["watched_seconds"] = F.sum("watched_seconds")
-        with timed_step(context, "video_sessions: sessionize, replay playback, write") as session_timing:
-            session_write, session_checks = write_checked(
+        with timed_step(context, "video_sessions, watch_intervals: sessionize, replay playback, write") as timing:
+            (session_write, session_checks), (interval_write, interval_checks) = write_all_checked(
                 context,
                 warehouse,
-                "video_sessions",
-                # One file per day: the cached per-event frame keeps the 16 partitions of its user shuffle,
-                # and 16 small files a day would make every later read of history open 16x the files.
-                sessions.video_sessions(annotated, engagement).repartition("session_date"),
                 engagement,
                 days,
-                invariant=Invariant(
-                    EVENTS_IN_SESSIONS,
-                    "events assigned = events counted, per session",
-                    invariants.events_in_sessions(annotated),
-                ),
-                observe=overview,
-            )
-        with timed_step(context, "watch_intervals: join segments, write") as interval_timing:
-            interval_write, interval_checks = write_checked(
-                context,
-                warehouse,
-                "watch_intervals",
-                intervals.watch_intervals(intervals.watched_segments(annotated), engagement).repartition(
-                    "session_date"
-                ),
-                engagement,
-                days,
+                [
+                    TableWrite(
+                        "video_sessions",
+                        # One file per day: the cached per-event frame keeps the 16 partitions of its user
+                        # shuffle, and 16 small files a day would make every later read open 16x the files.
+                        sessions.video_sessions(annotated, engagement).repartition("session_date"),
+                        invariant=Invariant(
+                            EVENTS_IN_SESSIONS,
+                            "events assigned = events counted, per session",
+                            invariants.events_in_sessions(annotated),
+                        ),
+                        observe=overview,
+                    ),
+                    TableWrite(
+                        "watch_intervals",
+                        intervals.watch_intervals(intervals.watched_segments(annotated), engagement).repartition(
+                            "session_date"
+                        ),
+                    ),
+                ],
             )
     finally:
         annotated.unpersist()
@@ -141,7 +142,7 @@ def video_sessions(
             **session_write.metadata,
             "sessions_by_ended_by": dg.MetadataValue.json(by_ended),
             "total_watch_hours": watched_hours,
-            "compute_seconds": session_timing["seconds"],
+            "compute_seconds": timing["seconds"],
         },
         check_results=session_checks,
     )
@@ -150,7 +151,7 @@ def video_sessions(
         metadata={
             **interval_write.metadata,
             "total_watch_hours": watched_hours,
-            "compute_seconds": interval_timing["seconds"],
+            "compute_seconds": timing["seconds"],
         },
         check_results=interval_checks,
     )

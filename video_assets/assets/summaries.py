@@ -84,8 +84,9 @@ def engagement_tier_summary(
                 "pair_count = metrics rows per tier",
                 invariants.tier_pairs_match(user_video_metrics, days),
             ),
+            observe=aggregates.tier_mix_counters(days),
         )
-    mix = aggregates.tier_mix(warehouse.read_range("engagement_tier_summary", days))  # days x 4 rows
+    mix = aggregates.tier_mix_observed(write.observed, days)  # days x 4 rows, as the table holds them
     yield dg.MaterializeResult(
         metadata={
             **write.metadata,
@@ -186,9 +187,10 @@ def user_video_engagement(
 ):
     """Section 9b, incrementally: the pairs of the run's days are recomputed and MERGEd (docs/operating.md)."""
     days = run_days(context)
-    exists = warehouse.table(LIFETIME).exists(warehouse.spark.get_session())
+    version = warehouse.current_version(LIFETIME)
+    exists = version is not None
     # Pinned: the pairs to recompute are read twice (agreement, then the MERGE) and must be the same both times.
-    stored = warehouse.read_range(LIFETIME, [], warehouse.current_version(LIFETIME)) if exists else None
+    stored = warehouse.read_range(LIFETIME, [], version) if exists else None
 
     def pairs_of(metrics):
         if days is None or not exists:

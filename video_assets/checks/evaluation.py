@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from pandera.config import ValidationDepth, config_context
-from pyspark import SparkContext
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -168,10 +167,13 @@ def validate_structure(frame: DataFrame, table: str) -> SchemaReport:
 _RULES_CACHE: dict[tuple, list[Rule]] = {}
 
 
-def _rules(table: str, settings: EngagementSettings) -> list[Rule]:
-    """``table_rules``, built once per table, settings and Spark application (building them costs JVM calls)."""
-    context = SparkContext._active_spark_context  # noqa: SLF001
-    key = (table, settings.model_dump_json(), context.applicationId if context else None)
+def _rules(table: str, settings: EngagementSettings, session) -> list[Rule]:
+    """``table_rules``, built once per table, settings and Spark session (building them costs JVM calls).
+
+    ``session`` is the SparkSession of the frame the rules are applied to: a classic session's
+    Columns live in its JVM and are not reused by another one.
+    """
+    key = (table, settings.model_dump_json(), session)
     if key not in _RULES_CACHE:
         _RULES_CACHE[key] = table_rules(table, settings)
     return _RULES_CACHE[key]
@@ -265,7 +267,7 @@ def _plan(check: TableCheck, settings: EngagementSettings, index: int) -> _Plan:
     key_report = KeyReport(spec.key_columns) if spec.key_columns and check.with_key else None
     report = TableReport(table, schema, RuleReport(), key_report)
 
-    rules = _rules(table, settings) if check.with_rules else []
+    rules = _rules(table, settings, frame.sparkSession) if check.with_rules else []
     evaluable = [r for r in rules if not (set(r.columns) & schema.bad_columns)]
     report.rules.not_evaluated = [r.name for r in rules if r not in evaluable]
     report.rules.rules_checked = len(evaluable)

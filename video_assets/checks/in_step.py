@@ -77,7 +77,7 @@ class TableChecks:
     def __post_init__(self):
         self._schema = validate_structure(self.frame, self.table)
         if results.CONTRACT_RULES in self.selected:
-            rules = _rules(self.table, self.settings)
+            rules = _rules(self.table, self.settings, self.frame.sparkSession)
             self._rules = [r for r in rules if not (set(r.columns) & self._schema.bad_columns)]
             self._not_evaluated = [r.name for r in rules if r not in self._rules]
         else:
@@ -121,27 +121,35 @@ class TableChecks:
 
         ``written`` returns the rows just written (read back lazily, only when a query is needed).
         """
-        report = TableReport(self.table, self._schema, self._rule_report(observed), None)
+        return evaluate_written([WrittenTable(self, observed, written, invariant)])[0]
+
+    def _query(self, written: "WrittenTable") -> tuple[TableReport, TableCheck | None]:
+        """The report from what was observed, and what is left to query over the written rows (None: nothing)."""
+        report = TableReport(self.table, self._schema, self._rule_report(written.observed), None)
         wants_key = results.UNIQUE_KEY in self.selected and bool(table_spec(self.table).key_columns)
-        wants_invariant = invariant is not None and invariant.name in self.selected
+        invariant = written.invariant
+        if invariant is not None and invariant.name not in self.selected:
+            invariant = None
         # A write that could not be observed (a MERGE) has its rules counted by the query instead.
-        unobserved = f"{self._prefix}{_ROWS}" not in observed and results.CONTRACT_RULES in self.selected
+        unobserved = f"{self._prefix}{_ROWS}" not in written.observed and results.CONTRACT_RULES in self.selected
         rules_failed = bool(report.rules.failures) or unobserved
-        if wants_key or wants_invariant or rules_failed:
-            queried = evaluate_tables(
-                [
-                    TableCheck(
-                        written(),
-                        self.table,
-                        with_rules=rules_failed,
-                        with_key=wants_key,
-                        reference=invariant.reference if wants_invariant else None,
-                    )
-                ],
-                self.settings,
-            )[0]
+        if not (wants_key or invariant is not None or rules_failed):
+            return report, None
+        query = TableCheck(
+            written.rows(),
+            self.table,
+            with_rules=rules_failed,
+            with_key=wants_key,
+            reference=invariant.reference if invariant is not None else None,
+        )
+        return report, query
+
+    def _results(
+        self, report: TableReport, query: TableCheck | None, queried: TableReport | None, invariant: Invariant | None
+    ) -> list[dg.AssetCheckResult]:
+        if query is not None:
             report.key, report.reference = queried.key, queried.reference
-            if rules_failed:  # the query re-counted the rules by day and sampled what failed
+            if query.with_rules:  # the query re-counted the rules by day and sampled what failed
                 queried.rules.not_evaluated = report.rules.not_evaluated
                 report.rules = queried.rules
         days = self.days
@@ -150,9 +158,9 @@ class TableChecks:
             found.append(results.schema_result(self.table, report, days))
         if results.CONTRACT_RULES in self.selected:
             found.append(results.rules_result(self.table, report, days))
-        if wants_key and report.key is not None:
+        if results.UNIQUE_KEY in self.selected and report.key is not None:
             found.append(results.key_result(self.table, report, days))
-        if wants_invariant and report.reference is not None:
+        if invariant is not None and invariant.name in self.selected and report.reference is not None:
             found.append(
                 results.comparison_result(self.table, invariant.name, report.reference, days, invariant.statement)
             )
@@ -169,6 +177,27 @@ class TableChecks:
             if count:
                 report.failures[rule.name] = count
         return report
+
+
+@dataclass
+class WrittenTable:
+    """One table a step has written: its checks, what its write observed, and its rows read back (lazily)."""
+
+    checks: TableChecks
+    observed: dict
+    rows: Callable[[], DataFrame]
+    invariant: Invariant | None = None
+
+
+def evaluate_written(tables: list[WrittenTable]) -> list[list[dg.AssetCheckResult]]:
+    """The check results of each table a step wrote; what needs a query is one query for all of them."""
+    started = [written.checks._query(written) for written in tables]
+    queries = [query for _, query in started if query is not None]
+    reports = iter(evaluate_tables(queries, tables[0].checks.settings) if queries else [])
+    return [
+        written.checks._results(report, query, next(reports) if query is not None else None, written.invariant)
+        for written, (report, query) in zip(tables, started, strict=True)
+    ]
 
 
 def selected_checks(context, table: str) -> set[str]:

@@ -101,6 +101,10 @@ def range_condition(column: str, start_day: str, end_day_exclusive: str) -> str:
     return f"{column} >= DATE'{start_day}' AND {column} < DATE'{end_day_exclusive}'"
 
 
+# Our commit is looked up among the newest commits after the write (others may have committed since).
+_OWN_COMMIT_SEARCH = 10
+_ROWS_WRITTEN = "_video_assets_rows_written"
+
 CONFLICT_ATTEMPTS = 5
 CONFLICT_FIRST_DELAY_SECONDS = 2.0
 # Delta's optimistic-concurrency exceptions (io.delta.exceptions.*), by class or error-class name.
@@ -235,11 +239,12 @@ class DeltaWarehouse(dg.ConfigurableResource):
         Delta version, seconds. ``writer_id`` (the Dagster run) is stored in
         the commit's userMetadata, so a conflicting writer can be named.
         """
+        from pyspark.sql import functions as F  # noqa: PLC0415 - only where Spark runs
+
         spec = table_spec(name)
         location = self.table(name)
-        observation = None
-        if observe:
-            frame, observation = observed(frame, observe)
+        # The rows written are counted as they go by: exact even when another writer commits right after.
+        frame, observation = observed(frame, {**(observe or {}), _ROWS_WRITTEN: F.count(F.lit(1))})
         writer = frame.write.format("delta").mode("overwrite")
         range_text = "all rows"
         if days and spec.partition_column:
@@ -268,10 +273,18 @@ class DeltaWarehouse(dg.ConfigurableResource):
                     metadata={"table": location.name, "range": range_text},
                 ) from error
             raise
-        metadata = self.last_commit_metadata(name, range_text, version_before)
-        metadata["write_seconds"] = round(time.perf_counter() - started, 2)
-        log.info(f"Wrote {metadata['rows_written']} rows to {name} ({range_text}) in {metadata['write_seconds']} s")
-        return WriteResult(metadata, dict(observation.get) if observation is not None else {})
+        counted = dict(observation.get)
+        rows = int(counted.pop(_ROWS_WRITTEN) or 0)
+        metadata = {
+            "table": dg.MetadataValue.path(location.name),
+            "written_range": range_text,
+            "rows_written": rows,
+            "delta_version": self._version_written(location, version_before, writer_id),
+            "dagster/row_count": rows,
+            "write_seconds": round(time.perf_counter() - started, 2),
+        }
+        log.info(f"Wrote {rows} rows to {name} ({range_text}) in {metadata['write_seconds']} s")
+        return WriteResult(metadata, counted)
 
     def merge_rows(self, name: str, source, keys: tuple[str, ...], gone_column: str, log) -> dict:
         """Upserts ``source`` into an all-time table by ``keys``; rows with ``gone_column`` true are deleted.
@@ -388,24 +401,19 @@ class DeltaWarehouse(dg.ConfigurableResource):
             for row in history.select("version", "userMetadata", "operationParameters").collect()
         ]
 
-    def last_commit_metadata(self, name: str, range_text: str, version_before: int | None) -> dict:
-        """Table, range, rows written and version, from the write's own commit metrics (no data read).
+    def _version_written(self, location: DeltaTableLocation, version_before: int | None, writer_id: str | None) -> int:
+        """The version of this write's commit: the newest since ``version_before`` carrying ``writer_id``.
 
-        A write that changes nothing (zero rows into days that held none) records no commit at all
-        (Delta skips empty commits): then the latest commit is an older write's, and this one wrote 0 rows.
+        Another writer may have committed right after this one, so the newest commit is not necessarily
+        ours. A write that changed nothing (zero rows into days that held none) records no commit at all
+        (Delta skips empty commits): then the table's version is the one it had.
         """
         spark = self.spark.get_session()
-        location = self.table(name)
-        last_commit = location.latest_commit(spark)
-        committed = version_before is None or int(last_commit["version"]) > version_before
-        rows = int((last_commit["operationMetrics"] or {}).get("numOutputRows", 0)) if committed else 0
-        return {
-            "table": dg.MetadataValue.path(location.name),
-            "written_range": range_text,
-            "rows_written": rows,
-            "delta_version": int(last_commit["version"]),
-            "dagster/row_count": rows,
-        }
+        since = -1 if version_before is None else version_before
+        recent = location.history(spark, _OWN_COMMIT_SEARCH).where(f"version > {since}")
+        commits = recent.select("version", "userMetadata").collect()
+        ours = [int(row["version"]) for row in commits if writer_id is None or row["userMetadata"] == writer_id]
+        return max(ours, default=since)
 
 
 class DeltaIOManager(dg.ConfigurableIOManager):

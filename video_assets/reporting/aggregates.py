@@ -2,7 +2,8 @@
 
 Each function runs one small aggregate query and collects its result (a few
 rows to a few hundred: days x tiers, score bins, the top videos), never a
-partition's rows. Callers pass the tables already filtered to the days they
+partition's rows; or, for the counters' pairs (``*_counters`` / ``*_observed``),
+reads counts observed while the table was written, with no query at all. Callers pass the tables already filtered to the days they
 want; every number is over all the rows they pass.
 """
 
@@ -91,6 +92,21 @@ def tier_mix(tier_summary: DataFrame) -> list[tuple[date, str, int]]:
     ordered = tier_summary.select("metric_date", "engagement_tier", "pair_count").orderBy("metric_date", tier_order)
     rows = ordered.collect()
     return [(row["metric_date"], row["engagement_tier"], int(row["pair_count"])) for row in rows]
+
+
+def tier_mix_counters(days: list[str]) -> dict[str, Column]:
+    """pair_count per (day, tier) of ``days``, to observe while engagement_tier_summary is written (no read back)."""
+    def pairs_on(day: str, tier: str) -> Column:
+        here = (F.col("metric_date") == F.lit(day).cast("date")) & (F.col("engagement_tier") == tier)
+        return F.sum(F.when(here, F.col("pair_count")).otherwise(F.lit(0)))
+
+    return {f"tier_mix:{day}:{tier}": pairs_on(day, tier) for day in days for tier in TIERS}
+
+
+def tier_mix_observed(observed: dict, days: list[str]) -> list[tuple[date, str, int]]:
+    """``tier_mix``'s rows from the counts of ``tier_mix_counters``: by day, then tier (High first)."""
+    counts = {(day, tier): int(observed.get(f"tier_mix:{day}:{tier}") or 0) for day in days for tier in TIERS}
+    return [(date.fromisoformat(day), tier, count) for (day, tier), count in counts.items()]
 
 
 def score_bin(bin_width: float = DEFAULT_BIN_WIDTH) -> Column:

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from video_assets.io.spark import observed
 from video_assets.reporting import aggregates
 
 DAY1, DAY2, DAY3, DAY4 = date(2025, 1, 15), date(2025, 1, 16), date(2025, 1, 17), date(2025, 1, 18)
@@ -66,6 +67,17 @@ def test_tier_mix_orders_days_then_tiers_high_first(spark):
         (DAY1, "High", 5), (DAY1, "Medium", 3), (DAY1, "Low", 2), (DAY1, "Minimal", 0),
         (DAY2, "High", 0), (DAY2, "Medium", 7), (DAY2, "Low", 4), (DAY2, "Minimal", 1),
     ]
+
+
+def test_tier_mix_observed_while_the_rows_go_by_equals_the_query(spark):
+    rows = [(DAY1, "Low", 2), (DAY1, "High", 5), (DAY1, "Minimal", 0), (DAY1, "Medium", 3),
+            (DAY2, "High", 0), (DAY2, "Low", 4), (DAY2, "Medium", 7), (DAY2, "Minimal", 1)]
+    frame = spark.createDataFrame(rows, "metric_date date, engagement_tier string, pair_count bigint")
+    days = [DAY1.isoformat(), DAY2.isoformat()]
+    counted, observation = observed(frame, aggregates.tier_mix_counters(days))
+    counted.write.format("noop").mode("overwrite").save()
+    assert aggregates.tier_mix_observed(observation.get, days) == aggregates.tier_mix(frame)
+    assert aggregates.tier_mix_observed(observation.get, days)[4:6] == [(DAY2, "High", 0), (DAY2, "Medium", 7)]
 
 
 def test_score_histogram_counts_every_bin_and_puts_100_in_the_last(spark):

@@ -1,0 +1,53 @@
+"""What a table write reports: its own rows and its own commit, whatever another writer commits around it."""
+
+import logging
+
+import pytest
+
+from video_assets.io.delta import DeltaTableLocation, DeltaWarehouse
+
+TABLE = "watch_intervals"  # partitioned by session_date
+DAYS = ("2024-01-15", "2024-01-16")
+LOG = logging.getLogger(__name__)
+
+
+@pytest.fixture
+def warehouse(spark_resource, tmp_path):
+    return DeltaWarehouse(location=str(tmp_path / "warehouse"), spark=spark_resource)
+
+
+def _rows(spark, day: str, users: list[str]):
+    """One row of 10 watched seconds per user on ``day``."""
+    return spark.createDataFrame([(user, 10.0) for user in users], "user_id string, watched_seconds double").selectExpr(
+        f"DATE'{day}' AS session_date", "user_id", "watched_seconds"
+    )
+
+
+def test_rows_and_version_are_the_writes_own_when_another_writer_commits_right_after(
+    spark, warehouse, monkeypatch
+):
+    first = warehouse.write_table(TABLE, _rows(spark, DAYS[0], ["ann", "bo"]), DAYS, LOG, writer_id="run a")
+    assert (first.rows_written, first.metadata["delta_version"]) == (2, 0)
+
+    real_write = DeltaTableLocation.write
+    rival = _rows(spark, "2024-01-20", ["cy"])
+
+    def write_then_a_rival_commits(location, writer):
+        real_write(location, writer)
+        rival_writer = rival.write.format("delta").mode("append").option("userMetadata", "run b")
+        real_write(location, rival_writer)
+
+    monkeypatch.setattr(DeltaTableLocation, "write", write_then_a_rival_commits)
+    second = warehouse.write_table(TABLE, _rows(spark, DAYS[0], ["ann", "bo", "di"]), DAYS, LOG, writer_id="run a")
+    # Version 1 is this write's commit; the rival's one-row append is version 2 and the newest.
+    assert (second.rows_written, second.metadata["delta_version"]) == (3, 1)
+    assert warehouse.current_version(TABLE) == 2
+
+
+def test_a_write_that_changes_nothing_reports_zero_rows_and_the_version_it_found(spark, warehouse):
+    other_day = ("2024-01-17", "2024-01-18")
+    warehouse.write_table(TABLE, _rows(spark, DAYS[0], ["ann"]), DAYS, LOG, writer_id="run a")
+    empty = warehouse.write_table(TABLE, _rows(spark, DAYS[0], []), other_day, LOG, writer_id="run b")
+    # Delta records no commit for zero rows into a day that held none: still version 0, and 0 rows (not 1).
+    assert (empty.rows_written, empty.metadata["delta_version"]) == (0, 0)
+    assert warehouse.current_version(TABLE) == 0
