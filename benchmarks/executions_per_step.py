@@ -1,4 +1,4 @@
-"""Benchmark: Spark SQL executions and seconds per asset step, for one day of the tests' small landing.
+"""Benchmark: Spark SQL executions and seconds per asset step, for one day of a small landing.
 
     .venv/bin/python benchmarks/executions_per_step.py            # warm: a first run, then the measured one
     .venv/bin/python benchmarks/executions_per_step.py --list     # also every execution's description

@@ -10,7 +10,8 @@ The happy path costs no extra pass over the data:
   offending rows for the message.
 * ``unique_key`` and the table's invariant need a grouping or a join that a
   write cannot observe: one query over the *written* range (Delta, pruned to
-  the range and the columns it needs) and the inputs the step already loaded.
+  the range and the columns it needs) and the inputs the step already loaded,
+  one query for all the tables a step writes (``evaluate_written``).
   Nothing re-reads the landing zone or re-runs a transform.
 
 Pure of Dagster apart from building ``AssetCheckResult`` objects, so tests
