@@ -193,12 +193,19 @@ def step_seconds(instance, run_id: str) -> dict[str, float]:
 
 
 def check_seconds(result) -> dict[str, float]:
-    """Per table, seconds its step spent evaluating checks after the write (the materialization's check_seconds)."""
+    """Seconds each step spent evaluating checks after its writes (the materializations' check_seconds).
+
+    Tables whose checks were one query (``checks_evaluated_with``) are one entry, named by all of them.
+    """
     seconds = {}
     for event in result.get_asset_materialization_events():
-        value = event.materialization.metadata.get("check_seconds")
-        if value is not None:
-            seconds[event.asset_key.to_user_string()] = float(value.value)
+        metadata = event.materialization.metadata
+        value = metadata.get("check_seconds")
+        if value is None:
+            continue
+        shared = metadata.get("checks_evaluated_with")
+        tables = sorted([event.asset_key.to_user_string(), *(shared.value.split(", ") if shared else [])])
+        seconds[" + ".join(tables)] = float(value.value)
     return seconds
 
 

@@ -94,6 +94,8 @@ def write_all_checked(
     seconds = round(time.perf_counter() - started, 2)
     for write, result, table_found in zip(writes, results, found, strict=True):
         result.metadata["check_seconds"] = seconds
+        if len(writes) > 1:  # one query for all: its seconds are not to be added up per table
+            result.metadata["checks_evaluated_with"] = ", ".join(w.table for w in writes if w is not write)
         if table_found:
             context.log.info(f"{write.table}: {verdicts(table_found)} ({seconds} s)")
     return list(zip(results, found, strict=True))

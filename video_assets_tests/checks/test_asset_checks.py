@@ -224,6 +224,12 @@ def test_whole_graph_day_passes_every_error_check_and_a_warn_does_not_block(spar
     ]
     events = found[("video_sessions", "events_in_sessions")]
     assert events.passed and metadata(events, "by_day")[DAY]["events_assigned"] > 0
+    # The session step's two tables are checked by one query: its seconds are said once, shared.
+    written = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+    assert written["video_sessions"]["checks_evaluated_with"].value == "watch_intervals"
+    assert written["watch_intervals"]["checks_evaluated_with"].value == "video_sessions"
+    assert written["video_sessions"]["check_seconds"] == written["watch_intervals"]["check_seconds"]
+    assert "checks_evaluated_with" not in written["user_video_metrics"]
 
 
 def broken_raw_stage(day_rows):
