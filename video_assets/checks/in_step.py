@@ -148,6 +148,7 @@ class TableChecks:
     def _results(
         self, report: TableReport, query: TableCheck | None, queried: TableReport | None, invariant: Invariant | None
     ) -> list[dg.AssetCheckResult]:
+        """The check results, from the observed report and (when ``query`` ran) the queried one."""
         if query is not None:
             report.key, report.reference = queried.key, queried.reference
             if query.with_rules:  # the query re-counted the rules by day and sampled what failed
@@ -159,9 +160,10 @@ class TableChecks:
             found.append(results.schema_result(self.table, report, days))
         if results.CONTRACT_RULES in self.selected:
             found.append(results.rules_result(self.table, report, days))
-        if results.UNIQUE_KEY in self.selected and report.key is not None:
+        # A key or comparison report exists only when the query evaluated a selected check.
+        if report.key is not None:
             found.append(results.key_result(self.table, report, days))
-        if invariant is not None and invariant.name in self.selected and report.reference is not None:
+        if report.reference is not None:
             found.append(
                 results.comparison_result(self.table, invariant.name, report.reference, days, invariant.statement)
             )

@@ -3,8 +3,9 @@
 Each function runs one small aggregate query and collects its result (a few
 rows to a few hundred: days x tiers, score bins, the top videos), never a
 partition's rows; or, for the counters' pairs (``*_counters`` / ``*_observed``),
-reads counts observed while the table was written, with no query at all. Callers pass the tables already filtered to the days they
-want; every number is over all the rows they pass.
+reads counts observed while the table was written, with no query at all.
+Callers pass the tables already filtered to the days they want; every number
+is over all the rows they pass.
 """
 
 import math
@@ -96,6 +97,7 @@ def tier_mix(tier_summary: DataFrame) -> list[tuple[date, str, int]]:
 
 def tier_mix_counters(days: list[str]) -> dict[str, Column]:
     """pair_count per (day, tier) of ``days``, to observe while engagement_tier_summary is written (no read back)."""
+
     def pairs_on(day: str, tier: str) -> Column:
         here = (F.col("metric_date") == F.lit(day).cast("date")) & (F.col("engagement_tier") == tier)
         return F.sum(F.when(here, F.col("pair_count")).otherwise(F.lit(0)))
@@ -105,8 +107,11 @@ def tier_mix_counters(days: list[str]) -> dict[str, Column]:
 
 def tier_mix_observed(observed: dict, days: list[str]) -> list[tuple[date, str, int]]:
     """``tier_mix``'s rows from the counts of ``tier_mix_counters``: by day, then tier (High first)."""
-    counts = {(day, tier): int(observed.get(f"tier_mix:{day}:{tier}") or 0) for day in days for tier in TIERS}
-    return [(date.fromisoformat(day), tier, count) for (day, tier), count in counts.items()]
+    return [
+        (date.fromisoformat(day), tier, int(observed.get(f"tier_mix:{day}:{tier}") or 0))
+        for day in days
+        for tier in TIERS
+    ]
 
 
 def score_bin(bin_width: float = DEFAULT_BIN_WIDTH) -> Column:
