@@ -29,6 +29,7 @@ from video_assets.checks.results import (
 )
 from video_assets.io.delta import DeltaWarehouse, EmptyOverwriteRefused
 from video_assets.io.landing import LandingZone, list_day_files, path_exists
+from video_assets.io.scratch import scratch_rows
 from video_assets.io.source_table import SourceTable
 from video_assets.io.spark import SparkResource, observed
 from video_assets.partitions import daily_partitions
@@ -40,6 +41,7 @@ RAW_GROUP = "raw"
 EVENTS_TABLE_SETTING = f"landing.events_table of the resources YAML or {config.EVENTS_TABLE_VARIABLE}"
 VIDEOS_TABLE_SETTING = f"landing.videos_table of the resources YAML or {config.VIDEOS_TABLE_VARIABLE}"
 CLEAN, QUARANTINE = "raw_video_events", "raw_video_events_quarantine"
+QUARANTINED = "_quarantined"  # the scratch rows' split: a line with a quarantine reason or a candidate event
 
 
 @dg.asset(
@@ -154,7 +156,7 @@ def _raw_check_specs() -> list[dg.AssetCheckSpec]:
             LINES_RECONCILE,
             CLEAN,
             "Per day: landing lines read = valid events + quarantined records + duplicates, from the counts the "
-            "step observed on its two passes, and equal to the rows the two Delta commits wrote.",
+            "step observed on its parse and on its two writes, and equal to the rows the two Delta commits wrote.",
         ),
         check_spec(HAS_EVENTS, CLEAN, "WARN when a day of the run has no clean event.", blocking=False),
         *contract_specs(QUARANTINE),
@@ -206,11 +208,11 @@ def raw_video_events(
 ):
     """Parse, normalize, quarantine and de-duplicate the day's landing files (SEMANTICS.md 1-2).
 
-    Two passes over the landing lines, no cache: the quarantine pass parses
-    and filters (no shuffle); the clean pass parses and de-duplicates (one
-    shuffle). Every count the checks need is observed on the way. (Keeping
-    the parsed lines on local disk between the passes measured no faster on
-    1M events, and slower on small days: docs/performance.md.)
+    One read and one parse of every landing line: the classified lines are
+    written once to the step's scratch rows, split by whether they are
+    quarantined; the quarantine table is written from one part (no shuffle),
+    the clean table from the other, de-duplicated (one shuffle). Every count
+    the checks need is observed on the way (docs/performance.md).
     """
     session = spark.get_session()
     days = partition_days(context)
@@ -219,41 +221,41 @@ def raw_video_events(
     else:
         lines, common = _landing_file_lines(context, session, landing, warehouse, days)
 
-    classified = events.classify_lines(lines)
-    # Every line is counted on the quarantine pass before its filter, every candidate on the clean pass
-    # before de-duplication: the reconciliation comes from the two passes, not from a third.
-    counted, line_counts = observed(
-        classified,
+    # Every line and every candidate is counted on the one pass that classifies them; the two writes count
+    # what they write: the reconciliation adds up three independent counts.
+    classified, line_counts = observed(
+        events.classify_lines(lines),
         {
             "lines": F.count(F.lit(1)),
             **rows_per_day("partition_date", days, "lines:"),
+            **rows_per_day("partition_date", days, "candidates:", F.col("reason").isNull()),
             **{f"reason:{r}": F.count_if(F.col("reason") == r) for r in events.QUARANTINE_REASONS},
         },
     )
-    with timed_step(context, "raw_video_events_quarantine: parse, classify, write") as quarantine_timing:
-        quarantine_write, quarantine_checks = write_checked(
-            context, warehouse, QUARANTINE, events.quarantined_records(counted), engagement, days
-        )
-    lines = line_counts.get
-
-    clean_input, candidates = observed(
-        classified, rows_per_day("partition_date", days, "candidates:", F.col("reason").isNull())
-    )
-    with timed_step(context, "raw_video_events: parse, de-duplicate, write") as clean_timing:
-        clean_write, clean_checks = write_checked(
-            context, warehouse, CLEAN, events.clean_events(clean_input), engagement, days,
-            observe=rows_per_day("event_date", days, "valid:"),
-        )
+    with scratch_rows(session, warehouse.location, "raw_video_events_lines", context.run_id) as scratch:
+        with timed_step(context, "landing lines: read, parse, classify (one pass)") as parse_timing:
+            scratch.write(classified.withColumn(QUARANTINED, F.col("reason").isNotNull()), QUARANTINED)
+        line_totals = line_counts.get
+        with timed_step(context, "raw_video_events_quarantine: write") as quarantine_timing:
+            quarantine_write, quarantine_checks = write_checked(
+                context, warehouse, QUARANTINE,
+                events.quarantined_records(scratch.read().where(F.col(QUARANTINED))), engagement, days,
+            )
+        with timed_step(context, "raw_video_events: de-duplicate, write") as clean_timing:
+            clean_write, clean_checks = write_checked(
+                context, warehouse, CLEAN, events.clean_events(scratch.read().where(~F.col(QUARANTINED))),
+                engagement, days, observe=rows_per_day("event_date", days, "valid:"),
+            )
     counts = RawCounts(
-        lines=per_day(lines, "lines:", days),
+        lines=per_day(line_totals, "lines:", days),
         quarantined=per_day(quarantine_write.observed, f"{QUARANTINE}:day:", days),
-        candidates=per_day(candidates.get, "candidates:", days),
+        candidates=per_day(line_totals, "candidates:", days),
         valid=per_day(clean_write.observed, "valid:", days),
         rows_written={CLEAN: clean_write.rows_written, QUARANTINE: quarantine_write.rows_written},
     )
     duplicates = sum(counts.duplicates(day) for day in days)
     context.log.info(
-        f"lines read {lines.get('lines', 0)}: valid {clean_write.rows_written}, quarantined "
+        f"lines read {line_totals.get('lines', 0)}: valid {clean_write.rows_written}, quarantined "
         f"{quarantine_write.rows_written}, duplicates {duplicates}"
     )
     stage_results = raw_stage_results(
@@ -265,10 +267,11 @@ def raw_video_events(
         metadata={
             **clean_write.metadata,
             **common,
-            "lines_read": int(lines.get("lines", 0)),
+            "lines_read": int(line_totals.get("lines", 0)),
             "valid_events": clean_write.rows_written,
             "duplicates_dropped": duplicates,
             "quarantined": quarantine_write.rows_written,
+            "parse_seconds": parse_timing["seconds"],
             "compute_seconds": clean_timing["seconds"],
         },
         check_results=clean_checks + [r for r in stage_results if r.asset_key.to_user_string() == CLEAN],
@@ -280,7 +283,7 @@ def raw_video_events(
             **common,
             "quarantined": quarantine_write.rows_written,
             "quarantined_by_reason": dg.MetadataValue.json(
-                {reason: int(lines.get(f"reason:{reason}", 0)) for reason in events.QUARANTINE_REASONS}
+                {reason: int(line_totals.get(f"reason:{reason}", 0)) for reason in events.QUARANTINE_REASONS}
             ),
             "compute_seconds": quarantine_timing["seconds"],
         },

@@ -21,12 +21,12 @@ from video_assets.checks.results import (
 
 @dataclass(frozen=True)
 class RawCounts:
-    """Per day of the run, what the raw step counted on its two passes over the landing lines.
+    """Per day of the run, what the raw step counted on its parse of the landing lines and on its two writes.
 
-    ``lines``: non-blank lines read (plus one per unreadable file), counted on
-    the quarantine pass before the filter; ``quarantined``: quarantine rows
-    written; ``candidates``: lines with no quarantine reason, counted on the
-    clean pass before de-duplication; ``valid``: clean rows written.
+    ``lines``: non-blank lines read (plus one per unreadable file) and
+    ``candidates``: lines with no quarantine reason, both counted on the one
+    pass that parses and classifies them; ``quarantined``: quarantine rows
+    written; ``valid``: clean rows written (after de-duplication).
     ``rows_written``: the two Delta commits' own row counts, per table.
     """
 
@@ -43,9 +43,9 @@ class RawCounts:
 def reconcile_lines(counts: RawCounts, days: list[str]) -> Comparison:
     """lines read = valid + quarantined + duplicates, per day (SEMANTICS.md 2).
 
-    The two passes count independently (a landing file changed between them,
-    or a row lost on the way, shows as ``unaccounted``), and the observed
-    totals must equal what the Delta commits say they wrote.
+    The parse and the two writes count independently (a row lost between the
+    parse and a write shows as ``unaccounted``), and the observed totals must
+    equal what the Delta commits say they wrote.
     """
     comparison = Comparison()
     for day in days:

@@ -100,6 +100,8 @@ def test_single_day_materialization_writes_clean_events_and_quarantine(spark, la
     assert (raw["lines_read"].value, raw["valid_events"].value, raw["duplicates_dropped"].value) == (5, 3, 1)
     assert raw["quarantined"].value == 1 and raw["rows_written"].value == 3
     assert metadata["raw_video_events_quarantine"]["quarantined_by_reason"].value["malformed_record"] == 1
+    # The lines were parsed once into the step's scratch rows, removed when the step ended.
+    assert sorted(p.name for p in fresh.iterdir()) == ["raw_video_events", "raw_video_events_quarantine", "video_catalog"]
 
 
 def test_range_rerun_is_identical_and_rewriting_a_day_touches_only_that_day(spark, landing, warehouse_dir):

@@ -110,12 +110,12 @@ def raw_counts(lines, quarantined, candidates, valid, written=None):
     )
 
 
-def test_reconciliation_adds_up_the_two_passes_and_the_commits():
+def test_reconciliation_adds_up_the_parse_the_writes_and_the_commits():
     # LANDING_LINES: 6 lines, 2 quarantined, 4 candidates of which 1 duplicate, 3 valid.
     good = reconcile_lines(raw_counts(6, 2, 4, 3), [DAY])
     assert good.passed
     assert good.by_day[DAY] == {"lines_read": 6, "valid": 3, "quarantined": 2, "duplicates": 1, "unaccounted": 0}
-    # The landing grew between the quarantine pass and the clean pass: one line counted once, written once more.
+    # One clean row more written than the parse counted (a row from elsewhere): unaccounted -1.
     grew = reconcile_lines(raw_counts(6, 2, 5, 4), [DAY])
     assert grew.failing_rows == 1 and grew.by_day[DAY]["unaccounted"] == -1
     # The commit wrote fewer clean rows than the pass counted.
