@@ -181,7 +181,8 @@ def _rules(table: str, settings: EngagementSettings, session) -> list[Rule]:
 
 # A key is counted by a 96-bit hash of its columns: fixed-width values shuffle and compare far cheaper
 # than the key's text. Equal keys always hash alike, so no repeat is missed; a repeated hash is then
-# confirmed on the key columns themselves (``_read``), so a collision cannot fail the check.
+# confirmed on the key columns themselves (``_read``), so a collision cannot fail the check. (Keys are
+# strings, dates and integers: no -0.0 / NaN, which grouping equates but hashing would not.)
 _KEY_HASH_TYPE = "STRUCT<xx: BIGINT, murmur: INT>"
 
 
