@@ -179,19 +179,6 @@ def _rules(table: str, settings: EngagementSettings, session) -> list[Rule]:
     return _RULES_CACHE[key]
 
 
-# A key is counted by a 96-bit hash of its columns: fixed-width values shuffle and compare far cheaper
-# than the key's text. Equal keys always hash alike, so no repeat is missed; a repeated hash is then
-# confirmed on the key columns themselves (``_read``), so a collision cannot fail the check. (Keys are
-# strings, dates and integers: no -0.0 / NaN, which grouping equates but hashing would not.)
-_KEY_HASH_TYPE = "STRUCT<xx: BIGINT, murmur: INT>"
-
-
-def _key_hash(key_columns: tuple[str, ...]) -> str:
-    """SQL: the hash pair of a row's key columns (``_KEY_HASH_TYPE``)."""
-    columns = ", ".join(f"`{c}`" for c in key_columns)
-    return f"named_struct('xx', xxhash64({columns}), 'murmur', hash({columns}))"
-
-
 def _rule_failed(index: int) -> str:
     """SQL: the row is a table row and breaks rule ``index``; a null verdict passes (nulls are the not-null rules' business)."""
     return f"(_is_row AND NOT coalesce(_pass_{index}, true))"
@@ -199,7 +186,7 @@ def _rule_failed(index: int) -> str:
 
 def _finding(code: int, condition: str | None = None, value: str = "NULL", key: str = "NULL") -> str:
     """SQL of one finding, null when the condition is false (built as text: one expression, one JVM call)."""
-    finding = f"named_struct('code', {code}, 'value', CAST({value} AS DOUBLE), 'key', CAST({key} AS {_KEY_HASH_TYPE}))"
+    finding = f"named_struct('code', {code}, 'value', CAST({value} AS DOUBLE), 'key', CAST({key} AS STRING))"
     return finding if condition is None else f"IF({condition}, {finding}, NULL)"
 
 
@@ -313,8 +300,8 @@ def _plan(check: TableCheck, settings: EngagementSettings, index: int) -> _Plan:
     derived = [f"CAST({day} AS STRING) AS _day", "coalesce(_in_table, false) AS _is_row"]
     if key_columns:
         no_null = " AND ".join(f"`{c}` IS NOT NULL" for c in key_columns)
-        hashed = _key_hash(key_columns)
-        derived.append(f"IF(coalesce(_in_table, false) AND {no_null}, {hashed}, NULL) AS _key")
+        key_text = ", ".join(f"CAST(`{c}` AS STRING)" for c in key_columns)
+        derived.append(f"IF(coalesce(_in_table, false) AND {no_null}, concat_ws(chr(1), {key_text}), NULL) AS _key")
     if reference is not None:
         derived.append("coalesce(_disagree_raw, true) AS _disagree")
     flagged = joined.select("*", *attached).selectExpr("*", *derived)
@@ -363,20 +350,18 @@ def _read(plan: _Plan, found: dict, sample_size: int) -> TableReport:
     key_report = report.key
     if plan.key_columns and key_report is not None:
         key_row = found.get((None, KEY))
-        if key_row and key_row["rows_repeated"]:
-            # The hashes repeat: count the keys themselves (two keys may share a hash; one key never has two).
+        key_report.duplicated_keys = int(key_row["keys_repeated"] or 0) if key_row else 0
+        key_report.duplicate_rows = int(key_row["rows_repeated"] or 0) if key_row else 0
+        if key_report.duplicate_rows:
             no_null_key = functools.reduce(lambda a, b: a & b, [F.col(c).isNotNull() for c in plan.key_columns])
             repeated = (
                 frame.where(no_null_key)
                 .groupBy(*plan.key_columns)
                 .agg(F.count(F.lit(1)).alias("copies"))
                 .where("copies > 1")
+                .limit(sample_size)
             )
-            totals = repeated.agg(F.count(F.lit(1)).alias("keys"), F.sum("copies").alias("rows")).first()
-            key_report.duplicated_keys = int(totals["keys"])
-            key_report.duplicate_rows = int(totals["rows"] or 0)
-            if key_report.duplicate_rows:
-                key_report.sample = [jsonable_row(row) for row in repeated.limit(sample_size).collect()]
+            key_report.sample = [jsonable_row(row) for row in repeated.collect()]
 
     reference = plan.reference
     if reference is not None and report.reference is not None:

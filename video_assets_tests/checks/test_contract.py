@@ -3,7 +3,6 @@
 import pytest
 from pyspark.sql import functions as F
 
-from video_assets.checks import evaluation
 from video_assets.checks.evaluation import evaluate_table, validate_structure
 from video_assets.checks.schemas import SCHEMAS, table_rules
 from video_assets.settings import EngagementSettings
@@ -62,17 +61,6 @@ def test_a_duplicate_key_is_counted_with_every_copy(good_tables):
         {"metric_date": "2025-01-15", "user_id": "peter", "video_id": "video_001", "copies": 2}
     ]
     assert report.rules.failures == {}
-
-
-def test_keys_that_share_a_hash_are_not_duplicates(good_tables, monkeypatch):
-    """Keys are counted by hash first; a repeated hash is confirmed on the key itself before the check fails."""
-    monkeypatch.setattr(evaluation, "_key_hash", lambda columns: "named_struct('xx', 7L, 'murmur', 7)")
-    metrics = good_tables["user_video_metrics"]
-    assert metrics.count() > 1  # every row shares the one hash
-    report = evaluate_table(metrics, "user_video_metrics", SETTINGS)
-    assert (report.key.duplicate_rows, report.key.duplicated_keys, report.key.sample) == (0, 0, [])
-    twice = evaluate_table(metrics.unionByName(peter(metrics)), "user_video_metrics", SETTINGS)
-    assert (twice.key.duplicate_rows, twice.key.duplicated_keys) == (2, 1)
 
 
 def test_unique_above_total_fails_beyond_the_tolerance_only(good_tables):
