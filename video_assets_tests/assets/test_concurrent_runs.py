@@ -34,14 +34,18 @@ DAY = "2024-01-17"  # a day of its own: no session of the fixture's days closes 
 
 
 @pytest.mark.slow
-def test_two_runs_of_one_day_started_together_both_end_correct(spark, landing, warehouse_dir, tmp_path, monkeypatch):
+def test_two_runs_of_one_day_started_together_both_end_correct(spark, spark_connect_address, landing, warehouse_dir, tmp_path, monkeypatch):
     """`video-assets run` twice at once for the same day, on one Dagster home with the project's dagster.yaml.
 
-    Each run is its own process with its own Spark, as two cron jobs or two
-    deploys would be. Both write the same partition of every daily table and
-    MERGE into the same all-time table; the pools of dagster.yaml make their
-    writers of a table take turns, so neither loses a Delta commit race, no
-    rerun is needed, and the day counts once.
+    Each run is its own process with its own Spark session, as two cron jobs or
+    two deploys would be: one starts Spark in its process (the local default,
+    the suite's one run that starts a JVM of its own), the other reaches the
+    tests' shared JVM through Spark Connect (as a deploy on a Spark server
+    does; a second cold JVM would double this test's time on 2 cores). Both
+    write the same partition of every daily table and MERGE into the same
+    all-time table; the pools of dagster.yaml make their writers of a table
+    take turns, so neither loses a Delta commit race, no rerun is needed, and
+    the day counts once.
     """
     write_day(landing, DAY, [
         record(DAY, "09:00:00", "dee", "v180", "play", 0),
@@ -67,13 +71,14 @@ def test_two_runs_of_one_day_started_together_both_end_correct(spark, landing, w
             instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
     # The tests' Spark settings (spark_settings.py) as the runs' Spark defaults: this test is about the
     # runs taking turns, and on 2 cores per-query compilation is most of its time.
-    environment = {**os.environ, "SPARK_CONF_DIR": str(spark_defaults_dir(tmp_path / "spark_conf"))}
+    in_process_spark = {**os.environ, "SPARK_CONF_DIR": str(spark_defaults_dir(tmp_path / "spark_conf"))}
+    connected_spark = {**in_process_spark, "VIDEO_ASSETS_SPARK_REMOTE": spark_connect_address}
     runs = [
         subprocess.Popen(
             [sys.executable, "-m", "video_assets.cli", "run", "--from", DAY, "--to", DAY],
             env=environment, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
-        for _ in range(2)
+        for environment in (in_process_spark, connected_spark)
     ]
     outputs = [run.communicate(timeout=900)[0] for run in runs]
     for run, output in zip(runs, outputs, strict=True):

@@ -2,6 +2,10 @@
 
 One `dagster dev` (webserver + daemons) serves the whole module, with its own
 DAGSTER_HOME (a copy of the project's dagster.yaml), landing and warehouse.
+Its runs reach Spark through the tests' shared JVM (VIDEO_ASSETS_SPARK_REMOTE
+at its Spark Connect server): Spark is not this module's subject, and a run
+that starts a cold JVM of its own takes about twice as long on these few rows
+(one run in its own JVM: assets/test_concurrent_runs.py).
 The tests run in file order and build on each other's state where that saves
 minutes (each backfill is a handful of Spark runs): the first backfill is a
 fixture; the late-data test reuses it. A job backfill (the relaunch of a range)
@@ -45,7 +49,7 @@ from video_assets_tests.e2e.dagster_ui import (
 
 pytestmark = pytest.mark.e2e
 
-BACKFILL_TIMEOUT = 1500  # seconds; a backfill here is 1-4 Spark runs, each starting its own JVM
+BACKFILL_TIMEOUT = 1500  # seconds; a backfill here is 1-4 Spark runs
 DAY_AFTER_RANGE = (date.fromisoformat(landing.BACKFILL_DAYS[-1]) + timedelta(days=1)).isoformat()
 
 
@@ -67,7 +71,7 @@ class BackfillOutcome:
 
 
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory):
+def ui(tmp_path_factory, spark_connect_address):
     root = tmp_path_factory.mktemp("ui_path")
     chromium_ready = ensure_chromium_in_background()
     landing_dir = landing.write_landing(root / "landing")
@@ -79,6 +83,7 @@ def ui(tmp_path_factory):
             "VIDEO_ASSETS_LANDING_DIR": str(landing_dir),
             "VIDEO_ASSETS_WAREHOUSE_DIR": str(warehouse_dir),
             "VIDEO_ASSETS_PARTITION_START": landing.FIRST_DAY,
+            "VIDEO_ASSETS_SPARK_REMOTE": spark_connect_address,
         },
     )
     server.start()
