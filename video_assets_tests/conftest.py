@@ -5,11 +5,7 @@ import os
 import pytest
 
 # The suite's slowest tests and its time against the budget, printed at the end of every run.
-from video_assets_tests.time_budget import (  # noqa: F401
-    pytest_runtest_logreport,
-    pytest_sessionstart,
-    pytest_terminal_summary,
-)
+from video_assets_tests.time_budget import pytest_runtest_logreport, pytest_terminal_summary  # noqa: F401
 
 # Nothing a developer has set for their own runs may leak into tests.
 for _name in [n for n in os.environ if n.startswith(("VIDEO_ASSETS_", "DATABRICKS_"))]:

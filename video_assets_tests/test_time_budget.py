@@ -1,6 +1,6 @@
 """Which budget a pytest run is held to, and how the line reads."""
 
-from video_assets_tests.time_budget import QUICK_TIER_MARKERS, budget_for, budget_line, pace_line, pace_seconds
+from video_assets_tests.time_budget import QUICK_TIER_MARKERS, budget_for, budget_line
 
 
 def test_the_whole_folder_without_markers_is_the_full_suite_and_the_readme_markers_the_quick_tier():
@@ -22,12 +22,4 @@ def test_the_budget_line_says_within_or_by_how_much_over():
     )
     assert budget_line("full suite", 1049.2, 720) == (
         "full suite: 1049 s of tests against a budget of 720 s (12 min): OVER BUDGET by 329 s"
-    )
-
-
-def test_the_pace_loop_takes_longer_for_more_additions_and_its_line_names_both_ends():
-    assert 0 < pace_seconds(10_000) < pace_seconds(2_000_000)
-    assert pace_line(0.812, 1.604) == (
-        "machine pace: a 5,000,000-addition Python loop took 0.81 s at the start and 1.60 s at the end "
-        "(compare totals of runs with similar paces)"
     )

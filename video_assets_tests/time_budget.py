@@ -4,11 +4,6 @@ Budgets on this 2-core machine: the full suite within 12 minutes of tests, the
 quick tier (``-m "not slow and not e2e and not databricks"``) within 3. A run
 of any other subset prints its slowest tests and total with no budget line to
 hold it to. The hooks are imported by the tests' conftest.py.
-
-This machine's pace moves by up to 2x from hour to hour, more than most cuts
-to the suite: a run held to a budget also times a fixed pure-Python loop at
-its start and at its end, so that two totals can be compared for what the
-machine was doing at the time.
 """
 
 from __future__ import annotations
@@ -21,11 +16,9 @@ QUICK_TIER_MARKERS = "not slow and not e2e and not databricks"
 FULL_SUITE_BUDGET_SECONDS = 12 * 60
 QUICK_TIER_BUDGET_SECONDS = 3 * 60
 SLOWEST_SHOWN = 10
-PACE_LOOP_ITERATIONS = 5_000_000
 
 _started = time.monotonic()
 _seconds_by_test: dict[str, float] = defaultdict(float)
-_pace_at_start: list[float] = []
 
 
 def budget_for(markexpr: str, keyword: str, whole_test_folder: bool) -> tuple[str, int] | None:
@@ -51,31 +44,6 @@ def _ran_the_whole_test_folder(config) -> bool:
     return bool(folders) and sorted(given) == sorted(folders)
 
 
-def pace_seconds(iterations: int = PACE_LOOP_ITERATIONS) -> float:
-    """Seconds a fixed pure-Python loop of additions takes now: this machine's pace (lower is faster)."""
-    started = time.perf_counter()
-    total = 0
-    for number in range(iterations):
-        total += number
-    return time.perf_counter() - started
-
-
-def pace_line(at_start: float, at_end: float) -> str:
-    return (
-        f"machine pace: a {PACE_LOOP_ITERATIONS:,}-addition Python loop took {at_start:.2f} s at the start and "
-        f"{at_end:.2f} s at the end (compare totals of runs with similar paces)"
-    )
-
-
-def _held_to_a_budget(config) -> tuple[str, int] | None:
-    return budget_for(config.option.markexpr or "", config.option.keyword or "", _ran_the_whole_test_folder(config))
-
-
-def pytest_sessionstart(session) -> None:
-    if _held_to_a_budget(session.config):
-        _pace_at_start.append(pace_seconds())
-
-
 def pytest_runtest_logreport(report) -> None:
     _seconds_by_test[report.nodeid] += report.duration  # setup + call + teardown
 
@@ -91,7 +59,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     for nodeid, seconds in slowest:
         write(f"  {seconds:7.1f}  {nodeid}")
     write(f"total: {total:.0f} s for {len(_seconds_by_test)} tests ({sum(_seconds_by_test.values()):.0f} s inside tests)")
-    budget = _held_to_a_budget(config)
+    budget = budget_for(config.option.markexpr or "", config.option.keyword or "", _ran_the_whole_test_folder(config))
     if budget is None:
         write(
             f"a subset of the suite: no budget applies (full suite {FULL_SUITE_BUDGET_SECONDS // 60} min, "
@@ -99,5 +67,3 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         )
         return
     write(budget_line(budget[0], total, budget[1]))
-    if _pace_at_start:
-        write(pace_line(_pace_at_start[0], pace_seconds()))
