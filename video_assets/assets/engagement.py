@@ -1,7 +1,6 @@
 """raw_video_events -> video_sessions + watch_intervals -> user_video_metrics, each checked in its own step."""
 
 import dagster as dg
-from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
 from video_assets.assets.common import (
@@ -24,6 +23,7 @@ from video_assets.checks.results import (
     per_day_evaluations,
 )
 from video_assets.io.delta import DeltaWarehouse
+from video_assets.io.scratch import scratch_rows
 from video_assets.partitions import daily_partitions, previous_and_same_day
 from video_assets.reporting import aggregates, asset_pictures
 from video_assets.settings import TIERS, EngagementSettings
@@ -89,46 +89,48 @@ def video_sessions(
     """Sessionize D-1..D events and keep the sessions that close on the run's days (SEMANTICS.md 6-7).
 
     The annotated events (one row per event with its session, playback state
-    and segment) are computed once and kept on local disk (bounded memory);
-    both tables and the events_in_sessions check are built from them.
+    and segment) are computed once and written to the step's scratch rows
+    (``io/scratch.py``: no cache, which serverless compute refuses); both
+    tables and the events_in_sessions check are built from them.
     """
     first_day, last_day = day_range(context)
     days = partition_days(context)
-    annotated = sessions.annotate_events(raw_video_events, video_catalog, engagement, first_day, last_day).persist(
-        StorageLevel.DISK_ONLY
-    )
-    try:
-        overview = {f"ended_by:{name}": F.count_if(F.col("ended_by") == name) for name in sessions.ENDED_BY}
-        overview["watched_seconds"] = F.sum("watched_seconds")
-        with timed_step(context, "video_sessions, watch_intervals: sessionize, replay playback, write") as timing:
-            (session_write, session_checks), (interval_write, interval_checks) = write_all_checked(
-                context,
-                warehouse,
-                engagement,
-                days,
-                [
-                    TableWrite(
-                        "video_sessions",
-                        # One file per day: the cached per-event frame keeps the 16 partitions of its user
-                        # shuffle, and 16 small files a day would make every later read open 16x the files.
-                        sessions.video_sessions(annotated, engagement).repartition("session_date"),
-                        invariant=Invariant(
-                            EVENTS_IN_SESSIONS,
-                            "events assigned = events counted, per session",
-                            invariants.events_in_sessions(annotated),
-                        ),
-                        observe=overview,
+    overview = {f"ended_by:{name}": F.count_if(F.col("ended_by") == name) for name in sessions.ENDED_BY}
+    overview["watched_seconds"] = F.sum("watched_seconds")
+    session = warehouse.spark.get_session()
+    with (
+        timed_step(context, "video_sessions, watch_intervals: sessionize, replay playback, write") as timing,
+        scratch_rows(session, warehouse.location, "video_sessions_events", context.run_id) as scratch,
+    ):
+        with timed_step(context, "events: sessionize, replay playback (one pass, to the scratch rows)"):
+            scratch.write(sessions.annotate_events(raw_video_events, video_catalog, engagement, first_day, last_day))
+        annotated = scratch.read()
+        (session_write, session_checks), (interval_write, interval_checks) = write_all_checked(
+            context,
+            warehouse,
+            engagement,
+            days,
+            [
+                TableWrite(
+                    "video_sessions",
+                    # One file per day: the scratch rows come back in many splits (one or more per file the
+                    # user shuffle wrote), and many small files a day would make every later read open them all.
+                    sessions.video_sessions(annotated, engagement).repartition("session_date"),
+                    invariant=Invariant(
+                        EVENTS_IN_SESSIONS,
+                        "events assigned = events counted, per session",
+                        invariants.events_in_sessions(annotated),
                     ),
-                    TableWrite(
-                        "watch_intervals",
-                        intervals.watch_intervals(intervals.watched_segments(annotated), engagement).repartition(
-                            "session_date"
-                        ),
+                    observe=overview,
+                ),
+                TableWrite(
+                    "watch_intervals",
+                    intervals.watch_intervals(intervals.watched_segments(annotated), engagement).repartition(
+                        "session_date"
                     ),
-                ],
-            )
-    finally:
-        annotated.unpersist()
+                ),
+            ],
+        )
     observed = session_write.observed
     by_ended = {name: int(observed.get(f"ended_by:{name}") or 0) for name in sessions.ENDED_BY}
     watched_hours = round(float(observed.get("watched_seconds") or 0.0) / 3600, 2)

@@ -200,11 +200,8 @@ def user_video_engagement(
             metrics.where(f"metric_date BETWEEN DATE'{first}' AND DATE'{last}'"), stored, first, last
         )
 
-    inputs = agreeing_daily_inputs(context, warehouse, pairs_of)
-    try:
+    with agreeing_daily_inputs(context, warehouse, pairs_of) as inputs:
         yield from _write_lifetime(context, warehouse, engagement, inputs, days, stored)
-    finally:
-        inputs.release()
 
 
 def _write_lifetime(context, warehouse: DeltaWarehouse, engagement: EngagementSettings, inputs, days, stored):

@@ -1,9 +1,10 @@
-"""Rows one step computes once and reads twice: kept next to the warehouse's tables while the step runs.
+"""Rows one step computes once and reads more than once: kept next to the warehouse's tables while the step runs.
 
 Spark cannot write two tables from one job, and its cache is not available on
-every compute (Databricks serverless refuses ``persist``). A step that would
-otherwise compute an expensive frame twice writes it once here, partitioned by
-the column that splits it, then reads each part for its own table.
+every compute (Databricks serverless refuses ``persist``, ``cache`` and
+``unpersist``), so no step caches a DataFrame. A step that would otherwise
+compute an expensive frame twice writes it once here (split by a column when
+each part feeds its own table), then reads it back for every use.
 
 Each step gets its own folder (or table) named after its run, so two runs never
 read each other's rows, and it is removed when the step ends, failed or not:
@@ -34,10 +35,12 @@ class ScratchRows:
         self.name = table.name if table.is_catalog_table else f"{warehouse_location.rstrip('/')}/{SCRATCH_FOLDER}/{name}-{tag}"
         self._schema = None
 
-    def write(self, frame, partition_column: str) -> None:
-        """Computes ``frame`` once and stores it, split by ``partition_column`` (a column of a few values)."""
+    def write(self, frame, partition_column: str | None = None) -> None:
+        """Computes ``frame`` once and stores it, split by ``partition_column`` (a column of a few values) if given."""
         self._schema = frame.schema
-        writer = frame.write.mode("overwrite").partitionBy(partition_column)
+        writer = frame.write.mode("overwrite")
+        if partition_column:
+            writer = writer.partitionBy(partition_column)
         if self.is_catalog_table:
             writer.format("delta").saveAsTable(self.name)
         else:

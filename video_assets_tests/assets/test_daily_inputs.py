@@ -37,29 +37,32 @@ def all_pairs(_metrics):
 
 
 def test_agreeing_tables_are_read_at_their_current_versions(warehouse):
-    inputs = agreeing_daily_inputs(dg.build_asset_context(), warehouse, all_pairs, waits=())
-    assert inputs.versions == {"user_video_metrics": 0, "watch_intervals": 0}
-    assert inputs.pairs is None
-    assert sum(r["total_watch_seconds"] for r in rows_of(inputs.metrics)) == 540.0
-    inputs.release()  # the cache would otherwise outlive the test in the shared SparkSession
+    with agreeing_daily_inputs(dg.build_asset_context(), warehouse, all_pairs, waits=()) as inputs:
+        assert inputs.versions == {"user_video_metrics": 0, "watch_intervals": 0}
+        assert inputs.pairs is None
+        assert sum(r["total_watch_seconds"] for r in rows_of(inputs.metrics)) == 540.0
 
 
-def test_a_day_rewritten_in_one_table_only_fails_after_the_waits_naming_the_pair(warehouse, spark):
+def test_a_day_rewritten_in_one_table_only_fails_after_the_waits_naming_the_pair(warehouse, spark, tmp_path):
     day_two = warehouse.read_range("watch_intervals", [TORN_DAY], version=0)
     half_written = day_two.where("user_id <> 'ann'")
     half_written.write.format("delta").mode("overwrite").option("replaceWhere", f"session_date = '{TORN_DAY}'").save(
         warehouse.table("watch_intervals").name
     )
-    with pytest.raises(dg.Failure) as failure:
-        agreeing_daily_inputs(dg.build_asset_context(), warehouse, all_pairs, waits=(0, 0))
+    with pytest.raises(dg.Failure) as failure, agreeing_daily_inputs(
+        dg.build_asset_context(), warehouse, all_pairs, waits=(0, 0)
+    ):
+        pass
     message = failure.value.description
     assert "(ann, v180): 240.0 s in user_video_metrics, 60.0 s in watch_intervals" in message
     assert "user_video_metrics version 0, watch_intervals version 1" in message
     assert "bob" not in message
 
-    only_bob = agreeing_daily_inputs(
-        dg.build_asset_context(), warehouse, lambda metrics: metrics.where("user_id = 'bob'").select("user_id", "video_id"),
-        waits=(),
-    )
-    assert [r["user_id"] for r in rows_of(only_bob.pairs)] == ["bob"]
-    only_bob.release()
+    context = dg.build_asset_context()
+    with agreeing_daily_inputs(
+        context, warehouse, lambda metrics: metrics.where("user_id = 'bob'").select("user_id", "video_id"), waits=()
+    ) as only_bob:
+        assert [r["user_id"] for r in rows_of(only_bob.pairs)] == ["bob"]
+        assert [(r["user_id"], r["total_watch_seconds"]) for r in rows_of(only_bob.metrics)] == [("bob", 300.0)]
+        assert (tmp_path / "_scratch").is_dir()  # the pairs' rows, read from the step's scratch rows
+    assert not (tmp_path / "_scratch").exists()  # and removed when the step is done with them

@@ -53,3 +53,5 @@ def test_whole_graph_range_then_reruns(spark, landing, warehouse_dir):
     assert rows_of(read_table(spark, warehouse_dir, "user_video_metrics").where(day_one), ["user_id"]) == [
         r for r in before["user_video_metrics"] if r["metric_date"].isoformat() == DAYS[0]
     ]
+    # The steps' scratch rows (raw lines, annotated events, the merged pairs' rows) are gone with their steps.
+    assert sorted(path.name for path in warehouse_dir.iterdir()) == sorted(TABLES)

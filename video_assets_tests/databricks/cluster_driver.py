@@ -8,7 +8,8 @@ A run attaches to its cluster's JVM when the spec names a gateway (runs on an
 existing cluster share the driver JVM and SparkContext, as notebooks and
 Python tasks do on Databricks), starts its own Spark (a new job cluster), or,
 on serverless compute (SPARK_REMOTE set), starts nothing: the task's own
-SparkSession.builder.getOrCreate() is a Spark Connect session.
+SparkSession.builder.getOrCreate() is a Spark Connect session, which refuses
+the DataFrame cache as serverless compute does (``refuse_caching``).
 Then it executes the task's python file as ``__main__`` with the globals a
 Databricks Python task has (``spark``, ``sc``, ``dbutils``), its parameters
 in sys.argv, and writes a small report (which ``video_assets`` it imported,
@@ -104,6 +105,25 @@ def run_cluster(spec: dict) -> int:
     return 0
 
 
+# What Databricks serverless answers to DataFrame.persist / cache / unpersist (its "caching limitations").
+SERVERLESS_CACHE_ERROR = "[NOT_SUPPORTED_WITH_SERVERLESS] PERSIST TABLE is not supported on serverless compute."
+
+
+def refuse_caching() -> None:
+    """DataFrame.persist, cache and unpersist fail on this Spark Connect client, as on Databricks serverless."""
+    from pyspark.errors.exceptions.connect import AnalysisException
+    from pyspark.sql.connect.client.core import SparkConnectClient
+
+    analyze = SparkConnectClient._analyze
+
+    def refusing(self, method, **kwargs):
+        if method in ("persist", "unpersist"):
+            raise AnalysisException(SERVERLESS_CACHE_ERROR, sql_state="0A000")
+        return analyze(self, method, **kwargs)
+
+    SparkConnectClient._analyze = refusing
+
+
 def run_task(spec: dict) -> int:
     started = time.time()
     report: dict = {
@@ -115,7 +135,9 @@ def run_task(spec: dict) -> int:
     code = 1
     try:
         task_globals = {"dbutils": DBUtils(spec["secrets"])}
-        if not report["serverless"]:
+        if report["serverless"]:
+            refuse_caching()
+        else:
             spark = attach_spark() if report["attached"] else start_spark(spec["spark_settings"])
             task_globals.update({"spark": spark, "sc": spark.sparkContext})
         report["spark_ready_seconds"] = round(time.time() - started, 2)
