@@ -333,6 +333,15 @@ def _count_of(name: str) -> Column:
     return F.count(F.when(F.col("event_name") == name, 1))
 
 
+def _of_first_event_with(column: str) -> Column:
+    """The value of the session's first event (by event_index) that has one, null when none has.
+
+    Not ``first(ignorenulls)``: that takes the first row to reach the aggregate, which after a shuffle is
+    any row (min_by skips the rows whose ordering is null).
+    """
+    return F.min_by(column, F.when(F.col(column).isNotNull(), F.col("event_index")))
+
+
 def video_sessions(annotated: DataFrame, settings: EngagementSettings) -> DataFrame:
     """One row per session: span, event counts, watched seconds, jumps, how it ended, quality flags.
 
@@ -375,9 +384,7 @@ def video_sessions(annotated: DataFrame, settings: EngagementSettings) -> DataFr
         F.first("video_duration_seconds").alias("video_duration_seconds"),
         F.first("duration_source").alias("duration_source"),
         F.first("video_title", ignorenulls=True).alias("video_title"),
-        F.first("player_session_id", ignorenulls=True).alias("player_session_id"),
-        F.first("device_id", ignorenulls=True).alias("device_id"),
-        F.first("platform", ignorenulls=True).alias("platform"),
+        *[_of_first_event_with(column).alias(column) for column in ("player_session_id", "device_id", "platform")],
     )
     flags = F.array_sort(
         F.array_compact(

@@ -5,7 +5,9 @@ from datetime import datetime, timedelta
 import pytest
 from pyspark.sql import functions as F
 
-from video_assets_tests.builders import day, event, events_frame, rows_of, run_engagement
+from video_assets.settings import EngagementSettings
+from video_assets.transforms import sessions
+from video_assets_tests.builders import catalog_frame, day, event, events_frame, rows_of, run_engagement
 
 
 def long_chain(user, start, end, step_minutes=20):
@@ -93,3 +95,25 @@ def test_duration_from_catalog_then_player_median_then_largest_position(spark):
     assert (inferred["video_duration_seconds"], inferred["duration_source"]) == (50.0, "inferred")
     assert "duration_inferred" in inferred["quality_flags"]
     assert inferred["completion_percentage"] == 100.0
+
+
+def test_a_sessions_player_session_device_and_platform_are_those_of_its_first_event_that_has_one(spark):
+    """docs/semantics-decisions.md: the first non-null value in the session, in event order, however rows arrive."""
+
+    def sent_with(row, player_session_id, device_id, platform):
+        return (*row[:10], player_session_id, device_id, platform, *row[13:])
+
+    rows = [
+        sent_with(event("ann", "v180", "2025-01-15 10:00:00", "play", 0), None, None, None),
+        sent_with(event("ann", "v180", "2025-01-15 10:00:30", "heartbeat", 30), "s-1", "phone", None),
+        sent_with(event("ann", "v180", "2025-01-15 10:01:00", "pause", 60), "s-2", "tv", "ios"),
+    ]
+    settings = EngagementSettings()
+    annotated = sessions.annotate_events(
+        events_frame(spark, rows), catalog_frame(spark, {"v180": 180}), settings, day("2025-01-15"), day("2025-01-15")
+    )
+    # The rows reach the aggregate last event first, as they can after a shuffle.
+    [session] = rows_of(sessions.video_sessions(annotated.orderBy(F.desc("event_index")).coalesce(1), settings))
+    assert (session["event_count"], session["player_session_id"], session["device_id"], session["platform"]) == (
+        3, "s-1", "phone", "ios"
+    )
