@@ -25,7 +25,7 @@ def events_in_sessions(annotated: DataFrame) -> Reference:
     """For video_sessions: every event the step assigned to a session is counted in exactly that session.
 
     ``annotated`` is the session step's own per-event frame (each event with
-    its session_id and session_date, computed once and cached by the step).
+    its session_id and session_date, computed once into the step's scratch rows).
     Expected per session_id: that many events in ``event_count`` and the same
     session_date. A failing row is a session whose count or date differs, or
     that exists on one side only. What this proves: nothing was lost or
