@@ -53,6 +53,8 @@ class ScratchRows:
         return self._spark.read.schema(self._schema).parquet(self.name)
 
     def remove(self) -> None:
+        if self._schema is None:  # never written (e.g. the all-time step's full rebuild): nothing to remove
+            return
         if self.is_catalog_table:
             self._spark.sql(f"DROP TABLE IF EXISTS {self.name}")
             return
@@ -63,7 +65,7 @@ class ScratchRows:
                 os.rmdir(os.path.dirname(local))  # the _scratch folder, when no other run's rows are in it
             except OSError:
                 pass
-        elif self._schema is not None:
+        else:
             # Storage the driver cannot list (object stores): an empty overwrite deletes the rows' files.
             empty = literal_frame(self._spark, [], self._schema.toDDL())
             empty.write.mode("overwrite").format("parquet").save(self.name)
