@@ -53,11 +53,13 @@ def run_engagement(spark, rows, videos, first_day: date, last_day: date | None =
     annotated = sessions.annotate_events(
         events_frame(spark, rows), catalog_frame(spark, videos), settings, first_day, last_day
     ).cache()
-    session_table = sessions.video_sessions(annotated, settings)
-    interval_table = intervals.watch_intervals(intervals.watched_segments(annotated), settings)
+    session_summaries = sessions.summarize_sessions(annotated).cache()
+    session_table = sessions.video_sessions(session_summaries, settings)
+    interval_table = intervals.watch_intervals(session_summaries, settings)
     metric_table = metrics.user_video_metrics(session_table, interval_table, settings)
     return {
         "annotated": annotated,
+        "session_summaries": session_summaries,
         "video_sessions": session_table,
         "watch_intervals": interval_table,
         "user_video_metrics": metric_table,

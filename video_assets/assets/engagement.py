@@ -68,7 +68,8 @@ ENGAGEMENT_GROUP = "engagement"
             EVENTS_IN_SESSIONS,
             "video_sessions",
             "Every event the step assigned to a session is counted in exactly that session: per session_id, "
-            "the step's annotated events are counted and compared with event_count and session_date.",
+            "the events the playback replay numbered are compared with event_count, and the session_date all "
+            "its events were given with the table's.",
         ),
         *contract_specs("watch_intervals"),
     ],
@@ -88,10 +89,12 @@ def video_sessions(
 ):
     """Sessionize D-1..D events and keep the sessions that close on the run's days (SEMANTICS.md 6-7).
 
-    The annotated events (one row per event with its session, playback state
-    and segment) are computed once and written to the step's scratch rows
-    (``io/scratch.py``: no cache, which serverless compute refuses); both
-    tables and the events_in_sessions check are built from them.
+    The events are annotated (session, playback state, segment) and
+    aggregated per session in one pass, with no shuffle after the one by
+    user; the per-session rows (aggregates and watched segments) are written
+    once to the step's scratch rows (``io/scratch.py``: no cache, which
+    serverless compute refuses), and both tables and the events_in_sessions
+    check are built from them.
     """
     first_day, last_day = day_range(context)
     days = partition_days(context)
@@ -100,13 +103,12 @@ def video_sessions(
     session = warehouse.spark.get_session()
     with (
         timed_step(context, "video_sessions, watch_intervals: sessionize, replay playback, write") as timing,
-        scratch_rows(session, warehouse.location, "video_sessions_events", context.run_id) as scratch,
+        scratch_rows(session, warehouse.location, "video_sessions_summaries", context.run_id) as scratch,
     ):
-        with timed_step(context, "events: sessionize, replay playback (one pass, to the scratch rows)"):
+        with timed_step(context, "sessions: sessionize, replay playback, aggregate (one pass, to the scratch rows)"):
             annotated = sessions.annotate_events(raw_video_events, video_catalog, engagement, first_day, last_day)
-            # event_key only breaks ties in the event order, inside annotate_events: ~72 bytes a row nothing reads.
-            scratch.write(annotated.drop("event_key"))
-        annotated = scratch.read()
+            scratch.write(sessions.summarize_sessions(annotated))
+        summaries = scratch.read()
         (session_write, session_checks), (interval_write, interval_checks) = write_all_checked(
             context,
             warehouse,
@@ -117,19 +119,17 @@ def video_sessions(
                     "video_sessions",
                     # One file per day: the scratch rows come back in many splits (one or more per file the
                     # user shuffle wrote), and many small files a day would make every later read open them all.
-                    sessions.video_sessions(annotated, engagement).repartition("session_date"),
+                    sessions.video_sessions(summaries, engagement).repartition("session_date"),
                     invariant=Invariant(
                         EVENTS_IN_SESSIONS,
                         "events assigned = events counted, per session",
-                        invariants.events_in_sessions(annotated),
+                        invariants.events_in_sessions(summaries),
                     ),
                     observe=overview,
                 ),
                 TableWrite(
                     "watch_intervals",
-                    intervals.watch_intervals(intervals.watched_segments(annotated), engagement).repartition(
-                        "session_date"
-                    ),
+                    intervals.watch_intervals(summaries, engagement).repartition("session_date"),
                 ),
             ],
         )

@@ -21,19 +21,24 @@ from video_assets.settings import TIERS
 # ---------------------------------------------------------------- references at a table's grain
 
 
-def events_in_sessions(annotated: DataFrame) -> Reference:
+def events_in_sessions(summaries: DataFrame) -> Reference:
     """For video_sessions: every event the step assigned to a session is counted in exactly that session.
 
-    ``annotated`` is the session step's own per-event frame (each event with
-    its session_id and session_date, computed once into the step's scratch rows).
-    Expected per session_id: that many events in ``event_count`` and the same
-    session_date. A failing row is a session whose count or date differs, or
-    that exists on one side only. What this proves: nothing was lost or
-    double-counted between sessionizing, aggregating and writing. It does not
+    ``summaries`` is the step's own per-session frame (``summarize_sessions``,
+    computed once into the step's scratch rows). Expected per session_id:
+    as many events in ``event_count`` as the replay numbered in the session
+    (its highest event_index), and one session_date shared by all its events
+    (the latest of them). A failing row is a session whose count or date
+    differs, or that exists on one side only. What this proves: the
+    grouping into sessions agrees with the replay's numbering of each
+    session's events, the session's events agree on its day, and no session
+    was lost or doubled between aggregating and writing. It does not
     re-derive the sessionization rule independently (the transform tests do).
     """
-    expected = annotated.groupBy("session_id").agg(
-        F.first("session_date").alias("assigned_session_date"), F.count(F.lit(1)).alias("events_assigned")
+    expected = summaries.select(
+        "session_id",
+        F.col("latest_session_date").alias("assigned_session_date"),
+        F.col("numbered_events").alias("events_assigned"),
     )
     disagree = (F.coalesce(F.col("events_assigned"), F.lit(0)) != F.coalesce(F.col("event_count"), F.lit(0))) | ~F.col(
         "assigned_session_date"

@@ -32,6 +32,10 @@ SESSION_FLAGS = (
     "session_truncated", "implicit_resume", "browser_close", "position_beyond_duration", "duration_inferred",
 )
 DURATION_SOURCES = ("catalog", "player", "inferred")
+# A watched segment (section 7): positions in content seconds, its wall span in UTC.
+SEGMENT_FIELDS = (
+    "kind", "start_position_seconds", "end_position_seconds", "watched_seconds", "wall_start_ts", "wall_end_ts",
+)
 
 
 def _tie_rank(name: Column) -> Column:
@@ -342,21 +346,42 @@ def _of_first_event_with(column: str) -> Column:
     return F.min_by(column, F.when(F.col(column).isNotNull(), F.col("event_index")))
 
 
-def video_sessions(annotated: DataFrame, settings: EngagementSettings) -> DataFrame:
-    """One row per session: span, event counts, watched seconds, jumps, how it ended, quality flags.
+def _watched_segments_of(segment: str, sub_order: int) -> Column:
+    """A session's segments of one column (segment or switch_segment) that watched something, with their order.
 
-    Seconds are wall seconds for *_ts spans and content seconds for positions
-    and watched_seconds. jump_count counts section-7 jumps (the metrics'
-    seek_count); skipped_*_seconds add their distances (backward as a
-    positive number).
+    segment_order = 2 * event_index + sub_order: an event's own segment comes before the switch credit after it.
+    """
+    watched = F.when(
+        F.col(f"{segment}.watched_seconds") > 0,
+        F.struct(
+            (F.col("event_index") * 2 + sub_order).alias("segment_order"),
+            *[F.col(f"{segment}.{field}").alias(field) for field in SEGMENT_FIELDS],
+        ),
+    )
+    return F.collect_list(watched)
+
+
+def summarize_sessions(annotated: DataFrame) -> DataFrame:
+    """One row per session: the aggregates of its events and its watched segments, in session order.
+
+    This is the one aggregation of the stage: ``video_sessions`` finishes its
+    rows and ``intervals.watch_intervals`` joins its ``watched_segments``
+    (array of segment_order, kind, positions in content s, watched_seconds,
+    wall span; only segments that watched something). ``numbered_events``
+    (the highest event_index the replay gave) and ``latest_session_date``
+    are for the events_in_sessions check: they must equal event_count and
+    session_date. ``annotated`` arrives clustered by user, so grouping it
+    needs no shuffle.
     """
     watched = F.coalesce(F.col("segment.watched_seconds"), F.lit(0.0)) + F.coalesce(
         F.col("switch_segment.watched_seconds"), F.lit(0.0)
     )
     furthest = F.greatest(_watched_end("segment"), _watched_end("switch_segment"))
     jumps = F.array_compact(F.array("segment_jump", "event_jump"))
-    per_session = annotated.withColumn("_jumps", jumps).groupBy("session_id", *SESSION_KEY).agg(
-        F.first("session_date").alias("session_date"),
+    summaries = annotated.withColumn("_jumps", jumps).groupBy("session_id", *SESSION_KEY).agg(
+        F.min("session_date").alias("session_date"),
+        F.max("session_date").alias("latest_session_date"),
+        F.max("event_index").alias("numbered_events"),
         F.min("event_ts").alias("first_event_ts"),
         F.max("event_ts").alias("last_event_ts"),
         F.count(F.lit(1)).alias("event_count"),
@@ -385,7 +410,22 @@ def video_sessions(annotated: DataFrame, settings: EngagementSettings) -> DataFr
         F.first("duration_source").alias("duration_source"),
         F.first("video_title", ignorenulls=True).alias("video_title"),
         *[_of_first_event_with(column).alias(column) for column in ("player_session_id", "device_id", "platform")],
+        _watched_segments_of("segment", 0).alias("_own_segments"),
+        _watched_segments_of("switch_segment", 1).alias("_switch_segments"),
     )
+    # Sorted by segment_order, the struct's first field, unique within a session.
+    in_order = F.array_sort(F.concat("_own_segments", "_switch_segments"))
+    return summaries.withColumn("watched_segments", in_order).drop("_own_segments", "_switch_segments")
+
+
+def video_sessions(summaries: DataFrame, settings: EngagementSettings) -> DataFrame:
+    """One row per session: span, event counts, watched seconds, jumps, how it ended, quality flags.
+
+    ``summaries`` is ``summarize_sessions``' output. Seconds are wall seconds
+    for *_ts spans and content seconds for positions and watched_seconds.
+    jump_count counts section-7 jumps (the metrics' seek_count);
+    skipped_*_seconds add their distances (backward as a positive number).
+    """
     flags = F.array_sort(
         F.array_compact(
             F.array(
@@ -398,7 +438,7 @@ def video_sessions(annotated: DataFrame, settings: EngagementSettings) -> DataFr
         )
     )
     completion = F.least(F.lit(100.0), 100 * ratio(F.col("max_position_seconds"), F.col("video_duration_seconds")))
-    finished = per_session.withColumns(
+    finished = summaries.withColumns(
         {
             "wall_seconds": seconds_between(F.col("first_event_ts"), F.col("last_event_ts")),
             "closed_at": plus_seconds(F.col("last_event_ts"), settings.session_timeout_seconds),

@@ -15,7 +15,7 @@ DAYS = ["2025-01-14", "2025-01-15"]
 def reference_of(good_tables, table):
     """The table's invariant built from the good upstream tables."""
     if table == "video_sessions":
-        return invariants.events_in_sessions(good_tables["annotated"])
+        return invariants.events_in_sessions(good_tables["session_summaries"])
     if table == "user_video_metrics":
         return invariants.watch_seconds_match(good_tables["watch_intervals"])
     if table == "engagement_tier_summary":
@@ -57,6 +57,24 @@ def test_events_in_sessions_counts_a_missing_and_an_extra_session(good_tables):
     result = comparison(good_tables, "video_sessions", extra)
     assert result.failing_rows == 1
     assert result.sample[0]["session_id"] == "not-a-session"
+
+
+def test_events_in_sessions_fails_a_session_numbered_otherwise_or_whose_events_disagree_on_its_day(good_tables):
+    """The expected side is the replay's numbering and the latest day of the session's events, not event_count."""
+    summaries = good_tables["session_summaries"]
+    peter = F.col("user_id") == "peter"
+
+    def failing(column, changed):
+        broken = summaries.withColumn(column, F.when(peter, changed).otherwise(F.col(column)))
+        reference = invariants.events_in_sessions(broken)
+        return evaluate_table(good_tables["video_sessions"], "video_sessions", SETTINGS, reference=reference).reference
+
+    renumbered = failing("numbered_events", F.col("numbered_events") + 1)
+    assert renumbered.failing_rows == 1
+    assert (renumbered.sample[0]["events_assigned"], renumbered.sample[0]["event_count"]) == (7, 6)
+    next_day = failing("latest_session_date", F.date_add("latest_session_date", 1))
+    assert next_day.failing_rows == 1
+    assert str(next_day.sample[0]["assigned_session_date"]) == "2025-01-16"
 
 
 def test_watch_seconds_must_match_the_intervals_per_row(good_tables):

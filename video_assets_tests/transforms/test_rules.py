@@ -94,6 +94,13 @@ SCENARIOS = {
         ("09:00:00", "play", 200), ("09:03:20", "pause", 400),
         ("10:00:00", "play", 400), ("10:03:19.500000", "pause", 599.5),
     ]),
+    # Intervals follow the session's order: [0, 30] and [31.5, 51.5] join (1.5 s from where the previous segment
+    # ended), [100, 110] does not (a resume elsewhere), nor the backward jump's [50, 60], which [60, 70] joins.
+    "interval_runs": timeline("interval_runs", "v", [
+        ("10:00:00", "play", 0), ("10:00:30", "pause", 30), ("10:01:00", "resume", 31.5),
+        ("10:01:20", "pause", 51.5), ("10:02:00", "resume", 100), ("10:02:10", "heartbeat", 110),
+        ("10:02:20", "heartbeat", 60), ("10:02:30", "pause", 70),
+    ]),
     "midnight_stays": timeline("midnight_stays", "long", [("23:00:00", "play", 0), ("23:20:00", "pause", 1200)]),
     "midnight_moves": timeline("midnight_moves", "long", [("23:10:00", "play", 0), ("23:40:00", "pause", 1800)]),
 }
@@ -211,6 +218,25 @@ def test_browser_close_credits_nothing_after_the_last_event(tables):
     m = metric(tables, "browser_close")
     assert (m["total_watch_seconds"], m["browser_close_count"]) == (10.0, 1)
     assert m["quality_flags"] == ["browser_close"]
+
+
+def test_an_interval_is_a_run_of_segments_each_starting_where_the_previous_ended(tables):
+    intervals = [
+        (i["interval_index"], i["start_position_seconds"], i["end_position_seconds"], i["watched_seconds"],
+         i["segment_count"], i["derivation"], [(s["start"], s["end"]) for s in i["segments"]],
+         i["wall_start_ts"].strftime("%H:%M:%S"), i["wall_end_ts"].strftime("%H:%M:%S"))
+        for i in tables["intervals"]
+        if i["user_id"] == "interval_runs"
+    ]
+    assert intervals == [
+        (1, 0.0, 51.5, 50.0, 2, "continuous", [(0.0, 30.0), (31.5, 51.5)], "10:00:00", "10:01:20"),
+        (2, 100.0, 110.0, 10.0, 1, "continuous", [(100.0, 110.0)], "10:02:00", "10:02:10"),
+        (3, 50.0, 70.0, 20.0, 2, "jump_adjusted", [(50.0, 60.0), (60.0, 70.0)], "10:02:10", "10:02:30"),
+    ]
+    m = metric(tables, "interval_runs")
+    # Unique: [0, 30] + ([31.5, 51.5] and [50, 70] = [31.5, 70]) + [100, 110] = 30 + 38.5 + 10; the 1.5 s
+    # between 30 and 31.5 were never watched. Jumps: the resume at 100 (48.5 from the pause) and the jump back.
+    assert (m["total_watch_seconds"], m["unique_watch_seconds"], m["seek_count"]) == (80.0, 78.5, 2)
 
 
 def test_video_switch_credits_the_time_until_the_next_video(tables):

@@ -113,7 +113,8 @@ def test_a_sessions_player_session_device_and_platform_are_those_of_its_first_ev
         events_frame(spark, rows), catalog_frame(spark, {"v180": 180}), settings, day("2025-01-15"), day("2025-01-15")
     )
     # The rows reach the aggregate last event first, as they can after a shuffle.
-    [session] = rows_of(sessions.video_sessions(annotated.orderBy(F.desc("event_index")).coalesce(1), settings))
+    summaries = sessions.summarize_sessions(annotated.orderBy(F.desc("event_index")).coalesce(1))
+    [session] = rows_of(sessions.video_sessions(summaries, settings))
     assert (session["event_count"], session["player_session_id"], session["device_id"], session["platform"]) == (
         3, "s-1", "phone", "ios"
     )
