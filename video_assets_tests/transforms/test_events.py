@@ -235,11 +235,15 @@ def test_a_read_error_row_is_unreadable_file_before_any_other_reason(spark):
     assert [r["event_id"] for r in rows_of(events.clean_events(classified))] == ["b"]
 
 
+def _executed_plan(frame) -> str:
+    return frame._jdf.queryExecution().executedPlan().toString()
+
+
 def _exchanges(frame) -> int:
-    return frame._jdf.queryExecution().executedPlan().toString().count("Exchange ")
+    return _executed_plan(frame).count("Exchange ")
 
 
-def test_the_quarantine_needs_no_shuffle_and_the_clean_events_one(spark):
+def test_the_quarantine_needs_no_shuffle_and_the_clean_events_one_shuffle_and_one_sort(spark):
     classified = events.classify_lines(
         spark.createDataFrame(
             [(date(2024, 1, 15), "f", GOOD)], "partition_date date, source_file string, raw_line string"
@@ -248,3 +252,7 @@ def test_the_quarantine_needs_no_shuffle_and_the_clean_events_one(spark):
     assert _exchanges(classified) == 0
     assert _exchanges(events.quarantined_records(classified)) == 0
     assert _exchanges(events.clean_events(classified)) == 1
+    # No per-group limit before the shuffle (it would sort every candidate once more).
+    clean_plan = _executed_plan(events.clean_events(classified))
+    assert "WindowGroupLimit" not in clean_plan
+    assert clean_plan.count("Sort [") == 1
