@@ -12,7 +12,6 @@ import pytest
 from video_assets.io.delta import _conflict_kind, _touches_days
 from video_assets_tests.assets.small_landing import record, snapshot, write_day
 from video_assets_tests.dagster_runs import read_table
-from video_assets_tests.spark_settings import spark_defaults_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,12 +39,12 @@ def test_two_runs_of_one_day_started_together_both_end_correct(
     """`video-assets run` twice at once for the same day, on one Dagster home with the project's dagster.yaml.
 
     Each run is its own process with its own Spark session, as two cron jobs or
-    two deploys would be: one starts Spark in its process (the local default;
-    the suite's one run that starts a JVM of its own), the other reaches the
-    tests' shared JVM through Spark Connect, as a deploy on a Spark server
-    does. (Two runs take turns at every step, so this test costs about two
-    runs whatever Spark they use: 212 s with two cold JVMs in a full suite,
-    155 s with one and 145 s with none when run alone.) Both write the same
+    two deploys would be; both reach the tests' shared JVM through Spark
+    Connect, as deploys on one Spark server do. They start alike, so they reach
+    the raw step together: when one of them started a JVM of its own, it came
+    to each step about 10 s behind the other and, on one day of data, once
+    never met it at a pool (2026-12-05). Starting Spark in a process is what
+    the tests' shared session does (`SparkResource`). Both write the same
     partition of every daily table and MERGE into the same all-time table; the
     pools of dagster.yaml make their writers of a table take turns, so neither
     loses a Delta commit race, no rerun is needed, and the day counts once.
@@ -72,16 +71,15 @@ def test_two_runs_of_one_day_started_together_both_end_correct(
     with dg.DagsterInstance.get() as instance:
         for pool in pools:
             instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
-    # The tests' Spark settings (spark_settings.py) as the runs' Spark defaults: this test is about the
-    # runs taking turns, and on 2 cores per-query compilation is most of its time.
-    in_process_spark = {**os.environ, "SPARK_CONF_DIR": str(spark_defaults_dir(tmp_path / "spark_conf"))}
-    connected_spark = {**in_process_spark, "VIDEO_ASSETS_SPARK_REMOTE": spark_connect_address}
+    # The shared JVM runs with the tests' Spark settings (spark_settings.py): on 2 cores per-query compilation
+    # would be most of this test's time.
+    connected_spark = {**os.environ, "VIDEO_ASSETS_SPARK_REMOTE": spark_connect_address}
     runs = [
         subprocess.Popen(
             [sys.executable, "-m", "video_assets.cli", "run", "--from", DAY, "--to", DAY],
-            env=environment, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=connected_spark, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
-        for environment in (in_process_spark, connected_spark)
+        for _ in range(2)
     ]
     outputs = [run.communicate(timeout=900)[0] for run in runs]
     for run, output in zip(runs, outputs, strict=True):
