@@ -19,9 +19,10 @@ step = st.tuples(
     st.one_of(st.none(), st.floats(min_value=0, max_value=400, allow_nan=False).map(lambda x: round(x, 1))),
 )
 streams = st.lists(st.lists(step, min_size=1, max_size=12), min_size=1, max_size=6)
-# Users never share a session or an interval, so independent worlds (their users named apart) can go through
-# one Spark run: 8 worlds per example and 2 examples (Hypothesis makes its first example the smallest) check
-# 8 random worlds for 2 runs of the transforms, where one world per example took 8 runs for 7.
+# Users never share a session or an interval (worlds share only the videos and so their durations, and the
+# properties hold for any duration), so several worlds, their users named apart, go through one Spark run:
+# 8 worlds per example and 2 examples (Hypothesis makes its first example the smallest) check 8 random
+# worlds for 2 runs of the transforms, where one world per example took 8 runs for 7.
 WORLDS = 8
 worlds = st.lists(streams, min_size=WORLDS, max_size=WORLDS)
 
