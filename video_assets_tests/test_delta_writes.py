@@ -1,6 +1,8 @@
 """What a table write reports: its own rows and its own commit, whatever another writer commits around it."""
 
+import json
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +53,31 @@ def test_a_write_that_changes_nothing_reports_zero_rows_and_the_version_it_found
     # Delta records no commit for zero rows into a day that held none: still version 0, and 0 rows (not 1).
     assert (empty.rows_written, empty.metadata["delta_version"]) == (0, 0)
     assert warehouse.current_version(TABLE) == 0
+
+
+def _events(spark, day: str):
+    return spark.createDataFrame(
+        [(f"id:{day}", "u", "v", "video_play", "landing/a.jsonl")],
+        "event_key string, user_id string, video_id string, event_name string, source_file string",
+    ).selectExpr(f"DATE'{day}' AS event_date", f"TIMESTAMP'{day} 10:00:00' AS event_ts", "*")
+
+
+def _statistics_of_newest_files(location: str) -> set[str]:
+    """The columns with min values in the add actions of the table's newest commit."""
+    newest = sorted(Path(location, "_delta_log").glob("*.json"))[-1]
+    adds = [json.loads(text)["add"] for text in newest.read_text().splitlines() if '"add"' in text]
+    return {column for add in adds for column in json.loads(add["stats"])["minValues"]}
+
+
+def test_raw_events_keep_statistics_on_the_filtered_columns_only_new_table_or_old(spark, warehouse):
+    wanted = {"event_ts", "user_id", "video_id", "event_name"}
+    warehouse.write_table("raw_video_events", _events(spark, DAYS[0]), DAYS, LOG)
+    assert _statistics_of_newest_files(warehouse.table("raw_video_events").name) == wanted
+
+    # A table written before the property existed keeps statistics on every column until its next write.
+    old = warehouse.table("raw_video_events").name.replace("warehouse", "old_warehouse")
+    _events(spark, DAYS[0]).write.format("delta").partitionBy("event_date").save(old)
+    assert "event_key" in _statistics_of_newest_files(old)
+    old_warehouse = DeltaWarehouse(location=old.rsplit("/", 1)[0], spark=warehouse.spark)
+    old_warehouse.write_table("raw_video_events", _events(spark, DAYS[0]), DAYS, LOG)
+    assert _statistics_of_newest_files(old) == wanted

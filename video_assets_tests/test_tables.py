@@ -26,6 +26,10 @@ def test_the_docs_show_type_nullability_meaning_and_values_of_each_column():
     assert "Partitioned by `session_date`; key: `session_id`, `interval_index`." in docs
     assert "Not partitioned; key: `user_id`, `video_id`." in docs
     assert "Partitioned by `partition_date`; key: none." in docs
+    assert (
+        "Partitioned by `event_date`; key: `event_date`, `event_key`; data-skipping statistics on `event_ts`, "
+        "`user_id`, `video_id`, `event_name`." in docs
+    )
     assert "| `watched_seconds` | `double` | no | content seconds watched: the sum of its segments | > 0 |" in docs
     assert "| `video_title` | `string` | yes | catalog title; null when the catalog has none |  |" in docs
     assert (
@@ -51,6 +55,8 @@ def test_every_spec_names_its_partition_and_key_among_its_columns(name):
         assert by_name[spec.partition_column].type == T.DateType()
         assert not by_name[spec.partition_column].nullable
     assert all(column.meaning for column in spec.columns)
+    # Delta refuses statistics on a partition column, and a name not among the columns would fail the first write.
+    assert set(spec.statistics_columns) <= set(names) - {spec.partition_column}
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))

@@ -104,6 +104,7 @@ def range_condition(column: str, start_day: str, end_day_exclusive: str) -> str:
 # Our commit is looked up among the newest commits after the write (others may have committed since).
 _OWN_COMMIT_SEARCH = 10
 _ROWS_WRITTEN = "_video_assets_rows_written"
+_STATISTICS_COLUMNS = "delta.dataSkippingStatsColumns"
 
 CONFLICT_ATTEMPTS = 5
 CONFLICT_FIRST_DELAY_SECONDS = 2.0
@@ -258,6 +259,8 @@ class DeltaWarehouse(dg.ConfigurableResource):
 
         if writer_id:
             writer = writer.option("userMetadata", writer_id)
+        if spec.statistics_columns:
+            writer = self._with_statistics_columns(location, writer, spec.statistics_columns, log)
         log.info(f"Writing {name} ({range_text}) to {location.name}")
         started = time.perf_counter()
         try:
@@ -379,6 +382,23 @@ class DeltaWarehouse(dg.ConfigurableResource):
     def current_version(self, name: str) -> int | None:
         """The table's latest Delta version (None when it does not exist)."""
         return self._version(self.table(name), self.spark.get_session())
+
+    def _with_statistics_columns(self, location: DeltaTableLocation, writer, columns: tuple[str, ...], log):
+        """The writer, for a table that keeps data-skipping statistics on ``columns`` only.
+
+        A new table gets the property from the write that creates it; a table
+        created by an earlier version (statistics on every column) has it set
+        once, by an ALTER TABLE before this write.
+        """
+        wanted = ",".join(columns)
+        spark = self.spark.get_session()
+        if location.exists(spark):
+            [current] = spark.sql(f"SHOW TBLPROPERTIES {location.sql_name} ('{_STATISTICS_COLUMNS}')").collect()
+            if current["value"] != wanted:
+                log.info(f"{location.name}: data-skipping statistics from now on for {wanted} only")
+                spark.sql(f"ALTER TABLE {location.sql_name} SET TBLPROPERTIES ('{_STATISTICS_COLUMNS}' = '{wanted}')")
+            return writer
+        return writer.option(_STATISTICS_COLUMNS, wanted)
 
     @staticmethod
     def _version(location: DeltaTableLocation, spark) -> int | None:
