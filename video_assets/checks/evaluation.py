@@ -184,9 +184,9 @@ def _rule_failed(index: int) -> str:
     return f"(_is_row AND NOT coalesce(_pass_{index}, true))"
 
 
-def _finding(code: int, condition: str | None = None, value: str = "NULL", key: str = "NULL") -> str:
+def _finding(code: int, condition: str | None = None, value: str = "NULL") -> str:
     """SQL of one finding, null when the condition is false (built as text: one expression, one JVM call)."""
-    finding = f"named_struct('code', {code}, 'value', CAST({value} AS DOUBLE), 'key', CAST({key} AS STRING))"
+    finding = f"named_struct('code', {code}, 'value', CAST({value} AS DOUBLE))"
     return finding if condition is None else f"IF({condition}, {finding}, NULL)"
 
 
@@ -204,6 +204,7 @@ class TableCheck:
 @dataclass(eq=False)
 class _Plan:
     check: TableCheck
+    index: int
     report: TableReport
     evaluable: list[Rule]
     key_columns: tuple[str, ...] | None  # None: key not evaluated
@@ -238,14 +239,14 @@ def evaluate_tables(checks: list[TableCheck], settings: EngagementSettings, *, s
     """
     plans = [_plan(check, settings, index) for index, check in enumerate(checks)]
     exploded = functools.reduce(DataFrame.unionByName, [plan.exploded for plan in plans])
-    # A key finding is counted over all days together, so a duplicate across two days is still a duplicate.
-    per_key = exploded.groupBy(
-        "_table",
-        F.when(F.col("f.code") != KEY, F.col("_day")).alias("_day"),
-        F.col("f.code").alias("code"),
-        F.col("f.key").alias("key"),
+    per_finding = exploded.groupBy(
+        "_table", "_day", F.col("f.code").alias("code")
     ).agg(F.count(F.lit(1)).alias("n"), F.sum("f.value").alias("value"))
-    counts = per_key.groupBy("_table", "_day", "code").agg(
+    # Copies per key, grouped on the key's own columns (no text built per row, no row per finding); counted over
+    # all days together, so a duplicate across two days is still a duplicate. 10M rows: 16.5-27 s -> 8-10 s.
+    per_key = [_copies_per_key(plan) for plan in plans if plan.key_columns]
+    per_row = functools.reduce(DataFrame.unionByName, [per_finding, *per_key])
+    counts = per_row.groupBy("_table", "_day", "code").agg(
         F.sum("n").alias("n"),
         F.sum("value").alias("value"),
         F.count(F.when(F.col("n") > 1, 1)).alias("keys_repeated"),
@@ -255,6 +256,23 @@ def evaluate_tables(checks: list[TableCheck], settings: EngagementSettings, *, s
     for row in counts.collect():
         found[row["_table"]][(row["_day"], row["code"])] = row
     return [_read(plan, found[index], sample_size) for index, plan in enumerate(plans)]
+
+
+def _copies_per_key(plan: _Plan) -> DataFrame:
+    """(table index, no day, KEY, copies of the key, no value): one row per non-null key of the table."""
+    no_null = functools.reduce(Column.__and__, [F.col(c).isNotNull() for c in plan.key_columns])
+    return (
+        plan.check.frame.where(no_null)
+        .groupBy(*plan.key_columns)
+        .agg(F.count(F.lit(1)).alias("n"))
+        .select(
+            F.lit(plan.index).alias("_table"),
+            F.lit(None).cast("string").alias("_day"),
+            F.lit(KEY).alias("code"),
+            "n",
+            F.lit(None).cast("double").alias("value"),
+        )
+    )
 
 
 def _plan(check: TableCheck, settings: EngagementSettings, index: int) -> _Plan:
@@ -298,10 +316,6 @@ def _plan(check: TableCheck, settings: EngagementSettings, index: int) -> _Plan:
         attached.append(reference.disagree.alias("_disagree_raw"))
         attached += [value.alias(f"_total_{j}") for j, value in enumerate(reference.totals.values())]
     derived = [f"CAST({day} AS STRING) AS _day", "coalesce(_in_table, false) AS _is_row"]
-    if key_columns:
-        no_null = " AND ".join(f"`{c}` IS NOT NULL" for c in key_columns)
-        key_text = ", ".join(f"CAST(`{c}` AS STRING)" for c in key_columns)
-        derived.append(f"IF(coalesce(_in_table, false) AND {no_null}, concat_ws(chr(1), {key_text}), NULL) AS _key")
     if reference is not None:
         derived.append("coalesce(_disagree_raw, true) AS _disagree")
     flagged = joined.select("*", *attached).selectExpr("*", *derived)
@@ -310,15 +324,13 @@ def _plan(check: TableCheck, settings: EngagementSettings, index: int) -> _Plan:
     findings += [_finding(i, _rule_failed(i)) for i in range(len(evaluable))]
     if evaluable:
         findings.append(_finding(ANY_RULE, "(" + " OR ".join(_rule_failed(i) for i in range(len(evaluable))) + ")"))
-    if key_columns:
-        findings.append(_finding(KEY, "_key IS NOT NULL", key="_key"))
     if reference is not None:
         findings.append(_finding(DISAGREE, "_disagree"))
         findings += [_finding(TOTAL - j, value=f"_total_{j}") for j in range(len(reference.totals))]
     exploded = flagged.selectExpr(
         f"{index} AS _table", "_day", f"explode(array_compact(array({', '.join(findings)}))) AS f"
     )
-    return _Plan(check, report, evaluable, key_columns, reference, day_column, flagged, exploded)
+    return _Plan(check, index, report, evaluable, key_columns, reference, day_column, flagged, exploded)
 
 
 def _read(plan: _Plan, found: dict, sample_size: int) -> TableReport:
