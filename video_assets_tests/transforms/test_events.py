@@ -33,8 +33,8 @@ def classify(spark, lines, day=DAY):
 QUARANTINE_CASES = {
     "malformed_record": ["{not json", "[1, 2]"],
     "missing_timestamp": [line(timestamp=None), line(timestamp="")],
-    "missing_user_id": [line(userId=None)],
-    "missing_video_id": [line(videoId="  ")],
+    "missing_user_id": [line(userId=None), line(userId=" NULL ")],
+    "missing_video_id": [line(videoId="  "), line(videoId="nUlL")],
     "missing_event_name": [line(eventName=None)],
     "missing_current_time": [line(currentTime=None)],
     "bad_timestamp": [line(timestamp="yesterday at noon")],
@@ -98,6 +98,21 @@ def test_duplicates_by_event_id_and_by_content(spark):
     assert counts == {"valid": 3, "duplicate": 3}
     kept = rows_of(events.clean_events(classified), ["event_key"])
     assert sorted(r["position_seconds"] for r in kept) == [1.0, 5.0, 6.0]
+
+
+def test_of_copies_of_one_event_id_the_earliest_is_kept(spark):
+    # By line text the "Play" copy would come first (upper case sorts first); by event values the kept copy is
+    # the earlier one, then the one at the smaller position.
+    later = line(eventId="a", eventName="Play", timestamp="2024-01-15T10:00:05Z", currentTime=1)
+    earlier = line(eventId="a", eventName="play", timestamp="2024-01-15T10:00:01Z", currentTime=9)
+    same_time_further = line(eventId="b", eventName="Play", currentTime=5)
+    same_time_nearer = line(eventId="b", eventName="play", currentTime=3)
+    lines = [later, earlier, same_time_further, same_time_nearer]
+    kept = rows_of(events.clean_events(classify(spark, lines)), ["event_id"])
+    assert [(r["event_id"], r["position_seconds"], r["raw_event_name"]) for r in kept] == [
+        ("a", 9.0, "play"), ("b", 3.0, "play")
+    ]
+    assert set(events.COPY_ORDER) == set(events.RAW_EVENT_COLUMNS) - {"event_key", "event_date"}
 
 
 def test_reconciliation_lines_equal_valid_plus_quarantined_plus_duplicates(spark):
@@ -177,6 +192,7 @@ def test_one_object_is_valid_whatever_its_values_look_like(spark):
     lines = {
         "number id": line(eventId="n", userId=123),
         "string true": line(eventId="t", userId="true"),
+        "four letters that do not spell null": line(eventId="none", userId="none"),
         "string like an object": line(eventId="o", userId="{not an object"),
         "nested lookalike key":
             GOOD[:-1].replace('"g"', '"nest"') + ', "extra": {"userId": true, "list": [1, {"a": []}]}}',
@@ -188,7 +204,8 @@ def test_one_object_is_valid_whatever_its_values_look_like(spark):
     classified = classify(spark, list(lines.values()))
     assert rows_of(events.quarantined_records(classified)) == []
     clean = {r["event_id"]: r for r in rows_of(events.clean_events(classified))}
-    assert sorted(clean) == ["bom", "dur", "n", "nest", "o", "t", "twice", "ws"]
+    assert sorted(clean) == ["bom", "dur", "n", "nest", "none", "o", "t", "twice", "ws"]
+    assert clean["none"]["user_id"] == "none"
     assert (clean["n"]["user_id"], clean["t"]["user_id"], clean["o"]["user_id"]) == ("123", "true", "{not an object")
     assert clean["twice"]["user_id"] == "last"
     assert clean["dur"]["reported_duration_seconds"] is None
