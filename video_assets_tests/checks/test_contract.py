@@ -51,10 +51,11 @@ def test_a_null_key_is_counted_by_its_not_null_rule_and_not_as_a_duplicate(good_
     assert report.key.duplicate_rows == 0
 
 
-def test_a_duplicate_key_is_counted_with_every_copy(good_tables):
+@pytest.mark.parametrize("with_rules", [True, False], ids=["with the rules", "the key alone"])
+def test_a_duplicate_key_is_counted_with_every_copy(good_tables, with_rules):
     metrics = good_tables["user_video_metrics"]
     broken = metrics.unionByName(peter(metrics))
-    report = evaluate_table(broken, "user_video_metrics", SETTINGS)
+    report = evaluate_table(broken, "user_video_metrics", SETTINGS, with_rules=with_rules)
     assert report.key.duplicate_rows == 2
     assert report.key.duplicated_keys == 1
     assert report.key.sample == [
