@@ -499,8 +499,8 @@ def classify_lines(lines: DataFrame) -> DataFrame:
 
 
 # Which copy of a key is kept: the first by source file, then by event time, then by every other column the
-# table keeps. Copies equal in all of them give the same row whichever is kept; the line text (three times the
-# bytes of the rest) stays out of the shuffle (1M events: the de-duplication 3.2-4.1 s -> 2.5-2.7 s).
+# table keeps. Copies equal in all of them give the same row whichever is kept; the line text (as many bytes as
+# the rest of the row) stays out of the shuffle (1M events: the de-duplication 3.2-4.1 s -> 2.5-2.7 s).
 COPY_ORDER = (
     "source_file", "event_ts", "position_seconds", "event_name", "user_id", "video_id", "reported_duration_seconds",
     "from_position_seconds", "player_session_id", "device_id", "platform", "raw_event_name", "event_id",
