@@ -101,8 +101,8 @@ def test_duplicates_by_event_id_and_by_content(spark):
 
 
 def test_of_copies_of_one_event_id_the_earliest_is_kept(spark):
-    # By line text the "Play" copy would come first (upper case sorts first); by event values the kept copy is
-    # the earlier one, then the one at the smaller position.
+    # The earlier copy is kept; of copies at the same time, the one at the smaller position (by line text, b's
+    # "Play" copy would have been kept: upper case sorts first).
     later = line(eventId="a", eventName="Play", timestamp="2024-01-15T10:00:05Z", currentTime=1)
     earlier = line(eventId="a", eventName="play", timestamp="2024-01-15T10:00:01Z", currentTime=9)
     same_time_further = line(eventId="b", eventName="Play", currentTime=5)
