@@ -329,11 +329,12 @@ def _plan(check: TableCheck, settings: EngagementSettings, index: int) -> _Plan:
     if reference is not None:
         findings.append(_finding(DISAGREE, "_disagree"))
         findings += [_finding(TOTAL - j, value=f"_total_{j}") for j in range(len(reference.totals))]
-    exploded = flagged.selectExpr(
+    # The rows per day are only read with the rules: when the key is all that is asked, the table is scanned
+    # once, for its key (``_copies_per_key``).
+    key_alone = key_columns and not check.with_rules and reference is None
+    exploded = None if key_alone else flagged.selectExpr(
         f"{index} AS _table", "_day", f"explode(array_compact(array({', '.join(findings)}))) AS f"
     )
-    if key_columns and not check.with_rules and reference is None:
-        exploded = None  # the rows per day are only read with the rules: the table is scanned once, for its key
     return _Plan(check, index, report, evaluable, key_columns, reference, day_column, flagged, exploded)
 
 
