@@ -278,27 +278,22 @@ def observed(frame, aggregates: dict):
     return frame.observe(observation, *[value.alias(name) for name, value in aggregates.items()]), observation
 
 
-def literal_frame(spark, rows, schema: str):
-    """A small DataFrame of ``rows`` (tuples in the column order of ``schema``, a DDL string), built in the JVM.
+def literal_frame(spark, rows, schema):
+    """A small DataFrame of ``rows`` (tuples in the column order of ``schema``, a DDL string or a StructType),
+    from an Arrow table.
 
     ``spark.createDataFrame(<python list>)`` is a Python RDD: the first job that reads it makes the
-    JVM start Python worker processes. Small lookup frames (the four tiers, a run's days, the files
-    that could not be read) are literals in the plan instead. Without rows the frame is empty with
-    exactly ``schema``.
+    JVM start Python worker processes, and a frame of literals costs several calls into Spark per
+    value. An Arrow table is handed over whole and planned as a local relation (small lookup frames:
+    the four tiers, a run's days, the files that could not be read), so a join with it is a broadcast.
+    Without rows the frame is empty with exactly ``schema`` (nullability included).
     """
-    from pyspark.sql import functions as F  # noqa: PLC0415 - only where Spark runs
+    import pyarrow as pa  # noqa: PLC0415 - only where Spark runs
+    from pyspark.sql.pandas.types import to_arrow_schema  # noqa: PLC0415
     from pyspark.sql.types import StructType  # noqa: PLC0415
 
-    struct = StructType.fromDDL(schema)
-    if not rows:
-        # An empty Arrow table: exactly ``schema`` (nullability included), no partition, so no task.
-        import pyarrow as pa  # noqa: PLC0415
-        from pyspark.sql.pandas.types import to_arrow_schema  # noqa: PLC0415
-
-        arrow_schema = to_arrow_schema(struct, timezone="UTC")  # the sessions' time zone; no row to convert
-        return spark.createDataFrame(pa.Table.from_pylist([], schema=arrow_schema), schema=struct)
-    literals = [
-        F.struct(*[F.lit(value).cast(field.dataType).alias(field.name) for value, field in zip(row, struct.fields, strict=True)])
-        for row in rows
-    ]
-    return spark.range(1).select(F.inline(F.array(*literals)))
+    struct = schema if isinstance(schema, StructType) else StructType.fromDDL(schema)
+    # Timestamps are naive datetimes in UTC, the sessions' time zone, as Spark returns them.
+    arrow_schema = to_arrow_schema(struct, timezone="UTC")
+    table = pa.Table.from_pylist([dict(zip(struct.names, row, strict=True)) for row in rows], schema=arrow_schema)
+    return spark.createDataFrame(table, schema=struct)

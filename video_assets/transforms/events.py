@@ -123,7 +123,14 @@ def canonical_event_name(name: Column) -> Column:
 
 
 def _literal_map(pairs: dict[str, str]) -> Column:
-    return F.create_map(*[F.lit(x) for pair in sorted(pairs.items()) for x in pair])
+    # One SQL expression: built from a literal per string, the map cost a call into Spark per string
+    # (about 1,200 Py4J round trips for the two alias maps, half of classify_lines' plan building).
+    quoted = (_sql_string(x) for pair in sorted(pairs.items()) for x in pair)
+    return F.expr(f"map({', '.join(quoted)})")
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 # ---------------------------------------------------------------- reading

@@ -1,4 +1,4 @@
-"""io.spark.literal_frame: small lookup frames built as literals in the JVM (no Python workers)."""
+"""io.spark.literal_frame: small lookup frames handed to Spark as Arrow tables (no Python workers)."""
 
 from datetime import date
 
