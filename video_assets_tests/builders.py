@@ -4,6 +4,7 @@ from datetime import date, datetime, timezone
 
 from pyspark.sql import functions as F
 
+from video_assets.io.spark import literal_frame
 from video_assets.settings import EngagementSettings
 from video_assets.transforms import intervals, lifetime, metrics, sessions, summaries
 
@@ -36,11 +37,12 @@ def event(user, video, when, name, position, *, duration=None, from_position=Non
 
 
 def events_frame(spark, rows):
-    return spark.createDataFrame(rows, EVENT_SCHEMA)
+    return literal_frame(spark, rows, EVENT_SCHEMA)
 
 
 def catalog_frame(spark, videos: dict[str, float | None]):
-    return spark.createDataFrame(
+    return literal_frame(
+        spark,
         [(video_id, f"Title of {video_id}", None if d is None else float(d), None, None) for video_id, d in videos.items()],
         "video_id string, title string, duration_seconds double, category string, published_at timestamp",
     )

@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from video_assets.io.spark import literal_frame
 from video_assets.transforms import catalog as catalog_transforms
 from video_assets.transforms import events as event_transforms
 from video_assets_tests.builders import catalog_frame, event, events_frame, run_engagement
@@ -42,7 +43,7 @@ LANDING_LINES = [
 
 def materialized(frame):
     """The frame's rows as a new in-memory frame: tests then evaluate it without recomputing the pipeline."""
-    return frame.sparkSession.createDataFrame(frame.collect(), frame.schema)
+    return literal_frame(frame.sparkSession, frame.collect(), frame.schema)
 
 
 def build_good_tables(spark, tmp_path_factory):
@@ -51,7 +52,8 @@ def build_good_tables(spark, tmp_path_factory):
     tables = run_engagement(spark, EVENTS, VIDEOS, first, last)
     result = {name: materialized(frame) for name, frame in tables.items()}
 
-    lines = spark.createDataFrame(
+    lines = literal_frame(
+        spark,
         [(first.replace(day=15), "file:/landing/events/date=2025-01-15/part-0.jsonl", line) for line in LANDING_LINES],
         "partition_date date, source_file string, raw_line string",
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from video_assets.io.spark import literal_frame
 from video_assets.io.delta import DeltaTableLocation, DeltaWarehouse
 
 TABLE = "watch_intervals"  # partitioned by session_date
@@ -20,7 +21,7 @@ def warehouse(spark_resource, tmp_path):
 
 def _rows(spark, day: str, users: list[str]):
     """One row of 10 watched seconds per user on ``day``."""
-    return spark.createDataFrame([(user, 10.0) for user in users], "user_id string, watched_seconds double").selectExpr(
+    return literal_frame(spark, [(user, 10.0) for user in users], "user_id string, watched_seconds double").selectExpr(
         f"DATE'{day}' AS session_date", "user_id", "watched_seconds"
     )
 
@@ -56,7 +57,8 @@ def test_a_write_that_changes_nothing_reports_zero_rows_and_the_version_it_found
 
 
 def _events(spark, day: str):
-    return spark.createDataFrame(
+    return literal_frame(
+        spark,
         [(f"id:{day}", "u", "v", "video_play", "landing/a.jsonl")],
         "event_key string, user_id string, video_id string, event_name string, source_file string",
     ).selectExpr(f"DATE'{day}' AS event_date", f"TIMESTAMP'{day} 10:00:00' AS event_ts", "*")

@@ -18,6 +18,7 @@ from video_assets.io.delta import DeltaWarehouse
 from video_assets.io.export import ExportError, export_table
 from video_assets.io.spark import literal_frame
 from video_assets.tables import column_names, ddl_schema, table_spec
+from video_assets_tests.builders import ts
 
 LIFETIME, VIDEO_DAYS = "user_video_engagement", "video_engagement_summary"
 DAY2 = date(2024, 1, 16)
@@ -28,10 +29,15 @@ def rows(table: str, *given: dict) -> list[tuple]:
     """Rows of ``table`` in its column order: the values given, a plain default for every other column."""
     defaults = {"string": "x", "double": 0.0, "bigint": 1, "boolean": False, "date": "2024-01-15",
                 "timestamp": "2024-01-15 10:00:00"}
+    parse = {"date": date.fromisoformat, "timestamp": ts}
     columns = table_spec(table).columns
-    return [
-        tuple(values.get(c.name, defaults.get(c.type.simpleString())) for c in columns) for values in given
-    ]
+
+    def value(values, column):
+        kind = column.type.simpleString()
+        given = values.get(column.name, defaults.get(kind))
+        return parse[kind](given) if kind in parse and isinstance(given, str) else given
+
+    return [tuple(value(values, c) for c in columns) for values in given]
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from video_assets.io.spark import literal_frame
 from video_assets.automation import late_data, table_changes
 from video_assets.io.landing import LandingZone
 
@@ -17,7 +18,7 @@ def _rows(*moments):
 
 
 def _append(spark, path, *moments):
-    spark.createDataFrame(_rows(*moments), SCHEMA).write.format("delta").mode("append").save(str(path))
+    literal_frame(spark, _rows(*moments), SCHEMA).write.format("delta").mode("append").save(str(path))
 
 
 def _materialized(instance, day, version):

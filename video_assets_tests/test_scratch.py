@@ -3,13 +3,14 @@
 import pytest
 from pyspark.sql import functions as F
 
+from video_assets.io.spark import literal_frame
 from video_assets.io.scratch import scratch_rows
 
 ROWS = [(1, "a", True), (2, "b", False), (3, "c", False)]
 
 
 def frame(spark):
-    return spark.createDataFrame(ROWS, "id int, label string, flagged boolean")
+    return literal_frame(spark, ROWS, "id int, label string, flagged boolean")
 
 
 def parts(scratch):

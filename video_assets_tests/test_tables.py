@@ -8,6 +8,7 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from video_assets.io.spark import literal_frame
 from video_assets import tables
 from video_assets.checks.schemas import SCHEMAS, field_rules
 from video_assets.tables import DOUBLE, LONG, STRING_ARRAY, TABLES, Column, TableSpec, column_schema, project
@@ -93,7 +94,7 @@ def tiny_table(monkeypatch):
 
 
 def test_project_orders_the_columns_drops_others_and_widens_types(spark, tiny_table):
-    frame = spark.createDataFrame([(7.5, 3, "x")], "score float, id int, extra string").select(
+    frame = literal_frame(spark, [(7.5, 3, "x")], "score float, id int, extra string").select(
         "*", F.array_compact(F.array(F.lit("a"), F.lit(None))).alias("flags")
     )
     projected = project(frame, "tiny")

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import pytest
 from pyspark.sql import types as T
 
+from video_assets.io.spark import literal_frame
 from video_assets.tables import TABLES
 from video_assets_tests.assets.small_landing import ALL, DAYS, record, write_day
 from video_assets_tests.dagster_runs import materialize, use_folders
@@ -59,7 +60,7 @@ def _session(user):
 def _bronze_table(spark, path, events):
     rows = [(_moment(day, clock), user, _session(user), video, name, position)
             for day, clock, user, video, name, position in events]
-    spark.createDataFrame(rows, BRONZE_SCHEMA).write.format("delta").save(str(path))
+    literal_frame(spark, rows, BRONZE_SCHEMA).write.format("delta").save(str(path))
 
 
 def _comparable(spark, warehouse_dir):
@@ -85,7 +86,7 @@ def test_the_graph_from_a_bronze_table_equals_the_graph_from_its_files(spark, la
     bronze = tmp_path / "bronze" / "video_events"
     _bronze_table(spark, bronze, events)
     videos = tmp_path / "bronze" / "videos"
-    spark.createDataFrame([("v180", "Short", 180.0), ("v300", "Long", 300.0)], "videoId string, title string, duration double") \
+    literal_frame(spark, [("v180", "Short", 180.0), ("v300", "Long", 300.0)], "videoId string, title string, duration double") \
         .write.format("delta").save(str(videos))
     use_folders(monkeypatch, tmp_path / "no-landing", tmp_path / "from-table")
     monkeypatch.setenv("VIDEO_ASSETS_EVENTS_TABLE", str(bronze))
@@ -117,7 +118,8 @@ def test_a_column_of_the_wrong_type_stops_the_run_naming_it_before_anything_is_w
     spark, landing_dir, warehouse_dir, tmp_path, monkeypatch
 ):
     table = tmp_path / "bronze"
-    spark.createDataFrame(
+    literal_frame(
+        spark,
         [("2024-01-15T10:00:00Z", "ann", "v1", "video_play", True, "web", 7)],
         "timestamp string, userId string, videoId string, eventName string, currentTime boolean, "
         "platform string, extraCounter int",

@@ -11,7 +11,7 @@ from video_assets.assets.common import write_checked
 from video_assets.checks.results import MAX_QUARANTINE_SHARE_ENV, contract_specs, max_quarantine_share
 from video_assets.environment import build_resources
 from video_assets.io.delta import DeltaWarehouse
-from video_assets.io.spark import SparkResource
+from video_assets.io.spark import SparkResource, literal_frame
 from video_assets.settings import EngagementSettings
 from video_assets.partitions import daily_partitions
 from video_assets_tests.builders import event, events_frame
@@ -247,7 +247,8 @@ def broken_raw_stage(day_rows):
         session = spark.get_session()
         tables = {
             "raw_video_events": events_frame(session, day_rows),
-            "raw_video_events_quarantine": session.createDataFrame(
+            "raw_video_events_quarantine": literal_frame(
+                session,
                 [], "partition_date date, reason string, raw_line string, raw_bytes binary, source_file string"
             ),
         }

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from video_assets.io.spark import observed
+from video_assets.io.spark import literal_frame, observed
 from video_assets.reporting import aggregates
 
 DAY1, DAY2, DAY3, DAY4 = date(2025, 1, 15), date(2025, 1, 16), date(2025, 1, 17), date(2025, 1, 18)
@@ -16,7 +16,8 @@ VIDEO_SUMMARY_SCHEMA = (
 
 @pytest.fixture(scope="module")
 def video_summary(spark):
-    return spark.createDataFrame(
+    return literal_frame(
+        spark,
         [
             # v1's title only on its second day; its two days weigh 2 and 6 viewers.
             (DAY1, "v1", None, 2, 3600.0, 1.0, [1.0, 0.5, 0.5, 0.0]),
@@ -62,7 +63,7 @@ def test_top_videos_without_a_title_column_uses_the_video_id(video_summary):
 def test_tier_mix_orders_days_then_tiers_high_first(spark):
     rows = [(DAY2, "Minimal", 1), (DAY1, "Low", 2), (DAY1, "High", 5), (DAY1, "Minimal", 0), (DAY1, "Medium", 3),
             (DAY2, "High", 0), (DAY2, "Low", 4), (DAY2, "Medium", 7)]
-    frame = spark.createDataFrame(rows, "metric_date date, engagement_tier string, pair_count bigint")
+    frame = literal_frame(spark, rows, "metric_date date, engagement_tier string, pair_count bigint")
     assert aggregates.tier_mix(frame) == [
         (DAY1, "High", 5), (DAY1, "Medium", 3), (DAY1, "Low", 2), (DAY1, "Minimal", 0),
         (DAY2, "High", 0), (DAY2, "Medium", 7), (DAY2, "Low", 4), (DAY2, "Minimal", 1),
@@ -72,7 +73,7 @@ def test_tier_mix_orders_days_then_tiers_high_first(spark):
 def test_tier_mix_observed_while_the_rows_go_by_equals_the_query(spark):
     rows = [(DAY1, "Low", 2), (DAY1, "High", 5), (DAY1, "Minimal", 0), (DAY1, "Medium", 3),
             (DAY2, "High", 0), (DAY2, "Low", 4), (DAY2, "Medium", 7), (DAY2, "Minimal", 1)]
-    frame = spark.createDataFrame(rows, "metric_date date, engagement_tier string, pair_count bigint")
+    frame = literal_frame(spark, rows, "metric_date date, engagement_tier string, pair_count bigint")
     days = [DAY1.isoformat(), DAY2.isoformat()]
     counted, observation = observed(frame, aggregates.tier_mix_counters(days))
     counted.write.format("noop").mode("overwrite").save()
@@ -82,7 +83,7 @@ def test_tier_mix_observed_while_the_rows_go_by_equals_the_query(spark):
 
 def test_score_histogram_counts_every_bin_and_puts_100_in_the_last(spark):
     scores = [0.0, 4.9, 5.0, 69.9, 70.0, 99.9, 100.0, None]
-    frame = spark.createDataFrame([(score,) for score in scores], "engagement_score double")
+    frame = literal_frame(spark, [(score,) for score in scores], "engagement_score double")
     expected = [0] * 20
     expected[0], expected[1], expected[13], expected[14], expected[19] = 2, 1, 1, 1, 2
     assert aggregates.score_histogram(frame) == [(5.0 * index, count) for index, count in enumerate(expected)]
@@ -93,7 +94,8 @@ def test_score_histogram_counts_every_bin_and_puts_100_in_the_last(spark):
 
 
 def test_headline_by_day_joins_engagement_and_quarantine_by_day(spark):
-    metrics = spark.createDataFrame(
+    metrics = literal_frame(
+        spark,
         [
             (DAY1, "u1", "v1", 600.0, True),
             (DAY1, "u1", "v2", 1200.0, False),
@@ -102,8 +104,9 @@ def test_headline_by_day_joins_engagement_and_quarantine_by_day(spark):
         ],
         "metric_date date, user_id string, video_id string, total_watch_seconds double, completed boolean",
     )
-    events = spark.createDataFrame([(DAY1,)] * 6 + [(DAY2,)] * 3 + [(DAY3,)], "event_date date")
-    quarantine = spark.createDataFrame(
+    events = literal_frame(spark, [(DAY1,)] * 6 + [(DAY2,)] * 3 + [(DAY3,)], "event_date date")
+    quarantine = literal_frame(
+        spark,
         [(DAY1, "bad_position"), (DAY1, "malformed_record"), (DAY4, "bad_timestamp")],
         "partition_date date, reason string",
     )

@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 
+from video_assets.io.spark import literal_frame
 from video_assets import cli
 from video_assets.reporting.html_report import ReportData, default_report_path, render_html
 from video_assets.settings import TIERS
@@ -77,7 +78,8 @@ def warehouse(spark, tmp_path_factory):
     location = tmp_path_factory.mktemp("report") / "warehouse"
     tables = run_engagement(spark, EVENTS, {"v1": 100.0}, day("2025-01-15"))
     tables["raw_video_events"] = events_frame(spark, EVENTS)
-    tables["raw_video_events_quarantine"] = spark.createDataFrame(
+    tables["raw_video_events_quarantine"] = literal_frame(
+        spark,
         [(DAY1, "bad_position", '{"currentTime": -1}', "events.jsonl")],
         "partition_date date, reason string, raw_line string, source_file string",
     )

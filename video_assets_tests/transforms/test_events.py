@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from video_assets.io.spark import literal_frame
 from video_assets.io.landing import LandingZone, list_day_files
 from video_assets.transforms import events
 from video_assets_tests.builders import rows_of
@@ -23,7 +24,8 @@ def line(**fields):
 
 
 def classify(spark, lines, day=DAY):
-    frame = spark.createDataFrame(
+    frame = literal_frame(
+        spark,
         [(date.fromisoformat(day), f"landing/events/date={day}/part.jsonl", text) for text in lines],
         "partition_date date, source_file string, raw_line string",
     )
@@ -234,7 +236,8 @@ def test_a_timestamp_json_number_is_epoch_milliseconds_with_fractions(spark):
 
 
 def test_a_read_error_row_is_unreadable_file_before_any_other_reason(spark):
-    frame = spark.createDataFrame(
+    frame = literal_frame(
+        spark,
         [
             (date(2024, 1, 15), "f/date=2024-01-15/a.jsonl.gz", "cannot read gzip file a.jsonl.gz: EOF", None,
              "cannot read gzip file a.jsonl.gz: EOF"),
@@ -262,7 +265,8 @@ def _exchanges(frame) -> int:
 
 def test_the_quarantine_needs_no_shuffle_and_the_clean_events_one_shuffle_and_one_sort(spark):
     classified = events.classify_lines(
-        spark.createDataFrame(
+        literal_frame(
+            spark,
             [(date(2024, 1, 15), "f", GOOD)], "partition_date date, source_file string, raw_line string"
         )
     )

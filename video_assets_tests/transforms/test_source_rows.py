@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from video_assets.io.spark import literal_frame
 from video_assets.transforms import catalog, events, source_rows
 from video_assets_tests.builders import rows_of
 
@@ -16,7 +17,7 @@ def _utc(*parts):
 
 
 def _table(spark, rows, schema):
-    return spark.createDataFrame(rows, schema)
+    return literal_frame(spark, rows, schema)
 
 
 def test_recognized_columns_match_any_spelling_and_case_and_ignore_the_rest(spark):

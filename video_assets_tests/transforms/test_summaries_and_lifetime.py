@@ -2,13 +2,15 @@
 
 import pytest
 
+from video_assets.io.spark import literal_frame
 from video_assets.settings import EngagementSettings
 from video_assets.transforms import lifetime, metrics
 from video_assets_tests.builders import F, day, event, rows_of, run_engagement
 
 
 def test_union_of_nested_and_overlapping_ranges(spark):
-    ranges = spark.createDataFrame(
+    ranges = literal_frame(
+        spark,
         [("a", 0.0, 100.0), ("a", 10.0, 20.0), ("a", 50.0, 60.0), ("b", 0.0, 10.0), ("b", 20.0, 30.0),
          ("b", 25.0, 40.0), ("b", 40.0, 41.0)],
         "user_id string, start double, end double",
@@ -20,7 +22,7 @@ def test_union_of_nested_and_overlapping_ranges(spark):
 def test_a_displayed_mean_does_not_depend_on_the_order_floats_were_added_in(spark):
     # The mean of 44.21 and 44.22 is 44.215: summed in one order it comes out a hair below, in another
     # a hair above (as a range run and day-by-day runs did).
-    noisy = spark.createDataFrame([(44.214999999999996,), (44.215000000000003,), (0.12345,)], "value double")
+    noisy = literal_frame(spark, [(44.214999999999996,), (44.215000000000003,), (0.12345,)], "value double")
     shown = [r["shown"] for r in rows_of(noisy.select(metrics.round_display(noisy["value"], 2).alias("shown")))]
     assert shown == [44.22, 44.22, 0.12]
     plain = [r["plain"] for r in rows_of(noisy.select(F.round(noisy["value"], 2).alias("plain")))]
@@ -29,7 +31,7 @@ def test_a_displayed_mean_does_not_depend_on_the_order_floats_were_added_in(spar
 
 def test_tier_thresholds_at_their_boundaries(spark):
     settings = EngagementSettings()
-    scores = spark.createDataFrame([(s,) for s in (70.0, 69.9, 40.0, 39.9, 20.0, 19.9, 0.0, 100.0)], "score double")
+    scores = literal_frame(spark, [(s,) for s in (70.0, 69.9, 40.0, 39.9, 20.0, 19.9, 0.0, 100.0)], "score double")
     tiers = [r["tier"] for r in rows_of(scores.select(metrics.engagement_tier(scores["score"], settings).alias("tier")))]
     assert tiers == ["High", "Medium", "Medium", "Low", "Low", "Minimal", "Minimal", "High"]
 
