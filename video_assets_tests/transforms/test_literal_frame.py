@@ -1,6 +1,6 @@
 """io.spark.literal_frame: small lookup frames handed to Spark as Arrow tables (no Python workers)."""
 
-from datetime import date
+from datetime import date, datetime
 
 from pyspark.sql.types import StructType
 
@@ -8,11 +8,16 @@ from video_assets.io.spark import literal_frame
 
 
 def test_the_rows_come_back_with_the_schemas_names_and_types(spark):
-    rows = [(date(2024, 1, 15), "it's a \\ \"quoted\" path", None), (date(2024, 1, 16), "low", 2.5)]
-    frame = literal_frame(spark, rows, "metric_date date, engagement_tier string, share double")
-    assert [(f.name, f.dataType.simpleString()) for f in frame.schema.fields] == [
-        ("metric_date", "date"), ("engagement_tier", "string"), ("share", "double"),
+    # A timestamp is a naive datetime in UTC (the sessions' time zone) both ways.
+    rows = [
+        (date(2024, 1, 15), "it's a \\ \"quoted\" path", None, datetime(2024, 1, 15, 23, 59, 59, 500000)),
+        (date(2024, 1, 16), "low", 2.5, None),
     ]
+    frame = literal_frame(spark, rows, "metric_date date, engagement_tier string, share double, at timestamp")
+    assert [(f.name, f.dataType.simpleString()) for f in frame.schema.fields] == [
+        ("metric_date", "date"), ("engagement_tier", "string"), ("share", "double"), ("at", "timestamp"),
+    ]
+    assert frame.selectExpr("cast(at as string)").first()[0] == "2024-01-15 23:59:59.5"
     assert [tuple(row) for row in frame.collect()] == rows
 
 
