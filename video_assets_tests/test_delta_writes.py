@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from video_assets.io.spark import literal_frame
 from video_assets.io.delta import DeltaTableLocation, DeltaWarehouse
+from video_assets.io.spark import literal_frame
 
 TABLE = "watch_intervals"  # partitioned by session_date
 DAYS = ("2024-01-15", "2024-01-16")

@@ -34,8 +34,8 @@ def rows(table: str, *given: dict) -> list[tuple]:
 
     def value(values, column):
         kind = column.type.simpleString()
-        given = values.get(column.name, defaults.get(kind))
-        return parse[kind](given) if kind in parse and isinstance(given, str) else given
+        raw = values.get(column.name, defaults.get(kind))
+        return parse[kind](raw) if kind in parse and isinstance(raw, str) else raw
 
     return [tuple(value(values, c) for c in columns) for values in given]
 

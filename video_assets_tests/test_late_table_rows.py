@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from video_assets.io.spark import literal_frame
 from video_assets.automation import late_data, table_changes
 from video_assets.io.landing import LandingZone
+from video_assets.io.spark import literal_frame
 
 SCHEMA = "timestamp timestamp, userId string, videoId string, eventName string, currentTime double"
 

@@ -3,8 +3,8 @@
 import pytest
 from pyspark.sql import functions as F
 
-from video_assets.io.spark import literal_frame
 from video_assets.io.scratch import scratch_rows
+from video_assets.io.spark import literal_frame
 
 ROWS = [(1, "a", True), (2, "b", False), (3, "c", False)]
 

@@ -8,9 +8,9 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from video_assets.io.spark import literal_frame
 from video_assets import tables
 from video_assets.checks.schemas import SCHEMAS, field_rules
+from video_assets.io.spark import literal_frame
 from video_assets.tables import DOUBLE, LONG, STRING_ARRAY, TABLES, Column, TableSpec, column_schema, project
 
 

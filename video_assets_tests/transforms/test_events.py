@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from video_assets.io.spark import literal_frame
 from video_assets.io.landing import LandingZone, list_day_files
+from video_assets.io.spark import literal_frame
 from video_assets.transforms import events
 from video_assets_tests.builders import rows_of
 
