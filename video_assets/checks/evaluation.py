@@ -23,6 +23,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from video_assets.checks.schemas import SCHEMAS, Rule, table_rules
+from video_assets.io.spark import literal_frame
 from video_assets.settings import EngagementSettings
 from video_assets.tables import relaxed_type, table_spec
 
@@ -147,7 +148,7 @@ def validate_structure(frame: DataFrame, table: str) -> SchemaReport:
     """
     frame_schema = frame.schema  # one round trip to the JVM; ``frame.columns`` would make one per call
     present = set(frame_schema.fieldNames())
-    shape = frame.sparkSession.createDataFrame([], relaxed_type(frame_schema))
+    shape = literal_frame(frame.sparkSession, [], relaxed_type(frame_schema))
     with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
         validated = _structure_schema(table).validate(shape)
     errors = []
