@@ -165,8 +165,8 @@ with HeadlessChromium(binary, width, height, timeout=120) as browser:
     browser.settle(2)
     shot(browser, "retention-plot.png")
 
-    # 3. The HTML report, top of the page: headline numbers and the first charts.
-    browser.resize(1280, 1540)
+    # 3. The HTML report, top of the page: headline numbers, the top videos' charts and their platforms.
+    browser.resize(1280, 1980)
     browser.open(Path(report).as_uri())
     browser.wait_for("[...document.images].length > 0 && [...document.images].every("
                      "(img) => img.complete && img.naturalWidth > 0)", timeout=60, what="the report's charts")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything the project needs on a fresh machine, idempotently:
 # a Java runtime (for Spark), a Python 3.11-3.13, the virtualenv .venv with the
-# project and its dev extras. Safe to run again; it skips what is in place.
+# project and the extras a laptop needs (pyproject.toml). Safe to run again; it skips what is in place.
 # PYTHON=/path/to/python picks the interpreter for .venv (and rebuilds .venv
 # if it was made with a different Python version).
 set -euo pipefail
@@ -122,7 +122,11 @@ if [ ! -e .venv ]; then
   fi
 fi
 
-stamp=.venv/.installed-$(cat pyproject.toml constraints.txt 2>/dev/null | sha256sum | cut -c1-16)
+# Everything a laptop runs: the local Spark engine, the Databricks step launcher, the UI and the tests. Only the
+# core dependencies go where Databricks provides Spark (pyproject.toml says why).
+EXTRAS="local,launch,ui,dev"
+
+stamp=.venv/.installed-$({ cat pyproject.toml constraints.txt 2>/dev/null; echo "$EXTRAS"; } | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   say "installing the project and its dependencies into .venv (first time: a minute or two)"
   # uv resolves and installs the same pinned set about twice as fast as pip
@@ -131,10 +135,10 @@ if [ ! -f "$stamp" ]; then
   # is set, no process would otherwise ever find dagster or pyspark compiled.
   if ! { .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9" \
       && .venv/bin/python -m uv pip install --quiet --compile-bytecode --python .venv/bin/python \
-           -c constraints.txt -e ".[dev]"; }; then
+           -c constraints.txt -e ".[$EXTRAS]"; }; then
     say "uv did not install the project: falling back to pip"
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+    .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[$EXTRAS]"
   fi
   rm -f .venv/.installed-*
   touch "$stamp"

@@ -7,6 +7,7 @@
     video-assets report [--from D --to D] [--out PATH]   # one self-contained HTML page of the results
     video-assets connect-server [--port 15002]          # local Spark + Delta serving Spark Connect clients
     video-assets export TABLE [--format parquet|csv] [--from D --to D] [--out DIR]   # plain files, no Delta needed
+    video-assets databricks check          # is the workspace of resources/databricks.yaml ready? one line per item
 """
 
 import argparse
@@ -36,7 +37,7 @@ def run_graph(first_day: str, last_day: str) -> bool:
 
     import dagster as dg  # noqa: PLC0415
 
-    from video_assets.console import CONSOLE_LOGGERS  # noqa: PLC0415
+    from video_assets.console import CONSOLE_LOGGERS, stderr_into  # noqa: PLC0415
     from video_assets.dagster_internals import (  # noqa: PLC0415
         ASSET_PARTITION_RANGE_END_TAG,
         ASSET_PARTITION_RANGE_START_TAG,
@@ -50,12 +51,16 @@ def run_graph(first_day: str, last_day: str) -> bool:
     log_path = log_dir / f"run-{first_day}_{last_day}-{int(time.time())}.log"
     print(f"Full log of the run: {log_path}")
     job = defs.resolve_job_def("video_engagement_job").with_logger_defs(CONSOLE_LOGGERS)
-    result = job.execute_in_process(
-        instance=instance,
-        run_config={"loggers": {"step_lines": {}, "run_file": {"config": {"path": str(log_path)}}}},
-        tags={ASSET_PARTITION_RANGE_START_TAG: first_day, ASSET_PARTITION_RANGE_END_TAG: last_day},
-        raise_on_error=False,
-    )
+    # Spark's start-up chatter (Ivy, log4j, JVM warnings) and its warnings go to the log file, not the terminal.
+    with stderr_into(log_path):
+        result = job.execute_in_process(
+            instance=instance,
+            run_config={"loggers": {"step_lines": {}, "run_file": {"config": {"path": str(log_path)}}}},
+            tags={ASSET_PARTITION_RANGE_START_TAG: first_day, ASSET_PARTITION_RANGE_END_TAG: last_day},
+            raise_on_error=False,
+        )
+    if not result.success:
+        print(f"The run failed; Spark's and Dagster's own messages are in {log_path}")
     if home:
         print(f"The run in the UI (bash scripts/ui.sh): http://127.0.0.1:3000/runs/{result.run_id}")
     return result.success
@@ -230,11 +235,34 @@ def _export(argv: list[str]) -> int:
     return 0
 
 
+def _databricks(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="video-assets databricks",
+        description=(
+            "check: is the workspace of resources/databricks.yaml ready for the step launcher? Checks the YAML, "
+            "that DATABRICKS_HOST / DATABRICKS_TOKEN are accepted, that the staging folder is writable, readable "
+            "and deletable, that the environment's dependencies resolve without pyspark, and runs a one-row Delta "
+            "round trip on the configured compute. One line per item; the token is never printed."
+        ),
+    )
+    parser.add_argument("command", choices=("check",))
+    parser.add_argument(
+        "--timeout", type=float, default=900, metavar="SECONDS",
+        help="how long the task may take, compute start included (default 900: a new job cluster starts in 3-6 min)",
+    )
+    args = parser.parse_args(argv)
+    from video_assets.io.databricks_check import OK, check_workspace  # noqa: PLC0415
+
+    print("video-assets databricks check: resources/databricks.yaml, DATABRICKS_HOST, DATABRICKS_TOKEN")
+    results = check_workspace(task_timeout_seconds=args.timeout)
+    return 0 if all(result.status == OK for result in results) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {
         "generate": _generate, "demo": _demo, "run": _run, "summary": lambda _: print_summary() or 0,
-        "report": _report, "connect-server": _connect_server, "export": _export,
+        "report": _report, "connect-server": _connect_server, "export": _export, "databricks": _databricks,
     }
     if not argv or argv[0] not in commands:
         print(__doc__.strip())

@@ -18,9 +18,11 @@ variable wins.
 
 Left where they are on purpose: ``DAGSTER_HOME`` (Dagster's own setting, read
 by cli.py only to say where runs are stored), ``JAVA_HOME`` (only echoed in
-io/spark.py's error message when Spark cannot start) and ``SPARK_REMOTE``
+io/spark.py's error message when Spark cannot start), ``SPARK_REMOTE``
 (Spark's own variable for a Spark Connect address, which the compute running a
-step may set; io/spark.py honours it as pyspark does). ``export`` is the one
+step may set; io/spark.py honours it as pyspark does) and
+``DATABRICKS_RUNTIME_VERSION`` (set by Databricks on its compute, where
+io/spark.py takes the session the compute provides). ``export`` is the one
 place that *sets* variables: on a cluster, what the launcher forwarded.
 
 This module imports neither Dagster nor Spark, so any module can ask it.
@@ -38,7 +40,9 @@ from typing import Any
 
 import yaml
 
-ENVIRONMENTS = ("local", "databricks")
+from video_assets import sql_names
+
+ENVIRONMENTS = ("local", "databricks", "databricks-connect")
 # The folder that contains video_assets/: a checkout, site-packages, or where a cluster unpacked code.zip.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # resources/ in the source tree (or at the top of code.zip): the fallback when the package data is absent.
@@ -91,7 +95,10 @@ class Settings:
     """The environment variables of this process, parsed. None means "not set: the YAML decides"."""
 
     environment: str = _variable(
-        ENV_VARIABLE, "`local`", "`local` (Spark in process) or `databricks` (step launcher); selects resources/<env>.yaml"
+        ENV_VARIABLE,
+        "`local`",
+        "`local` (Spark in process), `databricks` (step launcher) or `databricks-connect` (Databricks Connect from "
+        "this process); selects resources/<env>.yaml",
     )
     landing_dir: str | None = _variable(
         LANDING_DIR_VARIABLE,
@@ -142,7 +149,8 @@ class Settings:
     spark_remote: str | None = _variable(
         SPARK_REMOTE_VARIABLE,
         "`spark.remote` of the YAML (unset: Spark starts in the process)",
-        "a Spark Connect server `sc://host:port` to run the steps on, instead of starting Spark in the process",
+        "a Spark Connect server `sc://host:port` to run the steps on, instead of starting Spark in the process "
+        "(with `spark.databricks_connect`: the address Databricks Connect's client uses instead of its compute)",
     )
     databricks_host: str = _variable(
         DATABRICKS_HOST_VARIABLE,
@@ -313,11 +321,25 @@ def _share(text: str) -> float:
     return value
 
 
+# A Spark Connect connection string's parameters: sc://host:port/;name=value;name=value
+_CONNECTION_PARAMETER = re.compile(r";([^=;]+)=([^;]*)")
+
+
 def _spark_remote(name: str, text: str) -> str | None:
     if not text:
         return None
     if not text.startswith("sc://") or len(text) == len("sc://"):
         raise ConfigurationError(f"{name}={text!r}: expected a Spark Connect address, e.g. sc://localhost:15002.")
+    if any(key.strip().lower() == "token" for key, _ in _CONNECTION_PARAMETER.findall(text)):
+        masked = _CONNECTION_PARAMETER.sub(
+            lambda match: f";{match[1]}=***" if match[1].strip().lower() == "token" else match[0], text
+        )
+        raise ConfigurationError(
+            f"{name}={masked!r}: a token never goes into the Spark Connect address, which is logged and stored "
+            f"with the run. Remove ';token=…': Databricks Connect reads its credentials from databricks-sdk's "
+            f"configuration ({DATABRICKS_HOST_VARIABLE}/{DATABRICKS_TOKEN_VARIABLE}, or a profile of "
+            "~/.databrickscfg named in spark.databricks_connect.profile)."
+        )
     return text
 
 
@@ -380,13 +402,20 @@ def landing_location_source(env: str) -> str:
 
 
 def warehouse_location(config: Mapping[str, Any]) -> str:
-    """VIDEO_ASSETS_WAREHOUSE_DIR, else warehouse.location of the YAML, else data/warehouse."""
-    value = from_environment().warehouse_dir or config.get("warehouse", {}).get(
-        "location", DEFAULT_WAREHOUSE_LOCATION
-    )
-    if "." in value and "/" not in value:  # a Unity Catalog catalog.schema
-        return value
-    return _local_path(value)
+    """VIDEO_ASSETS_WAREHOUSE_DIR, else warehouse.location of the YAML, else data/warehouse.
+
+    A folder or URI (a relative folder taken from the project root), or a
+    Unity Catalog ``catalog.schema``; anything else stops here, naming the
+    setting and the value (sql_names.parse_warehouse).
+    """
+    variable = from_environment().warehouse_dir
+    value = variable or config.get("warehouse", {}).get("location", DEFAULT_WAREHOUSE_LOCATION)
+    setting = WAREHOUSE_DIR_VARIABLE if variable else "warehouse.location in the resources YAML"
+    try:
+        reference = sql_names.parse_warehouse(str(value))
+    except ValueError as error:
+        raise ConfigurationError(f"{setting}={value!r}: {error}.") from None
+    return _local_path(reference.path) if reference.is_path else reference.text
 
 
 @dataclass(frozen=True)
@@ -411,24 +440,135 @@ def table_sources(config: Mapping[str, Any]) -> TableSources:
     time_column = settings.events_time_column or _column_name(
         "landing.events_time_column in the resources YAML", yaml_text("events_time_column") or ""
     )
+    events_variable, videos_variable = settings.events_table, settings.videos_table
     return TableSources(
-        events_table=_table_location(settings.events_table or yaml_text("events_table")),
+        events_table=_table_location(
+            events_variable or yaml_text("events_table"),
+            EVENTS_TABLE_VARIABLE if events_variable else "landing.events_table in the resources YAML",
+        ),
         events_time_column=time_column or DEFAULT_EVENTS_TIME_COLUMN,
-        videos_table=_table_location(settings.videos_table or yaml_text("videos_table")),
+        videos_table=_table_location(
+            videos_variable or yaml_text("videos_table"),
+            VIDEOS_TABLE_VARIABLE if videos_variable else "landing.videos_table in the resources YAML",
+        ),
     )
 
 
-def _table_location(value: str | None) -> str | None:
-    """A catalog name as given; a relative Delta path taken from the project root, as the landing folder is."""
-    if value is None or "/" not in value:
-        return value
-    return _local_path(value)
+def _table_location(value: str | None, setting: str) -> str | None:
+    """A catalog name as given; a Delta path (``delta.`/path``` too) with a relative folder taken from the
+    project root, as the landing folder is. A value that is neither stops here, naming ``setting``."""
+    if value is None:
+        return None
+    try:
+        reference = sql_names.parse_table_reference(value)
+    except ValueError as error:
+        raise ConfigurationError(f"{setting}={value!r}: {error}.") from None
+    return _local_path(reference.path) if reference.is_path else reference.text
 
 
 def spark_remote(config: Mapping[str, Any]) -> str | None:
     """VIDEO_ASSETS_SPARK_REMOTE, else spark.remote of the YAML, else None (Spark starts in the process)."""
     value = (config.get("spark") or {}).get("remote")
     return from_environment().spark_remote or _spark_remote("spark.remote in the resources YAML", str(value or ""))
+
+
+DATABRICKS_CONNECT_KEY = "databricks_connect"
+_DATABRICKS_CONNECT_KEYS = ("serverless", "cluster_id", "profile")
+# Keys that would put a credential (or the workspace it belongs to) into the YAML.
+_CREDENTIAL_LIKE_KEY = re.compile(r"token|password|secret|credential|key|host|client_id", re.IGNORECASE)
+_CLUSTER_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]*")
+
+
+@dataclass(frozen=True)
+class DatabricksConnect:
+    """spark.databricks_connect of the YAML: Spark through Databricks Connect's client from this process.
+
+    Exactly one compute: ``serverless``, a ``cluster_id``, or a Spark Connect
+    address (``remote``: VIDEO_ASSETS_SPARK_REMOTE or spark.remote, a
+    connection string for ``DatabricksSession.builder.remote``). Credentials
+    come from databricks-sdk's configuration, or the ``profile`` of
+    ~/.databrickscfg; never from the YAML.
+    """
+
+    serverless: bool = False
+    cluster_id: str | None = None
+    profile: str | None = None
+    remote: str | None = None
+
+    def describe(self) -> str:
+        """Where Spark runs, for logs and messages (holds no credential)."""
+        compute = (
+            f"the Spark Connect address {self.remote}" if self.remote
+            else "serverless compute" if self.serverless
+            else f"cluster {self.cluster_id}"
+        )
+        auth = f"profile {self.profile!r}" if self.profile else "databricks-sdk's default configuration"
+        return f"Databricks Connect on {compute} ({auth})"
+
+
+def databricks_connect(config: Mapping[str, Any]) -> DatabricksConnect | None:
+    """spark.databricks_connect of the YAML, checked, with the Spark Connect address (variable or YAML) that
+    replaces its compute; None when the section is absent (Spark is started, or reached at spark.remote)."""
+    spark = config.get("spark") or {}
+    if DATABRICKS_CONNECT_KEY not in spark:
+        return None
+    where = f"spark.{DATABRICKS_CONNECT_KEY}"
+    section = spark[DATABRICKS_CONNECT_KEY]
+    section = {} if section is None else section
+    if not isinstance(section, Mapping):
+        raise ConfigurationError(
+            f"{where} in the resources YAML={section!r}: expected a mapping, e.g. "
+            "{serverless: true} or {cluster_id: 0123-456789-abcdefgh, profile: my-workspace}."
+        )
+    for key in section:
+        if _CREDENTIAL_LIKE_KEY.search(str(key)):
+            raise ConfigurationError(
+                f"{where}.{key} in the resources YAML: remove it (its value is not shown here). Credentials and the "
+                "workspace never come from the YAML: Databricks Connect reads them from databricks-sdk's "
+                f"configuration ({DATABRICKS_HOST_VARIABLE} and {DATABRICKS_TOKEN_VARIABLE}, or OAuth), or from "
+                f"the profile of ~/.databrickscfg named in {where}.profile."
+            )
+        if key not in _DATABRICKS_CONNECT_KEYS:
+            raise ConfigurationError(
+                f"{where}.{key} in the resources YAML={section[key]!r}: unknown key; "
+                f"{where} takes {', '.join(_DATABRICKS_CONNECT_KEYS)}."
+            )
+    serverless = section.get("serverless", False)
+    if not isinstance(serverless, bool):
+        raise ConfigurationError(f"{where}.serverless in the resources YAML={serverless!r}: use true or false.")
+    cluster_id = section.get("cluster_id")
+    if cluster_id is not None and not (isinstance(cluster_id, str) and _CLUSTER_ID.fullmatch(cluster_id.strip())):
+        raise ConfigurationError(
+            f"{where}.cluster_id in the resources YAML={cluster_id!r}: expected a cluster id, "
+            "e.g. 0123-456789-abcdefgh (the cluster's page, or `databricks clusters list`)."
+        )
+    profile = section.get("profile")
+    if profile is not None and not (isinstance(profile, str) and profile.strip()):
+        raise ConfigurationError(
+            f"{where}.profile in the resources YAML={profile!r}: expected the name of a ~/.databrickscfg profile."
+        )
+    yaml_remote = spark.get("remote")
+    if yaml_remote and (serverless or cluster_id):
+        raise ConfigurationError(
+            f"spark.remote={yaml_remote!r} and {where}.{'serverless' if serverless else 'cluster_id'} in the "
+            "resources YAML both say where Spark runs: keep one."
+        )
+    remote = spark_remote(config)
+    if serverless and cluster_id:
+        raise ConfigurationError(
+            f"{where} in the resources YAML has serverless: true and cluster_id={cluster_id!r}: choose one."
+        )
+    if not (serverless or cluster_id or remote):
+        raise ConfigurationError(
+            f"{where} in the resources YAML={dict(section)!r}: say where Spark runs, serverless: true or "
+            "cluster_id: <cluster id>."
+        )
+    return DatabricksConnect(
+        serverless=serverless and not remote,
+        cluster_id=cluster_id.strip() if cluster_id and not remote else None,
+        profile=profile.strip() if profile else None,
+        remote=remote,
+    )
 
 
 def allow_empty_overwrite(config: Mapping[str, Any]) -> bool:

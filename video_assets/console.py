@@ -8,8 +8,11 @@ nothing is lost by keeping the console short.
 """
 
 import logging
+import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 
@@ -92,3 +95,25 @@ def run_file_logger(init_context) -> logging.Logger:
 
 
 CONSOLE_LOGGERS = {"step_lines": step_lines_logger, "run_file": run_file_logger}
+
+
+@contextmanager
+def stderr_into(path: Path):
+    """This process's standard error (file descriptor 2) appends to ``path`` for the body of the ``with``.
+
+    A JVM started meanwhile (Spark's, with its Ivy resolution, log4j start-up
+    lines and warnings) inherits it and keeps writing there: the terminal
+    shows only the run's own lines, the run's log file everything.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    target = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.dup2(target, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(target)
+

@@ -1,8 +1,10 @@
 """The one place that decides where the graph runs and with which resources.
 
-``VIDEO_ASSETS_ENV`` selects ``resources/<env>.yaml`` (``local`` by default,
-``databricks`` in production). Both environments expose the same resource
-keys, so assets never know which one they run in:
+``VIDEO_ASSETS_ENV`` selects ``resources/<env>.yaml`` (``local`` by default;
+``databricks``, every Spark step a Databricks run through the step launcher;
+``databricks-connect``, the steps here with their Spark on Databricks through
+Databricks Connect). Every environment exposes the same resource keys, so
+assets never know which one they run in:
 
     spark         SparkResource          (lazy SparkSession)
     io_manager    DeltaIOManager         (one Delta table per asset)
@@ -28,6 +30,7 @@ from video_assets.config import (  # noqa: F401 - re-exported: the names callers
     RESOURCES_DIR,
     ConfigurationError,
     allow_empty_overwrite,
+    databricks_connect,
     landing_location,
     landing_location_source,
     load_environment_config,
@@ -51,7 +54,7 @@ def build_resources(env: str | None = None) -> dict[str, Any]:
     env = env or current_environment()
     yaml_config = load_environment_config(env)
     sources = table_sources(yaml_config)
-    spark = SparkResource(**{**yaml_config.get("spark", {}), "remote": spark_remote(yaml_config)})
+    spark = SparkResource(**spark_settings(env, yaml_config))
     resources: dict[str, Any] = {
         "spark": spark,
         "io_manager": DeltaIOManager(warehouse=warehouse_location(yaml_config), spark=spark),
@@ -70,8 +73,28 @@ def build_resources(env: str | None = None) -> dict[str, Any]:
         "engagement": EngagementSettings(**yaml_config.get("engagement", {})),
         "step_launcher": dg.ResourceDefinition.none_resource(description="Steps run in this process."),
     }
-    if env == "databricks":
-        from video_assets.io.databricks import build_step_launcher  # noqa: PLC0415 - databricks only
+    # On Databricks the step already runs remotely: its launcher stays the none resource above, and
+    # dagster-databricks (whose requirements include pyspark) need not be installed there.
+    if env == "databricks" and not config.from_environment().on_databricks:
+        from video_assets.io.databricks import build_step_launcher  # noqa: PLC0415 - the launching side only
 
         resources["step_launcher"] = build_step_launcher(yaml_config.get("databricks", {}), yaml_config)
     return resources
+
+
+def spark_settings(env: str, yaml_config: dict[str, Any]) -> dict[str, Any]:
+    """The Spark resource's config: the YAML's `spark:` section, with its remote and Databricks Connect
+    settings checked (and the variables that win over them applied)."""
+    connect = databricks_connect(yaml_config)
+    if connect is not None and "databricks" in yaml_config:
+        raise ConfigurationError(
+            f"resources/{env}.yaml has both spark.databricks_connect (Spark reached from this process) and a "
+            "databricks: section (every step run on Databricks by the step launcher): keep one "
+            "(docs/databricks.md, 'Databricks Connect or the step launcher')."
+        )
+    settings = {**(yaml_config.get("spark") or {}), "remote": spark_remote(yaml_config)}
+    if connect is not None:
+        settings["databricks_connect"] = {
+            "serverless": connect.serverless, "cluster_id": connect.cluster_id, "profile": connect.profile
+        }
+    return settings

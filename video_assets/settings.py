@@ -35,3 +35,9 @@ class EngagementSettings(dg.ConfigurableResource):
     tier_medium_min_score: float = Field(default=40.0, description="Lowest one-decimal score in tier Medium.")
     tier_low_min_score: float = Field(default=20.0, description="Lowest one-decimal score in tier Low.")
     retention_buckets: int = Field(default=20, description="Points of the audience retention curve.")
+    engaged_watch_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="A viewer who watched at least this many seconds of a video in a day (replays included), or "
+        "completed it, is an engaged viewer (SEMANTICS.md 9c).",
+    )

@@ -311,6 +311,11 @@ _SESSIONS = TableSpec(
         DURATION_SOURCE,
         VIDEO_TITLE,
         *CARRIED,
+        Column(
+            "normalized_platform", STRING,
+            "the session's platform (SEMANTICS.md 9d): the platform of its first event that carries a non-empty "
+            "one, trimmed and lower-cased; `unknown` when none does",
+        ),
     ),
 )
 
@@ -403,6 +408,64 @@ _VIDEO_SUMMARY = TableSpec(
             "retention_curve", DOUBLE_ARRAY, "retention_buckets (N) shares of the viewers, 4 decimals: point k is "
             "the share whose intervals cover the moment duration·(k + 0.5)/N",
         ),
+        # SEMANTICS.md 9c, appended after the older columns (a table written before them gains them at its end).
+        Column(
+            "engaged_viewers", LONG,
+            "viewers with total_watch_seconds ≥ engaged_watch_seconds (default 30 s, replays included) or completed",
+            ge=0,
+        ),
+        Column("engaged_rate", DOUBLE, "engaged_viewers / viewers (fraction, 4 decimals)", in_range=SHARE),
+        *[
+            Column(
+                f"reached_{percent}_share", DOUBLE,
+                f"share of the viewers whose watch intervals cover the moment duration·{percent} % (an interval "
+                "[start, end) covers m when start ≤ m < end; fraction, 4 decimals)",
+                in_range=SHARE,
+            )
+            for percent in (25, 50, 75, 95)
+        ],
+        Column(
+            "furthest_point_shares", DOUBLE_ARRAY,
+            "20 shares of the viewers, 4 decimals: point k is the share whose furthest point, "
+            "min(max_position_seconds / duration, 1), lies in [k/20, (k+1)/20) (1 falls in k = 19); they add up "
+            "to 1 (up to the rounding: ± 0.001)",
+        ),
+        Column(
+            "median_furthest_percentage", DOUBLE,
+            "100 · the median over viewers of min(max_position_seconds / duration, 1) (%, 2 decimals; the mean "
+            "of the two middle values for an even count)",
+            in_range=PERCENT,
+        ),
+        Column(
+            "relative_retention", DOUBLE,
+            "the video's mean min(unique_watch_percentage, 100) over its viewers, divided by the median of that "
+            "mean over the day's videos of its duration band ([0, 60), [60, 300), [300, 1200), [1200, ∞) s), "
+            "4 decimals; null when the band has fewer than 3 videos or its median is 0",
+            nullable=True, ge=0,
+        ),
+    ),
+)
+
+_PLATFORM_SUMMARY = TableSpec(
+    "video_platform_summary", "metric_date", ("metric_date", "video_id", "platform"),
+    "One row per (metric_date, video, platform) with at least one session of the day (SEMANTICS.md 9d).",
+    (
+        METRIC_DATE,
+        VIDEO_ID,
+        Column(
+            "platform", STRING,
+            "the sessions' platform: video_sessions.normalized_platform (first non-empty platform of the session, "
+            "trimmed, lower-cased; `unknown` when none)",
+        ),
+        Column("sessions", LONG, "sessions of the day on the video from the platform", ge=1),
+        Column(
+            "viewers", LONG, "distinct users among those sessions (a user on two platforms counts on each)", ge=1,
+        ),
+        TOTAL_WATCH.meaning_in("content seconds the sessions watched, replays included"),
+        Column(
+            "completed_sessions", LONG, "sessions whose own max position reached the completion threshold", ge=0,
+        ),
+        Column("completion_rate", DOUBLE, "completed_sessions / sessions (fraction, 4 decimals)", in_range=SHARE),
     ),
 )
 
@@ -435,10 +498,34 @@ _LIFETIME = TableSpec(
     ),
 )
 
+_VIDEO_LIFETIME = TableSpec(
+    "video_lifetime_summary", None, ("video_id",),
+    "All time, one row per video with a row in user_video_engagement, derived from that table only "
+    "(SEMANTICS.md 9e).",
+    (
+        VIDEO_ID,
+        VIDEO_TITLE.meaning_in("catalog title on the video's latest day; null when the catalog has none"),
+        Column("viewers", LONG, "users with a user_video_engagement row for the video", ge=1),
+        TOTAL_WATCH.meaning_in("content seconds watched by all its viewers on all days, replays included"),
+        Column("completed_viewers", LONG, "viewers who completed it at least once (completed_at_least_once)", ge=0),
+        Column("completion_rate", DOUBLE, "completed_viewers / viewers (fraction, 4 decimals)", in_range=SHARE),
+        Column("returning_viewers", LONG, "viewers who watched it on two days or more (active_days ≥ 2)", ge=0),
+        Column("first_watch_ts", TIMESTAMP, "first event of any session on the video (UTC)"),
+        Column("last_watch_ts", TIMESTAMP, "last event of any session on the video (UTC)"),
+        Column("first_metric_date", DATE, "first day any viewer has a metrics row for it"),
+        Column("last_metric_date", DATE, "last day any viewer has a metrics row for it"),
+        Column(
+            "avg_engagement_score", DOUBLE, "mean over its viewers of their lifetime engagement_score (2 decimals)",
+            in_range=PERCENT,
+        ),
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
-        _CATALOG, _RAW_EVENTS, _QUARANTINE, _SESSIONS, _INTERVALS, _METRICS, _TIER_SUMMARY, _VIDEO_SUMMARY, _LIFETIME
+        _CATALOG, _RAW_EVENTS, _QUARANTINE, _SESSIONS, _INTERVALS, _METRICS, _TIER_SUMMARY, _VIDEO_SUMMARY,
+        _PLATFORM_SUMMARY, _LIFETIME, _VIDEO_LIFETIME,
     )
 }
 

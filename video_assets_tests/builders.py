@@ -6,7 +6,7 @@ from pyspark.sql import functions as F
 
 from video_assets.io.spark import literal_frame
 from video_assets.settings import EngagementSettings
-from video_assets.transforms import intervals, lifetime, metrics, sessions, summaries
+from video_assets.transforms import intervals, lifetime, metrics, platforms, sessions, summaries, video_lifetime
 
 EVENT_SCHEMA = (
     "event_key string, event_id string, event_ts timestamp, event_date date, user_id string, video_id string, "
@@ -24,7 +24,7 @@ def ts(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).replace(tzinfo=None)
 
 
-def event(user, video, when, name, position, *, duration=None, from_position=None, event_id=None):
+def event(user, video, when, name, position, *, duration=None, from_position=None, event_id=None, platform=None):
     """One clean event row. `when` is 'YYYY-MM-DD HH:MM:SS[.ffffff]' UTC; `name` short or canonical."""
     moment = ts(when)
     canonical = SHORT_NAMES.get(name, name)
@@ -32,8 +32,19 @@ def event(user, video, when, name, position, *, duration=None, from_position=Non
     return (
         key, event_id, moment, moment.date(), user, video, canonical, float(position),
         None if duration is None else float(duration), None if from_position is None else float(from_position),
-        None, None, None, name, "test",
+        None, None, platform, name, "test",
     )
+
+
+def watch(user, video, date, start_clock, start, end, *, end_name="pause", platform=None):
+    """A play at `start` and a pause (or `end_name`) at `end`, `end - start` seconds later: [start, end] watched."""
+    hours, minutes, seconds = (int(x) for x in start_clock.split(":"))
+    stop = hours * 3600 + minutes * 60 + seconds + int(end - start)
+    stop_clock = f"{stop // 3600:02d}:{stop % 3600 // 60:02d}:{stop % 60:02d}"
+    return [
+        event(user, video, f"{date} {start_clock}", "play", start, platform=platform),
+        event(user, video, f"{date} {stop_clock}", end_name, end, platform=platform),
+    ]
 
 
 def events_frame(spark, rows):
@@ -59,6 +70,7 @@ def run_engagement(spark, rows, videos, first_day: date, last_day: date | None =
     session_table = sessions.video_sessions(session_summaries, settings)
     interval_table = intervals.watch_intervals(session_summaries, settings)
     metric_table = metrics.user_video_metrics(session_table, interval_table, settings)
+    engagement_table = lifetime.user_video_engagement(metric_table, interval_table, settings)
     return {
         "annotated": annotated,
         "session_summaries": session_summaries,
@@ -67,7 +79,9 @@ def run_engagement(spark, rows, videos, first_day: date, last_day: date | None =
         "user_video_metrics": metric_table,
         "engagement_tier_summary": summaries.engagement_tier_summary(metric_table, first_day, last_day),
         "video_engagement_summary": summaries.video_engagement_summary(metric_table, interval_table, settings),
-        "user_video_engagement": lifetime.user_video_engagement(metric_table, interval_table, settings),
+        "video_platform_summary": platforms.video_platform_summary(session_table),
+        "user_video_engagement": engagement_table,
+        "video_lifetime_summary": video_lifetime.video_lifetime_summary(engagement_table),
     }
 
 
@@ -82,4 +96,4 @@ def day(text: str) -> date:
     return date.fromisoformat(text)
 
 
-__all__ = ["F", "catalog_frame", "day", "event", "events_frame", "rows_of", "run_engagement", "ts"]
+__all__ = ["F", "catalog_frame", "day", "event", "events_frame", "rows_of", "run_engagement", "ts", "watch"]

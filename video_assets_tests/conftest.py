@@ -60,3 +60,56 @@ def landing_dir(tmp_path):
 @pytest.fixture
 def warehouse_dir(tmp_path):
     return tmp_path / "warehouse"
+
+
+@pytest.fixture(scope="session")
+def connect_server_of(request, tmp_path_factory):
+    """``connect_server_of("4.0")`` -> "sc://localhost:PORT": an open-source Spark Connect server of that Spark line
+    with Delta (video_assets_tests/runtimes.py), started on first request and shared by the whole test session.
+
+    "4.2", the local default, is the shared SparkSession's own Connect server.
+    """
+    from video_assets_tests.runtimes import SPARK_LINES, ConnectServers
+    from video_assets_tests.spark_settings import SHORT_LIVED_JVM_SETTINGS, TEST_SPARK_SETTINGS
+
+    servers = ConnectServers(
+        tmp_path_factory.mktemp("connect-servers"), {**TEST_SPARK_SETTINGS, **SHORT_LIVED_JVM_SETTINGS}
+    )
+
+    def address(line: str) -> str:
+        if line not in SPARK_LINES:
+            raise ValueError(f"unknown Spark line {line!r}: one of {sorted(SPARK_LINES)}")
+        if line == "4.2":
+            return request.getfixturevalue("spark_connect_address")
+        return servers.address(line)
+
+    yield address
+    servers.stop_all()
+
+
+@pytest.fixture(scope="session")
+def small_landing(tmp_path_factory):
+    """whole_graph's small generated landing (two days), written once per session; read it, never change it."""
+    from video_assets_tests.whole_graph import generate_small_landing
+
+    return generate_small_landing(tmp_path_factory.mktemp("small_landing") / "landing")
+
+
+@pytest.fixture(scope="session")
+def default_run(spark, small_landing, tmp_path_factory):
+    """The whole graph on ``small_landing``, both days in one run on the shared classic session (the local
+    default, Spark 4.2): the reference every other runtime's run of the same landing is compared with."""
+    from video_assets_tests.assets.small_landing import ALL
+    from video_assets_tests.dagster_runs import materialize, use_folders
+    from video_assets_tests.whole_graph import FIRST_DAY, LAST_DAY, GraphRun, checks_by_name, metadata_keys
+
+    warehouse = tmp_path_factory.mktemp("default_run") / "warehouse"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("VIDEO_ASSETS_PARTITION_START", FIRST_DAY)
+        use_folders(monkeypatch, small_landing, warehouse)
+        result = materialize(ALL, FIRST_DAY, LAST_DAY)
+    assert result.success
+    return GraphRun(
+        small_landing, warehouse, checks_by_name(result.get_asset_check_evaluations()),
+        metadata_keys(e.materialization for e in result.get_asset_materialization_events()),
+    )

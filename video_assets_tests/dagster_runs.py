@@ -81,12 +81,18 @@ def tables_differ(spark, expected_dir: Path, actual_dir: Path, name: str) -> str
     For runs that may add floats in another order (other partitioning): an exact sum can land on
     either side of a rounding boundary, so floats are compared with a relative tolerance of 1e-9.
     """
-    def rows(folder):
-        found = [json.loads(json.dumps(row.asDict(recursive=True), default=str)) for row in
-                 spark.read.format("delta").load(str(folder / name)).collect()]
-        return sorted(found, key=lambda row: json.dumps(_rounded(row, 3), sort_keys=True))
+    return rows_differ(name, comparable_rows(spark, expected_dir, name), comparable_rows(spark, actual_dir, name))
 
-    expected, actual = rows(expected_dir), rows(actual_dir)
+
+def comparable_rows(spark, folder: Path, name: str) -> list[dict]:
+    """A table's rows as plain values, in the order ``rows_differ`` compares them."""
+    found = [json.loads(json.dumps(row.asDict(recursive=True), default=str)) for row in
+             spark.read.format("delta").load(str(folder / name)).collect()]
+    return sorted(found, key=lambda row: json.dumps(_rounded(row, 3), sort_keys=True))
+
+
+def rows_differ(name: str, expected: list[dict], actual: list[dict]) -> str | None:
+    """``tables_differ`` on rows already read with ``comparable_rows``."""
     if len(expected) != len(actual):
         return f"{name}: {len(expected)} rows expected, {len(actual)} found"
     for want, got in zip(expected, actual, strict=True):

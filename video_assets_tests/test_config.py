@@ -194,8 +194,13 @@ def test_a_variable_wins_over_the_yaml(monkeypatch):
 
 # --- only config.py reads the environment; no import cycle ------------------------------------------------
 
-# The two reads that stay outside config.py (see its docstring).
-ALLOWED_OUTSIDE = {("cli.py", "DAGSTER_HOME"), ("io/spark.py", "JAVA_HOME"), ("io/spark.py", "SPARK_REMOTE")}
+# The reads that stay outside config.py (see its docstring).
+ALLOWED_OUTSIDE = {
+    ("cli.py", "DAGSTER_HOME"),
+    ("io/spark.py", "JAVA_HOME"),
+    ("io/spark.py", "SPARK_REMOTE"),
+    ("io/spark.py", "DATABRICKS_RUNTIME_VERSION"),
+}
 
 
 def _environment_reads(path: Path) -> list[str]:
@@ -251,12 +256,13 @@ def test_the_databricks_module_does_not_import_environment():
 
 
 def test_config_is_cheap_and_databricks_imports_without_environment():
-    """In a fresh interpreter: config pulls in neither Dagster nor Spark; io.databricks loads without environment."""
+    """In a fresh interpreter: config pulls in neither Dagster nor Spark (only sql_names, which needs neither);
+    io.databricks loads without environment."""
     script = (
         "import sys\n"
         "import video_assets.config\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'pyspark', 'video_assets')"
-        " and m not in ('video_assets', 'video_assets.config'))\n"
+        " and m not in ('video_assets', 'video_assets.config', 'video_assets.sql_names'))\n"
         "assert heavy == [], heavy\n"
         "import video_assets.io.databricks\n"
         "assert 'video_assets.environment' not in sys.modules\n"
@@ -328,7 +334,11 @@ def test_a_built_wheel_carries_the_yaml_and_finds_it_without_the_source_tree(tmp
     (wheel,) = (tmp_path / "dist").glob("video_assets-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         yamls = sorted(name for name in archive.namelist() if name.endswith(".yaml"))
-        assert yamls == ["video_assets/_resources/databricks.yaml", "video_assets/_resources/local.yaml"]
+        assert yamls == [
+            "video_assets/_resources/databricks-connect.yaml",
+            "video_assets/_resources/databricks.yaml",
+            "video_assets/_resources/local.yaml",
+        ]
         archive.extractall(tmp_path / "site")
     assert not (tmp_path / "resources").exists()  # beside the unpacked package there is no source tree
 
@@ -348,7 +358,7 @@ def test_a_built_wheel_carries_the_yaml_and_finds_it_without_the_source_tree(tmp
     assert loaded.stdout.splitlines() == [
         str(tmp_path / "site" / "video_assets" / "_resources" / "local.yaml"),
         "local[*]",
-        "dbfs:/video_assets/landing",
+        "/Volumes/main/video_assets/landing/landing",
     ]
 
 
@@ -372,7 +382,7 @@ def test_on_a_cluster_the_yaml_is_found_in_the_unpacked_code_zip(tmp_path):
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     assert loaded.stdout.splitlines() == [
         str(tmp_path / "unpacked" / "resources" / "databricks.yaml"),
-        "dbfs:/video_assets/warehouse",
+        "main.video_assets",
     ]
 
 

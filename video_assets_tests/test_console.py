@@ -35,3 +35,20 @@ def test_run_command_refuses_bad_days_before_starting_anything(capsys, monkeypat
     assert started == []
     assert cli.main(["run", "--from", "2024-01-15"]) == 0
     assert started == [("2024-01-15", "2024-01-15")]
+
+
+def test_stderr_of_the_process_and_its_children_goes_to_the_file_for_the_run_only(tmp_path, capfd):
+    """Issue 41 item 5: Spark's JVM (a child process) wrote ~30 lines of Ivy and log4j to the terminal."""
+    import os
+    import subprocess
+
+    from video_assets.console import stderr_into
+
+    log = tmp_path / "run.log"
+    log.write_text("first line\n")
+    with stderr_into(log):
+        os.write(2, b"from python\n")  # what sys.stderr does outside pytest's capture
+        subprocess.run(["sh", "-c", "echo from a child >&2"], check=True)
+    os.write(2, b"after the run\n")
+    assert log.read_text() == "first line\nfrom python\nfrom a child\n"
+    assert capfd.readouterr().err == "after the run\n"

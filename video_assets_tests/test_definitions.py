@@ -22,6 +22,9 @@ def test_lineage_reads_raw_to_sessions_to_intervals_to_metrics_to_summaries():
     assert parents("user_video_metrics") == {"video_sessions", "watch_intervals"}
     assert parents("engagement_tier_summary") == {"user_video_metrics"}
     assert parents("user_video_engagement") == {"user_video_metrics", "watch_intervals"}
+    # The platforms are checked against the video summary's sessions, so they come after it.
+    assert parents("video_platform_summary") == {"video_sessions", "video_engagement_summary"}
+    assert parents("video_lifetime_summary") == {"user_video_engagement"}
 
 
 def test_partitioned_assets_are_daily_single_run_backfills():
@@ -77,12 +80,14 @@ def test_every_resource_key_exists_in_both_environments(monkeypatch, tmp_path):
     assert local["warehouse"].location == str(PROJECT_ROOT / "data" / "warehouse")
     assert local["landing"].location == str(PROJECT_ROOT / "data" / "landing")
     assert local["spark"].master == "local[*]" and local["spark"].use_delta_packages is True
-    assert remote["warehouse"].location == "dbfs:/video_assets/warehouse"
-    assert remote["io_manager"].warehouse == "dbfs:/video_assets/warehouse"
-    assert remote["landing"].location == "dbfs:/video_assets/landing"
+    # A Unity Catalog schema and volume: what accounts opened today have (no DBFS root).
+    assert remote["warehouse"].location == "main.video_assets"
+    assert remote["io_manager"].warehouse == "main.video_assets"
+    assert remote["landing"].location == "/Volumes/main/video_assets/landing/landing"
     assert remote["spark"].use_delta_packages is False
+    assert remote["step_launcher"].staging_prefix == "/Volumes/main/video_assets/staging/dagster"
     # The cluster is told the locations this process resolved.
-    assert remote["step_launcher"].env_variables["VIDEO_ASSETS_LANDING_DIR"] == "dbfs:/video_assets/landing"
+    assert remote["step_launcher"].env_variables["VIDEO_ASSETS_LANDING_DIR"] == "/Volumes/main/video_assets/landing/landing"
 
 
 def test_a_backfill_of_the_main_job_is_one_run_over_the_range():

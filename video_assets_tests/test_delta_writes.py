@@ -5,9 +5,11 @@ import logging
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
 
 from video_assets.io.delta import DeltaTableLocation, DeltaWarehouse
 from video_assets.io.spark import literal_frame
+from video_assets.tables import table_spec
 
 TABLE = "watch_intervals"  # partitioned by session_date
 DAYS = ("2024-01-15", "2024-01-16")
@@ -20,9 +22,11 @@ def warehouse(spark_resource, tmp_path):
 
 
 def _rows(spark, day: str, users: list[str]):
-    """One row of 10 watched seconds per user on ``day``."""
+    """One row of 10 watched seconds per user on ``day``; the table's other columns null (a table as the spec has it,
+    so that no write here is also an upgrade adding columns: io/table_upgrades.py)."""
+    given = {"session_date": f"DATE'{day}'", "user_id": "user_id", "watched_seconds": "watched_seconds"}
     return literal_frame(spark, [(user, 10.0) for user in users], "user_id string, watched_seconds double").selectExpr(
-        f"DATE'{day}' AS session_date", "user_id", "watched_seconds"
+        *[f"{given.get(c.name, f'CAST(NULL AS {c.type.simpleString()})')} AS {c.name}" for c in table_spec(TABLE).columns]
     )
 
 
@@ -56,12 +60,21 @@ def test_a_write_that_changes_nothing_reports_zero_rows_and_the_version_it_found
     assert warehouse.current_version(TABLE) == 0
 
 
+def test_a_column_added_to_the_contract_is_added_to_an_older_table_its_other_days_null(spark, warehouse):
+    warehouse.write_table(TABLE, _rows(spark, DAYS[0], ["ann"]).drop("interval_index"), DAYS, LOG)
+    newer = _rows(spark, "2024-01-17", ["bo"]).withColumn("interval_index", F.lit(2).cast("bigint"))
+    warehouse.write_table(TABLE, newer, ("2024-01-17", "2024-01-18"), LOG)
+    rows = warehouse.read_range(TABLE, []).orderBy("session_date").collect()
+    assert [(r["user_id"], r["interval_index"]) for r in rows] == [("ann", None), ("bo", 2)]
+
+
 def _events(spark, day: str):
-    return literal_frame(
-        spark,
-        [(f"id:{day}", "u", "v", "video_play", "landing/a.jsonl")],
-        "event_key string, user_id string, video_id string, event_name string, source_file string",
-    ).selectExpr(f"DATE'{day}' AS event_date", f"TIMESTAMP'{day} 10:00:00' AS event_ts", "*")
+    """One raw event on ``day``, every other column of the table null (so no write here adds columns)."""
+    given = {"event_date": f"DATE'{day}'", "event_ts": f"TIMESTAMP'{day} 10:00:00'", "event_key": f"'id:{day}'",
+             "user_id": "'u'", "video_id": "'v'", "event_name": "'video_play'", "source_file": "'landing/a.jsonl'"}
+    return spark.range(1).selectExpr(
+        *[f"{given.get(c.name, 'NULL')} :: {c.type.simpleString()} AS {c.name}" for c in table_spec("raw_video_events").columns]
+    )
 
 
 def _statistics_of_newest_files(location: str) -> set[str]:

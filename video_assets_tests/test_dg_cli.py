@@ -32,6 +32,8 @@ ASSETS = {
     "user_video_engagement",
     "video_engagement_summary",
     "engagement_tier_summary",
+    "video_platform_summary",
+    "video_lifetime_summary",
 }
 
 
@@ -89,9 +91,9 @@ def listed(dg_runs) -> dict:
     return json.loads(run.stdout)
 
 
-def test_dg_list_defs_lists_the_nine_assets(listed):
+def test_dg_list_defs_lists_the_eleven_assets(listed):
     assert {asset["asset_key"] for asset in listed["assets"]} == ASSETS
-    assert len(listed["assets"]) == 9
+    assert len(listed["assets"]) == 11
 
 
 def test_dg_list_defs_lists_every_asset_check_of_the_definitions(listed):

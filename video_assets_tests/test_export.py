@@ -16,6 +16,7 @@ from deltalake.exceptions import DeltaProtocolError
 from video_assets import cli
 from video_assets.io.delta import DeltaWarehouse
 from video_assets.io.export import ExportError, export_table
+from video_assets.io.export_folder import MARKER
 from video_assets.io.spark import literal_frame
 from video_assets.tables import column_names, ddl_schema, table_spec
 from video_assets_tests.builders import ts
@@ -103,17 +104,17 @@ def test_the_parquet_export_holds_the_current_rows_without_the_deleted_one(wareh
     ]
 
 
-def test_the_command_exports_days_as_csv_over_a_previous_export(warehouse, tmp_path, monkeypatch, capsys):
+def test_the_command_exports_days_as_csv_over_a_previous_export(warehouse, spark, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VIDEO_ASSETS_WAREHOUSE_DIR", warehouse.location)
     out = tmp_path / "videos"
-    out.mkdir()
-    for previous in ("part-00000-old.csv", "_SUCCESS", ".part-00000-old.csv.crc"):
-        (out / previous).write_text("an earlier export")
+    earlier = export_table(spark, warehouse, VIDEO_DAYS, out, "csv")  # all three rows: replaced below
+    assert earlier.rows == 3
     argv = ["export", VIDEO_DAYS, "--format", "csv", "--from", "2024-01-16", "--to", "2024-01-16", "--out", str(out)]
     assert cli.main(argv) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[-1] == f"Wrote 2 rows of {VIDEO_DAYS} (metric_date 2024-01-16..2024-01-16) as csv to {out}"
     [csv_file] = out.glob("*.csv")  # the earlier export's file is gone
+    assert json.loads((out / MARKER).read_text())["days"] == "metric_date 2024-01-16..2024-01-16"
     exported = pd.read_csv(csv_file).sort_values("video_id", ignore_index=True)
     assert list(exported.columns) == list(column_names(VIDEO_DAYS))
     assert exported["metric_date"].tolist() == ["2024-01-16", "2024-01-16"]
@@ -139,6 +140,53 @@ def test_the_command_refuses_bad_requests_with_what_to_do(warehouse, spark, tmp_
     occupied = tmp_path / "notes"
     occupied.mkdir()
     (occupied / "keep.txt").write_text("mine")
-    with pytest.raises(ExportError, match=r"holds other files \(keep.txt\)"):
+    with pytest.raises(ExportError, match=r"--out .*notes is not empty and is not an earlier export .*\(it holds keep.txt\)"):
         export_table(spark, warehouse, LIFETIME, occupied)
     assert (occupied / "keep.txt").read_text() == "mine"
+
+
+def test_files_that_only_look_like_spark_output_are_never_replaced(warehouse, tmp_path, monkeypatch, capsys):
+    """The issue's first repro: names starting part-, in the folder and in a subfolder, are a user's files."""
+    monkeypatch.setenv("VIDEO_ASSETS_WAREHOUSE_DIR", warehouse.location)
+    out = tmp_path / "v"
+    (out / "part-archive").mkdir(parents=True)
+    (out / "part-of-my-thesis.docx").write_text("x")
+    (out / "part-archive" / "2019.txt").write_text("y")
+    assert cli.main(["export", "video_engagement_summary", "--out", str(out)]) == 1
+    error = capsys.readouterr().err
+    assert f"--out {out} is not empty and is not an earlier export of this command" in error
+    assert "part-archive/2019.txt, part-of-my-thesis.docx" in error
+    assert "Choose a new or empty folder with --out" in error
+    assert (out / "part-of-my-thesis.docx").read_text() == "x"
+    assert (out / "part-archive" / "2019.txt").read_text() == "y"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]  # no staging folder left beside it
+
+
+def test_a_file_uri_is_checked_like_a_path_and_written_like_one(warehouse, spark, tmp_path, monkeypatch, capsys):
+    """The issue's second repro (a URI skipped the check), then a new folder and a re-export through a URI."""
+    monkeypatch.setenv("VIDEO_ASSETS_WAREHOUSE_DIR", warehouse.location)
+    occupied = tmp_path / "u"
+    occupied.mkdir()
+    (occupied / "precious.txt").write_text("z")
+    assert cli.main(["export", LIFETIME, "--out", f"file://{occupied}"]) == 1
+    assert "(it holds precious.txt)" in capsys.readouterr().err
+    assert (occupied / "precious.txt").read_text() == "z"
+
+    fresh = tmp_path / "new" / "lifetime"
+    for _ in range(2):  # the second export replaces the first, which its marker lists
+        result = export_table(spark, warehouse, LIFETIME, f"file://{fresh}")
+        assert (result.path, result.rows) == (str(fresh), 2)
+        assert len(pd.read_parquet(fresh)) == 2
+    marker = json.loads((fresh / MARKER).read_text())
+    assert (marker["table"], marker["format"]) == (LIFETIME, "parquet")
+    assert sorted(marker["files"]) == sorted(p.name for p in fresh.iterdir() if p.name != MARKER)
+
+
+def test_an_earlier_export_with_a_file_added_since_is_not_replaced(warehouse, spark, tmp_path):
+    out = tmp_path / "lifetime"
+    export_table(spark, warehouse, LIFETIME, out)
+    (out / "my-notes.txt").write_text("added by hand")
+    with pytest.raises(ExportError, match=r"\(it holds my-notes.txt\)"):
+        export_table(spark, warehouse, LIFETIME, out)
+    assert (out / "my-notes.txt").read_text() == "added by hand"
+    assert sum(len(pd.read_parquet(part)) for part in out.glob("part-*.parquet")) == 2  # the earlier export is whole

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pyspark.find_spark_home import _find_spark_home
 
-from video_assets.io.spark import SparkResource, delta_package_exclusions, spark_jar_artifacts
+from video_assets.io.spark import SparkResource, delta_maven_coordinate, delta_package_exclusions, spark_jar_artifacts
 
 SPARK_JARS = {path.name for path in (Path(_find_spark_home()) / "jars").glob("*.jar")}
 
@@ -52,3 +52,38 @@ def test_a_spark_that_cannot_be_found_excludes_nothing(monkeypatch):
 def test_without_delta_packages_nothing_is_resolved_or_excluded():
     settings = SparkResource(use_delta_packages=False).settings()
     assert "spark.jars.packages" not in settings and "spark.jars.excludes" not in settings
+
+
+def test_the_delta_jar_is_the_artifact_delta_publishes_for_that_line():
+    # On Maven Central (io.delta): Delta 4.0.x only as delta-spark_2.13, built for Spark 4.0; from Delta 4.1 on,
+    # one artifact per Spark minor (delta-spark_4.0_2.13, delta-spark_4.1_2.13, ...).
+    assert delta_maven_coordinate("4.0.1", "4.0.0") == "io.delta:delta-spark_2.13:4.0.0"
+    assert delta_maven_coordinate("4.0.0", "4.0.1") == "io.delta:delta-spark_2.13:4.0.1"
+    assert delta_maven_coordinate("4.0.1", "4.1.0") == "io.delta:delta-spark_4.0_2.13:4.1.0"
+    assert delta_maven_coordinate("4.1.4", "4.1.0") == "io.delta:delta-spark_4.1_2.13:4.1.0"
+    assert delta_maven_coordinate("4.2.0", "4.4.0") == "io.delta:delta-spark_4.2_2.13:4.4.0"
+    assert delta_maven_coordinate("4.1.0", "4.1.0rc1") == "io.delta:delta-spark_4.1_2.13:4.1.0rc1"
+
+
+def test_a_session_joined_rather_than_started_never_asks_for_delta_spark(monkeypatch):
+    # Databricks Connect, serverless and a Spark Connect server's clients have no delta-spark distribution
+    # (databricks-connect forbids installing one next to it): only a local start needs Delta's jar version.
+    import video_assets.io.spark as spark_module
+
+    def not_installed(name):
+        raise spark_module.metadata.PackageNotFoundError(name)
+
+    joined = []
+    monkeypatch.setattr(spark_module.metadata, "version", not_installed)
+    monkeypatch.setattr(spark_module, "connect_to_spark", lambda remote, settings: joined.append((remote, settings)) or remote)
+    assert SparkResource(remote="sc://server:15002").get_session() == "sc://server:15002"
+    # The session the compute provides (here SPARK_REMOTE's): the builder's own getOrCreate, then the settings.
+    monkeypatch.setenv("SPARK_REMOTE", "sc://serverless:15002")
+    monkeypatch.setattr(
+        spark_module, "apply_session_settings", lambda session, settings: joined.append((session, settings))
+    )
+    monkeypatch.setattr("pyspark.sql.SparkSession.Builder.getOrCreate", lambda builder: "provided")
+    assert SparkResource().get_session() == "provided"
+    assert [remote for remote, _ in joined] == ["sc://server:15002", "provided"]
+    for _, settings in joined:
+        assert settings["spark.sql.session.timeZone"] == "UTC" and "spark.jars.packages" not in settings

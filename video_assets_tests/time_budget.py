@@ -1,6 +1,6 @@
 """The suite's time against its budget, printed at the end of every pytest run (a line, never a failure).
 
-Budgets on this 2-core machine: the full suite within 12 minutes of tests, the
+Budgets on this 2-core machine: the full suite within 15 minutes of tests (the runtime matrix included), the
 quick tier (``-m "not slow and not e2e and not databricks"``) within 3. A run
 of any other subset prints its slowest tests and total with no budget line to
 hold it to. The hooks are imported by the tests' conftest.py.
@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 QUICK_TIER_MARKERS = "not slow and not e2e and not databricks"
-FULL_SUITE_BUDGET_SECONDS = 12 * 60
+FULL_SUITE_BUDGET_SECONDS = 15 * 60
 QUICK_TIER_BUDGET_SECONDS = 3 * 60
 SLOWEST_SHOWN = 10
 

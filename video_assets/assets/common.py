@@ -10,8 +10,9 @@ from typing import Optional
 import dagster as dg
 
 from video_assets.checks.in_step import Invariant, TableChecks, WrittenTable, evaluate_written, selected_checks
-from video_assets.checks.results import verdicts
+from video_assets.checks.results import COLUMNS_BACKFILLED, backfill_result, verdicts
 from video_assets.io.delta import DeltaWarehouse, WriteResult
+from video_assets.io.scratch import RunState, remove_abandoned
 from video_assets.settings import EngagementSettings
 
 SPARK_KINDS = {"spark", "delta"}
@@ -32,6 +33,23 @@ def day_range(context: dg.AssetExecutionContext) -> tuple[date, date]:
     """First and last (inclusive) partition day of the run."""
     window = context.partition_time_window
     return window.start.date(), window.end.date() - timedelta(days=1)
+
+
+def run_state_in(instance: dg.DagsterInstance):
+    """What ``instance``'s run storage says of a run id (scratch.RunState)."""
+
+    def state(run_id: str) -> RunState:
+        run = instance.get_run_by_id(run_id)
+        if run is None:
+            return RunState.UNKNOWN
+        return RunState.FINISHED if run.is_finished else RunState.UNFINISHED
+
+    return state
+
+
+def remove_abandoned_scratch(context, warehouse: DeltaWarehouse) -> None:
+    """Before a step writes scratch rows: removes those that earlier, killed steps left (io/scratch.py)."""
+    remove_abandoned(warehouse.spark.get_session(), warehouse.location, run_state_in(context.instance), context.log)
 
 
 @contextmanager
@@ -93,6 +111,8 @@ def write_all_checked(
     found = evaluate_written(written)
     seconds = round(time.perf_counter() - started, 2)
     for write, result, table_found in zip(writes, results, found, strict=True):
+        if COLUMNS_BACKFILLED in selected_checks(context, write.table):
+            table_found.append(backfill_result(write.table, result.backfill, days))
         result.metadata["check_seconds"] = seconds
         if len(writes) > 1:  # one query for all: its seconds are not to be added up per table
             result.metadata["checks_evaluated_with"] = ", ".join(w.table for w in writes if w is not write)
@@ -115,3 +135,33 @@ def write_checked(
     """Writes ``table`` for ``days`` and evaluates its selected checks in this step (``write_all_checked``)."""
     [written] = write_all_checked(context, warehouse, settings, days, [TableWrite(table, frame, invariant, observe)])
     return written
+
+
+def merge_checked(
+    context,
+    warehouse: DeltaWarehouse,
+    table: str,
+    source,
+    keys: tuple[str, ...],
+    settings: EngagementSettings,
+    *,
+    shape,
+    merged_rows,
+    gone_column: str = "_gone",
+) -> tuple[dict, list[dg.AssetCheckResult]]:
+    """MERGEs ``source`` into an all-time table by ``keys``, then evaluates the table's selected checks in this step.
+
+    A MERGE cannot be observed as a write is, so the rules are counted by one
+    query over ``merged_rows()`` (the rows to check, read back after the
+    MERGE); ``shape`` is a frame of the table's columns for the structural
+    check. Returns the MERGE's metadata and the check results.
+    """
+    metadata, backfill = warehouse.merge_rows(table, source, keys, gone_column, context.log)
+    selected = selected_checks(context, table)
+    checks = TableChecks(table, shape, selected, settings, [])
+    check_results = checks.evaluate({}, merged_rows)
+    if COLUMNS_BACKFILLED in selected:
+        check_results.append(backfill_result(table, backfill, []))
+    if check_results:
+        context.log.info(f"{table}: {verdicts(check_results)} (over the merged rows)")
+    return metadata, check_results

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import dagster as dg
 from pyspark.sql import DataFrame
 
+from video_assets.assets.common import remove_abandoned_scratch
 from video_assets.io.delta import DeltaWarehouse
 from video_assets.io.scratch import scratch_rows
 from video_assets.transforms import lifetime
@@ -55,6 +56,7 @@ def agreeing_daily_inputs(
     each time, which gives the same rows every time.
     """
     session = warehouse.spark.get_session()
+    remove_abandoned_scratch(context, warehouse)
     with (
         scratch_rows(session, warehouse.location, "lifetime_pairs", context.run_id) as pair_rows,
         scratch_rows(session, warehouse.location, "lifetime_metrics", context.run_id) as metric_rows,

@@ -9,6 +9,7 @@ from video_assets.assets.common import (
     TableWrite,
     day_range,
     partition_days,
+    remove_abandoned_scratch,
     timed_step,
     write_all_checked,
     write_checked,
@@ -101,6 +102,7 @@ def video_sessions(
     overview = {f"ended_by:{name}": F.count_if(F.col("ended_by") == name) for name in sessions.ENDED_BY}
     overview["watched_seconds"] = F.sum("watched_seconds")
     session = warehouse.spark.get_session()
+    remove_abandoned_scratch(context, warehouse)
     with (
         timed_step(context, "video_sessions, watch_intervals: sessionize, replay playback, write") as timing,
         scratch_rows(session, warehouse.location, "video_sessions_summaries", context.run_id) as scratch,

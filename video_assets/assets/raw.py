@@ -10,6 +10,7 @@ from video_assets.assets.common import (
     SPARK_KINDS,
     StepLauncherParam,
     partition_days,
+    remove_abandoned_scratch,
     timed_step,
     write_checked,
 )
@@ -31,7 +32,7 @@ from video_assets.io.delta import DeltaWarehouse, EmptyOverwriteRefused
 from video_assets.io.landing import LandingZone, list_day_files, path_exists
 from video_assets.io.scratch import scratch_rows
 from video_assets.io.source_table import SourceTable
-from video_assets.io.spark import SparkResource, observed
+from video_assets.io.spark import SparkResource
 from video_assets.partitions import daily_partitions
 from video_assets.settings import EngagementSettings
 from video_assets.tables import column_schema
@@ -223,19 +224,18 @@ def raw_video_events(
 
     # Every line and every candidate is counted on the one pass that classifies them; the two writes count
     # what they write: the reconciliation adds up three independent counts.
-    classified, line_counts = observed(
-        events.classify_lines(lines),
-        {
-            "lines": F.count(F.lit(1)),
-            **rows_per_day("partition_date", days, "lines:"),
-            **rows_per_day("partition_date", days, "candidates:", F.col("reason").isNull()),
-            **{f"reason:{r}": F.count_if(F.col("reason") == r) for r in events.QUARANTINE_REASONS},
-        },
-    )
+    line_counts = {
+        "lines": F.count(F.lit(1)),
+        **rows_per_day("partition_date", days, "lines:"),
+        **rows_per_day("partition_date", days, "candidates:", F.col("reason").isNull()),
+        **{f"reason:{r}": F.count_if(F.col("reason") == r) for r in events.QUARANTINE_REASONS},
+    }
+    remove_abandoned_scratch(context, warehouse)
     with scratch_rows(session, warehouse.location, "raw_video_events_lines", context.run_id) as scratch:
         with timed_step(context, "landing lines: read, parse, classify (one pass)") as parse_timing:
-            scratch.write(_kept_for_the_tables(classified), QUARANTINED)
-        line_totals = line_counts.get
+            line_totals = scratch.write(
+                _kept_for_the_tables(events.classify_lines(lines)), QUARANTINED, observe=line_counts
+            )
         with timed_step(context, "raw_video_events_quarantine: write") as quarantine_timing:
             quarantine_write, quarantine_checks = write_checked(
                 context, warehouse, QUARANTINE,
@@ -313,6 +313,14 @@ def _landing_file_lines(context, session, landing: LandingZone, warehouse: Delta
     skipped = [path for files in day_files for path in getattr(files, "skipped_files", ())]
     for path in skipped:
         context.log.warning(f"Not read (not .jsonl, .jsonl.gz or .parquet): {path}")
+    for files in day_files:
+        for path in files.folder_files:
+            context.log.warning(f"Not read (a folder named like a data file; quarantined as unreadable_file): {path}")
+        for path in files.outside_files:
+            context.log.warning(
+                f"Not read (resolves outside the landing zone {landing.location}; quarantined as "
+                f"outside_landing_zone, its path only): {path}"
+            )
     empty_days = [files.day for files in day_files if files.is_empty]
     for day in empty_days:
         context.log.warning(f"No landing files for {day} in {landing.events_dir(day)}.")
@@ -329,7 +337,11 @@ def _landing_file_lines(context, session, landing: LandingZone, warehouse: Delta
         warehouse.refuse_to_empty(table, recordless, "its landing files hold no records", context.log)
     file_count = sum(len(f.text_files) + len(f.parquet_files) for f in day_files)
     context.log.info(f"Reading {file_count} landing file(s) for {days[0]}..{days[-1]}")
-    metadata = {"landing_files": file_count, "skipped_files": len(skipped)}
+    metadata = {
+        "landing_files": file_count,
+        "skipped_files": len(skipped),
+        "outside_landing_zone_entries": sum(len(files.outside_files) for files in day_files),
+    }
     if skipped:
         metadata["skipped_file_names"] = dg.MetadataValue.json(skipped[:50])
     return events.read_landing_lines(session, day_files), metadata

@@ -1,4 +1,5 @@
-"""user_video_metrics -> engagement_tier_summary, video_engagement_summary, user_video_engagement."""
+"""The summaries: engagement_tier_summary, video_engagement_summary, video_platform_summary (daily);
+user_video_engagement and video_lifetime_summary (all time)."""
 
 from datetime import date
 
@@ -8,20 +9,21 @@ from video_assets.assets.common import (
     SPARK_KINDS,
     StepLauncherParam,
     day_range,
+    merge_checked,
     partition_days,
     timed_step,
     write_checked,
 )
 from video_assets.assets.daily_inputs import agreeing_daily_inputs
 from video_assets.checks import invariants
-from video_assets.checks.in_step import Invariant, TableChecks, selected_checks
+from video_assets.checks.in_step import Invariant
 from video_assets.checks.results import (
     PAIR_COUNTS_MATCH,
+    PLATFORM_SESSIONS_MATCH,
     VIEWERS_MATCH,
     check_spec,
     contract_specs,
     per_day_evaluations,
-    verdicts,
 )
 from video_assets.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
@@ -33,10 +35,11 @@ from video_assets.partitions import daily_partitions
 from video_assets.reporting import aggregates, asset_pictures
 from video_assets.settings import EngagementSettings
 from video_assets.tables import column_schema
-from video_assets.transforms import lifetime, summaries
+from video_assets.transforms import lifetime, platforms, summaries, video_lifetime
 
 SUMMARY_GROUP = "summaries"
 LIFETIME = "user_video_engagement"
+VIDEO_LIFETIME = "video_lifetime_summary"
 # Tags Dagster puts on a run of one partition or of a range (single-run backfill).
 RANGE_TAGS = (ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG)
 
@@ -116,7 +119,9 @@ def engagement_tier_summary(
     ],
     description=(
         "One row per (metric_date, video): viewers, sessions, watch seconds, completion, viewers per tier, "
-        "and the audience retention curve (share of viewers covering each of N evenly spaced moments)."
+        "the audience retention curve (share of viewers covering each of N evenly spaced moments), engaged "
+        "viewers, milestones reached (25/50/75/95 %), where viewers stop (furthest point), and retention "
+        "relative to the day's videos of similar length."
     ),
 )
 def video_engagement_summary(
@@ -146,6 +151,65 @@ def video_engagement_summary(
             **write.metadata,
             "compute_seconds": timing["seconds"],
             "retention_top_videos": asset_pictures.retention_picture(top),
+        },
+        check_results=check_results,
+    )
+    yield from per_day_evaluations(check_results, days)
+
+
+@dg.asset(
+    group_name=SUMMARY_GROUP,
+    kinds=SPARK_KINDS,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="writes_video_platform_summary",
+    metadata={"dagster/column_schema": column_schema("video_platform_summary")},
+    check_specs=[
+        *contract_specs("video_platform_summary"),
+        check_spec(
+            PLATFORM_SESSIONS_MATCH,
+            "video_platform_summary",
+            "Per (day, video): sessions summed over the platforms = video_engagement_summary.sessions.",
+            additional_deps=["video_engagement_summary"],
+        ),
+    ],
+    description=(
+        "One row per (metric_date, video, platform): sessions, distinct viewers, watch seconds, completed "
+        "sessions and completion rate. A session's platform is its first event's non-empty platform "
+        "(lower-cased), `unknown` when none has one. Runs after video_engagement_summary, which its "
+        "sessions are checked against."
+    ),
+)
+def video_platform_summary(
+    context: dg.AssetExecutionContext,
+    video_sessions,
+    video_engagement_summary,
+    warehouse: DeltaWarehouse,
+    engagement: EngagementSettings,
+    step_launcher: StepLauncherParam,
+):
+    """Section 9d: the day's sessions by (video, platform)."""
+    days = partition_days(context)
+    with timed_step(context, "video_platform_summary: aggregate, write") as timing:
+        write, check_results = write_checked(
+            context,
+            warehouse,
+            "video_platform_summary",
+            platforms.video_platform_summary(video_sessions),
+            engagement,
+            days,
+            invariant=Invariant(
+                PLATFORM_SESSIONS_MATCH,
+                "sessions over the platforms = video_engagement_summary.sessions",
+                invariants.platform_sessions_match(video_engagement_summary),
+            ),
+        )
+    mix = aggregates.platform_mix(warehouse.read_range("video_platform_summary", days))
+    yield dg.MaterializeResult(
+        metadata={
+            **write.metadata,
+            "compute_seconds": timing["seconds"],
+            "platform_mix": asset_pictures.platform_mix_picture(mix),
         },
         check_results=check_results,
     )
@@ -222,17 +286,69 @@ def _write_lifetime(context, warehouse: DeltaWarehouse, engagement: EngagementSe
     else:
         first_day, last_day = days
         with timed_step(context, f"{LIFETIME}: merge the pairs of {first_day}..{last_day}") as timing:
-            source = lifetime.recomputed_rows(metrics, intervals, pairs, engagement)
-            metadata = warehouse.merge_rows(LIFETIME, source, ("user_id", "video_id"), "_gone", context.log)
-            checks = TableChecks(LIFETIME, stored, selected_checks(context, LIFETIME), engagement, [])
-            check_results = checks.evaluate(
-                {},  # a MERGE is not observed: the rules are counted on the merged pairs' rows
-                lambda: warehouse.read_range(LIFETIME, []).join(pairs, ["user_id", "video_id"], "left_semi"),
+            metadata, check_results = merge_checked(
+                context, warehouse, LIFETIME, lifetime.recomputed_rows(metrics, intervals, pairs, engagement),
+                ("user_id", "video_id"), engagement,
+                shape=stored,
+                merged_rows=lambda: warehouse.read_range(LIFETIME, []).join(pairs, ["user_id", "video_id"], "left_semi"),
             )
-            if check_results:
-                context.log.info(f"{LIFETIME}: {verdicts(check_results)} (over the merged pairs)")
         metadata = {**metadata, "mode": "merge", "days": f"{first_day}..{last_day}"}
     metadata = {**metadata, "input_versions": dg.MetadataValue.json(inputs.versions)}
     yield dg.MaterializeResult(
         metadata={**metadata, "compute_seconds": timing["seconds"]}, check_results=check_results
+    )
+
+
+@dg.asset(
+    group_name=SUMMARY_GROUP,
+    kinds=SPARK_KINDS,
+    deps=[LIFETIME],
+    automation_condition=dg.AutomationCondition.eager(),
+    # Unpartitioned, but part of ranged runs, as user_video_engagement is.
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=contract_specs(VIDEO_LIFETIME),
+    pool="writes_video_lifetime_summary",
+    metadata={"dagster/column_schema": column_schema(VIDEO_LIFETIME)},
+    description=(
+        "All-time, one row per video, from user_video_engagement: viewers, watch seconds, completed and "
+        "returning viewers, first and last watch, mean lifetime score. Each run recomputes the rows from "
+        "user_video_engagement and MERGEs only the videos whose row changed."
+    ),
+)
+def video_lifetime_summary(
+    context: dg.AssetExecutionContext,
+    warehouse: DeltaWarehouse,
+    engagement: EngagementSettings,
+    step_launcher: StepLauncherParam,
+):
+    """Section 9e: the first build writes every video; later runs MERGE the videos whose row changed."""
+    source_version = warehouse.current_version(LIFETIME)
+    if source_version is None:
+        raise dg.Failure(
+            description=f"{VIDEO_LIFETIME} is derived from {LIFETIME}, which does not exist yet: materialize it first."
+        )
+    fresh = video_lifetime.video_lifetime_summary(warehouse.read_range(LIFETIME, [], source_version))
+    stored_version = warehouse.current_version(VIDEO_LIFETIME)
+    if stored_version is None:
+        with timed_step(context, f"{VIDEO_LIFETIME}: first build, write") as timing:
+            write, check_results = write_checked(context, warehouse, VIDEO_LIFETIME, fresh, engagement, [])
+        metadata = {**write.metadata, "mode": "first build"}
+    else:
+        with timed_step(context, f"{VIDEO_LIFETIME}: merge the videos whose row changed") as timing:
+            # Pinned: the stored rows the changes are computed against are those of one version.
+            stored = warehouse.read_range(VIDEO_LIFETIME, [], stored_version)
+            metadata, check_results = merge_checked(
+                context, warehouse, VIDEO_LIFETIME, video_lifetime.changed_rows(fresh, stored),
+                video_lifetime.KEY, engagement,
+                shape=stored,
+                merged_rows=lambda: warehouse.read_range(VIDEO_LIFETIME, []),  # one row per video: all of them
+            )
+        metadata = {**metadata, "mode": "merge of the changed videos"}
+    yield dg.MaterializeResult(
+        metadata={
+            **metadata,
+            "input_versions": dg.MetadataValue.json({LIFETIME: source_version}),
+            "compute_seconds": timing["seconds"],
+        },
+        check_results=check_results,
     )

@@ -25,9 +25,10 @@ complete partition - yesterday's - has been materialized. The sensor
 ``scripts/ui.sh`` (started by default) and launches tiny check-only runs that
 read Dagster's event log, never Spark.
 
-The unpartitioned assets (video_catalog, user_video_engagement) get no
-policy: the catalog changes when the catalog file does, and the all-time
-table follows the daily tables (automation condition eager).
+The unpartitioned assets (video_catalog, user_video_engagement,
+video_lifetime_summary) get no policy: the catalog changes when the catalog
+file does, and the all-time tables follow the daily tables (automation
+condition eager).
 """
 
 from collections.abc import Iterable, Sequence

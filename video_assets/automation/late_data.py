@@ -15,7 +15,7 @@ downstream assets:
 * ``raw_video_events`` + ``raw_video_events_quarantine`` for each changed day D;
 * every downstream partition that reads D: D and D+1 for the session stage and
   what follows it (partition D+1 of the session stage reads raw D and D+1);
-* the unpartitioned all-time assets (``user_video_engagement``).
+* the unpartitioned all-time assets (``user_video_engagement``, ``video_lifetime_summary``).
 
 Downstream partitions that were never materialized are left to the normal
 pipeline (the sensor repairs, it does not extend). The backfill daemon orders

@@ -12,6 +12,7 @@ from datetime import date
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.window import Window
 
 from video_assets.checks.evaluation import Reference
 from video_assets.checks.schemas import FLOAT_TOLERANCE
@@ -110,4 +111,30 @@ def viewers_match(metrics: DataFrame) -> Reference:
         disagree=disagree,
         totals={"metric_viewers": F.col("metric_viewers"), "viewers": F.col("viewers")},
         sample_columns=("metric_viewers", "viewers"),
+    )
+
+
+def platform_sessions_match(video_summary: DataFrame) -> Reference:
+    """For video_platform_summary: per (day, video), sessions summed over platforms = video_engagement_summary.sessions.
+
+    ``video_summary`` is video_engagement_summary over the step's days. The
+    table has a row per platform: every row of a (day, video) whose platforms
+    do not add up fails, and so does a (day, video) present on one side only.
+    The totals count each side once per day (the summary's sessions on the
+    first platform row of its video).
+    """
+    expected = video_summary.select("metric_date", "video_id", F.col("sessions").alias("summary_sessions"))
+    per_video = Window.partitionBy("metric_date", "video_id")
+    platform_sessions = F.sum("sessions").over(per_video)
+    disagree = F.coalesce(platform_sessions, F.lit(0)) != F.coalesce(F.col("summary_sessions"), F.lit(0))
+    first_row_of_video = F.row_number().over(per_video.orderBy(F.col("platform").asc_nulls_first())) == 1
+    return Reference(
+        expected=expected,
+        keys=["metric_date", "video_id"],
+        disagree=disagree,
+        totals={
+            "platform_sessions": F.col("sessions"),
+            "summary_sessions": F.when(first_row_of_video, F.col("summary_sessions")),
+        },
+        sample_columns=("platform", "sessions", "summary_sessions"),
     )

@@ -5,7 +5,7 @@
   the same run.
 * invariants between tables (``lines_reconcile``, ``events_in_sessions``,
   ``watch_seconds_match_intervals``, ``pair_counts_match_metrics``,
-  ``viewers_match_metrics``): ERROR and blocking.
+  ``viewers_match_metrics``, ``sessions_match_video_summary``): ERROR and blocking.
 * ``has_events``, ``quarantine_share`` and ``catalog_rows_valid``: WARN,
   never blocking.
 
@@ -28,6 +28,10 @@ from video_assets.partitions import daily_partitions
 from video_assets.tables import table_spec
 
 CONTRACT_SCHEMA, CONTRACT_RULES, UNIQUE_KEY = "contract_schema", "contract_rules", "unique_key"
+# WARN: rows an earlier release wrote hold NULL in columns this release added (io/table_upgrades.py).
+COLUMNS_BACKFILLED = "columns_backfilled"
+# Tables rewritten whole by every run: an added column is filled at once, nothing is ever left to backfill.
+_ALWAYS_REWRITTEN = ("video_catalog",)
 CONTRACT_CHECKS = {CONTRACT_SCHEMA, CONTRACT_RULES, UNIQUE_KEY}
 LINES_RECONCILE, HAS_EVENTS, QUARANTINE_SHARE = "lines_reconcile", "has_events", "quarantine_share"
 EVENTS_IN_SESSIONS = "events_in_sessions"
@@ -35,6 +39,7 @@ CATALOG_ROWS_VALID = "catalog_rows_valid"
 WATCH_SECONDS_MATCH = "watch_seconds_match_intervals"
 PAIR_COUNTS_MATCH = "pair_counts_match_metrics"
 VIEWERS_MATCH = "viewers_match_metrics"
+PLATFORM_SESSIONS_MATCH = "sessions_match_video_summary"
 
 MAX_QUARANTINE_SHARE_ENV = config.MAX_QUARANTINE_SHARE_VARIABLE
 DEFAULT_MAX_QUARANTINE_SHARE = config.DEFAULT_MAX_QUARANTINE_SHARE
@@ -54,6 +59,10 @@ _CONTRACT_DESCRIPTIONS = {
         "between columns. Metadata: failing rows per rule and a sample of offending rows."
     ),
     UNIQUE_KEY: "The table's key (video_assets/tables.py) identifies one row.",
+    COLUMNS_BACKFILLED: (
+        "WARN: every row holds the columns of this release. After an upgrade that adds a column, the rows an "
+        "earlier release wrote hold NULL in it; this check names their days and the backfill that fills them."
+    ),
 }
 
 
@@ -81,7 +90,22 @@ def check_spec(
 
 def contract_specs(table: str) -> list[dg.AssetCheckSpec]:
     names = [CONTRACT_SCHEMA, CONTRACT_RULES] + ([UNIQUE_KEY] if table_spec(table).key_columns else [])
-    return [check_spec(name, table, _CONTRACT_DESCRIPTIONS[name]) for name in names]
+    specs = [check_spec(name, table, _CONTRACT_DESCRIPTIONS[name]) for name in names]
+    if table not in _ALWAYS_REWRITTEN:
+        specs.append(check_spec(COLUMNS_BACKFILLED, table, _CONTRACT_DESCRIPTIONS[COLUMNS_BACKFILLED], blocking=False))
+    return specs
+
+
+def backfill_result(table: str, backfill, days: list[str]) -> dg.AssetCheckResult:
+    """``columns_backfilled`` from what the write left to backfill (``io.table_upgrades.Backfill``)."""
+    if not backfill.pending:
+        added = f" ({', '.join(backfill.columns)} filled everywhere)" if backfill.columns else ""
+        return result(table, COLUMNS_BACKFILLED, True, f"Every row of {table} holds this release's columns{added}.",
+                      day_metadata(days), warn=True)
+    metadata = {**day_metadata(days), "columns": ", ".join(backfill.columns), "backfill_command": backfill.command()}
+    if not backfill.all_rows:
+        metadata["days_to_backfill"] = len(backfill.days)
+    return result(table, COLUMNS_BACKFILLED, False, backfill.describe(), metadata, warn=True)
 
 
 
@@ -208,6 +232,8 @@ def comparison_result(table: str, name: str, comparison: Comparison, days: list[
 def _failed_days(found: dg.AssetCheckResult, days: list[str]) -> set[str]:
     """The days a failed range result is about, from its per-day metadata (every day when it has none)."""
     metadata = {name: value.value for name, value in (found.metadata or {}).items()}
+    if found.check_name == COLUMNS_BACKFILLED:
+        return set()  # about the days the run did not write: the run's own days hold every column now
     if "failing_rows_by_day" in metadata:
         return set(metadata["failing_rows_by_day"]) & set(days)
     if "events_by_day" in metadata:

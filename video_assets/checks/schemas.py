@@ -30,7 +30,8 @@ from video_assets.settings import EngagementSettings
 from video_assets.tables import FLOAT_TOLERANCE, TABLES, TableSpec
 from video_assets.tables import Column as ColumnSpec
 from video_assets.transforms.metrics import engagement_tier
-from video_assets.transforms.sessions import SESSION_FLAGS
+from video_assets.transforms.audience import FURTHEST_POINT_BUCKETS
+from video_assets.transforms.sessions import SESSION_FLAGS, trimmed_of_whitespace
 
 METRIC_FLAGS = (*SESSION_FLAGS, "very_short_watch", "completed_without_sufficient_watch")
 
@@ -126,6 +127,23 @@ def _flags_within(column: str, allowed: tuple[str, ...]) -> Column:
     return F.forall(F.col(column), lambda flag: flag.isin(*allowed))
 
 
+def _array_sum(column: str) -> Column:
+    return F.aggregate(F.col(column), F.lit(0.0), lambda total, value: total + value)
+
+
+def _normalized_platform_rule(column: str) -> Rule:
+    value = F.col(column)
+    return Rule(
+        f"{column} is trimmed, lower-case and not empty",
+        (value == F.lower(trimmed_of_whitespace(column))) & (value != ""),
+        (column,),
+    )
+
+
+# Shares rounded to 4 decimals are each off by at most 0.00005: 20 of them add up to 1 within 0.001.
+_ROUNDED_SHARES_SLACK = FURTHEST_POINT_BUCKETS * 0.00005 + FLOAT_TOLERANCE
+
+
 # The tier a one-decimal score must have under the configured thresholds (SEMANTICS.md 8): the
 # transform's own rule, applied to the stored score with the settings in force now.
 expected_tier = engagement_tier
@@ -199,6 +217,7 @@ ROW_RULES: dict[str, RowRules] = {
             ("max_position_seconds", "video_duration_seconds"),
         ),
         Rule("quality_flags are known flags", _flags_within("quality_flags", SESSION_FLAGS), ("quality_flags",)),
+        _normalized_platform_rule("normalized_platform"),
     ],
     "watch_intervals": lambda settings: [
         Rule(
@@ -249,6 +268,31 @@ ROW_RULES: dict[str, RowRules] = {
             F.forall("retention_curve", lambda share: share.between(0, 1)),
             ("retention_curve",),
         ),
+        Rule("engaged_viewers <= viewers", F.col("engaged_viewers") <= F.col("viewers"), ("engaged_viewers", "viewers")),
+        Rule(
+            f"furthest_point_shares has {FURTHEST_POINT_BUCKETS} points",
+            F.size("furthest_point_shares") == FURTHEST_POINT_BUCKETS,
+            ("furthest_point_shares",),
+        ),
+        Rule(
+            "furthest_point_shares in [0, 1]",
+            F.forall("furthest_point_shares", lambda share: share.between(0, 1)),
+            ("furthest_point_shares",),
+        ),
+        Rule(
+            "furthest_point_shares add up to 1 on a row with viewers",
+            (F.col("viewers") <= 0) | (F.abs(_array_sum("furthest_point_shares") - 1) <= _ROUNDED_SHARES_SLACK),
+            ("furthest_point_shares", "viewers"),
+        ),
+    ],
+    "video_platform_summary": lambda settings: [
+        Rule("viewers <= sessions", F.col("viewers") <= F.col("sessions"), ("viewers", "sessions")),
+        Rule(
+            "completed_sessions <= sessions",
+            F.col("completed_sessions") <= F.col("sessions"),
+            ("completed_sessions", "sessions"),
+        ),
+        _normalized_platform_rule("platform"),
     ],
     "user_video_engagement": lambda settings: [
         *_engagement_rules(settings),
@@ -262,6 +306,28 @@ ROW_RULES: dict[str, RowRules] = {
             "active_days <= days from first to last metric_date",
             F.col("active_days") <= F.datediff("last_metric_date", "first_metric_date") + 1,
             ("active_days", "first_metric_date", "last_metric_date"),
+        ),
+    ],
+    "video_lifetime_summary": lambda settings: [
+        Rule(
+            "completed_viewers <= viewers",
+            F.col("completed_viewers") <= F.col("viewers"),
+            ("completed_viewers", "viewers"),
+        ),
+        Rule(
+            "returning_viewers <= viewers",
+            F.col("returning_viewers") <= F.col("viewers"),
+            ("returning_viewers", "viewers"),
+        ),
+        Rule(
+            "first_watch_ts <= last_watch_ts",
+            F.col("first_watch_ts") <= F.col("last_watch_ts"),
+            ("first_watch_ts", "last_watch_ts"),
+        ),
+        Rule(
+            "first_metric_date <= last_metric_date",
+            F.col("first_metric_date") <= F.col("last_metric_date"),
+            ("first_metric_date", "last_metric_date"),
         ),
     ],
 }

@@ -35,7 +35,9 @@ Host and token come only from DATABRICKS_HOST / DATABRICKS_TOKEN, read when a
 run starts; they are never written to files, run config or logs.
 """
 
+import base64
 import gzip
+import hashlib
 import os
 import pickle
 import re
@@ -45,17 +47,15 @@ import warnings
 import zipfile
 import zlib
 from collections.abc import Mapping
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import dagster_databricks
-import dagster_pyspark
 from dagster_databricks import DatabricksError, DatabricksPySparkStepLauncher, databricks_pyspark_step_launcher
 from dagster_databricks.databricks_pyspark_step_launcher import CODE_ZIP_NAME, PICKLED_CONFIG_FILE_NAME
 from databricks.sdk.errors import PermissionDenied, Unauthenticated
 from databricks.sdk.service import compute, jobs
+from databricks.sdk.service.workspace import ImportFormat
 
 from video_assets import config
 from video_assets.dagster_internals import (
@@ -109,9 +109,18 @@ class DatabricksRunFailed(RuntimeError):
 _SECRET_LIKE_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|(^|_)(API_?)?KEY($|_)", re.IGNORECASE)
 # This project's own keys of the `databricks:` section (the rest is dagster-databricks' schema).
 KEEP_STAGING_FILES_KEY = "keep_staging_files"
+# Where the step's entry script goes when staging is on a volume: the Jobs API runs a spark_python_task's
+# python_file from a workspace path or a cloud file URI (databricks-sdk's SparkPythonTask.python_file).
+WORKSPACE_FOLDER_KEY = "workspace_folder"
+DEFAULT_WORKSPACE_FOLDER = "/Workspace/Shared/video_assets"
+WORKSPACE_PREFIX = "/Workspace/"
 SERVERLESS_KEY = "serverless"  # run_config.cluster.serverless: serverless jobs compute instead of a cluster
 SERVERLESS_ENVIRONMENT_KEY = "video_assets"
-DEFAULT_SERVERLESS_ENVIRONMENT_VERSION = "3"
+# The newest serverless environment whose client the tests run: environment 5 ships Databricks Connect 18
+# (the Spark 4.1 line), environment 4 Databricks Connect 17.3 (Spark 4.0, DBR 17.3 LTS); both Python 3.12.
+# https://learn.microsoft.com/azure/databricks/release-notes/serverless/environment-version/ (the table of
+# versions); video_assets_tests/runtimes.py's SPARK_LINES names the client of each, and a test keeps the two equal.
+DEFAULT_SERVERLESS_ENVIRONMENT_VERSION = "5"
 # dagster-databricks' schema wants a cluster; a serverless section stands in for it while it is checked.
 _SERVERLESS_STAND_IN = {"existing": "serverless"}
 
@@ -126,21 +135,47 @@ def _serverless_settings(value: Any) -> dict[str, str]:
     return {"environment_version": str(value.get("environment_version", DEFAULT_SERVERLESS_ENVIRONMENT_VERSION))}
 
 
-def pinned_dependencies(run_config: Mapping[str, Any]) -> list[str]:
-    """The pip requirements a step needs: the YAML's PyPI libraries, plus Dagster's as installed here.
+# Distributions that are, or require, pyspark, pyspark-client or delta-spark: where Databricks provides Spark,
+# installing one replaces it. Databricks' serverless docs: "Do not install PySpark or any library that installs
+# PySpark as a dependency on your serverless notebooks. Doing so will stop your session and result in an error."
+# (https://docs.databricks.com/aws/en/compute/serverless/dependencies). A name check only: the emulator's
+# serverless tasks install the list with pip over databricks-connect, which catches what a name does not say.
+_SPARK_DISTRIBUTIONS = {
+    "pyspark", "pyspark-client", "pyspark-connect", "delta-spark", "databricks-connect",
+    "dagster-pyspark", "dagster-databricks", "dagster-spark",
+}
+_SPARK_EXTRAS = {"pandera": {"pyspark", "all"}}
 
-    What dagster-databricks adds to a cluster's libraries, as one serverless environment's dependencies.
+
+def _requirement_name(requirement: str) -> tuple[str, set[str]]:
+    """(normalized distribution name, extras) of a pip requirement line such as ``pandera[pyspark]>=0.35``."""
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?", requirement)
+    if not match:
+        return requirement.strip().lower(), set()
+    extras = {extra.strip().lower() for extra in (match.group(2) or "").split(",") if extra.strip()}
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower(), extras
+
+
+def pinned_dependencies(run_config: Mapping[str, Any]) -> list[str]:
+    """The pip requirements of the remote step: the YAML's PyPI libraries, plus dagster as installed here.
+
+    Only what the step imports (io/step_main.py, io/remote_step.py and the definitions they rebuild, which never
+    import dagster-databricks there); Databricks provides Spark, Delta, pandas, pyarrow and databricks-sdk.
+    A serverless environment's dependencies, and a cluster's libraries. A library that would install pyspark,
+    pyspark-client or delta-spark over Databricks' own is refused, naming the setting.
     """
     listed = [library["pypi"]["package"] for library in run_config.get("libraries", []) if "pypi" in library]
-    names = {package.split("==")[0].split("[")[0].split(">")[0].split("<")[0].replace("_", "-") for package in listed}
-    for name, installed in (
-        ("dagster", dg.__version__),
-        ("dagster-databricks", dagster_databricks.__version__),
-        ("dagster-pyspark", dagster_pyspark.__version__),
-        ("databricks-sdk", version("databricks-sdk")),
-    ):
-        if name not in names:
-            listed.append(f"{name}=={installed}")
+    for requirement in listed:
+        name, extras = _requirement_name(requirement)
+        if name in _SPARK_DISTRIBUTIONS or extras & _SPARK_EXTRAS.get(name, set()):
+            raise DatabricksConfigurationError(
+                f"resources/databricks.yaml: databricks.run_config.libraries lists {requirement!r}, which installs "
+                "pyspark (or delta-spark) over the Spark that Databricks provides; on serverless that stops the "
+                "session. Remove it (for pandera, list plain `pandera`: Databricks provides pyspark)."
+            )
+    if "dagster" not in {_requirement_name(requirement)[0] for requirement in listed}:
+        # The pickled step needs the same Dagster on both sides.
+        listed.append(f"dagster=={dg.__version__}")
     return listed
 
 
@@ -168,6 +203,12 @@ def validate_databricks_config(section: Mapping[str, Any]) -> dict[str, Any]:
             f"resources/databricks.yaml: databricks.{KEEP_STAGING_FILES_KEY} must be true or false, "
             f"got {keep_staging_files!r}."
         )
+    workspace_folder = section.pop(WORKSPACE_FOLDER_KEY, DEFAULT_WORKSPACE_FOLDER)
+    if not isinstance(workspace_folder, str) or not workspace_folder.startswith(WORKSPACE_PREFIX):
+        raise DatabricksConfigurationError(
+            f"resources/databricks.yaml: databricks.{WORKSPACE_FOLDER_KEY}={workspace_folder!r}: expected a "
+            f"workspace folder, e.g. {DEFAULT_WORKSPACE_FOLDER} (where the step's entry script goes)."
+        )
     _refuse_secret_like_variables(section.get("env_variables") or {})
     serverless = None
     cluster = (section.get("run_config") or {}).get("cluster") or {}
@@ -178,6 +219,7 @@ def validate_databricks_config(section: Mapping[str, Any]) -> dict[str, Any]:
             )
         serverless = _serverless_settings(cluster[SERVERLESS_KEY])
         section["run_config"] = {**section["run_config"], "cluster": _SERVERLESS_STAND_IN}
+    pinned_dependencies(section.get("run_config") or {})  # a library that would replace Databricks' Spark
     for key, reason in _RESERVED_KEYS.items():
         if key in section:
             raise DatabricksConfigurationError(
@@ -196,6 +238,7 @@ def validate_databricks_config(section: Mapping[str, Any]) -> dict[str, Any]:
     processed.setdefault("secrets_to_env_variables", [])
     processed.setdefault("env_variables", {})
     processed[KEEP_STAGING_FILES_KEY] = keep_staging_files
+    processed[WORKSPACE_FOLDER_KEY] = workspace_folder.rstrip("/")
     processed[SERVERLESS_KEY] = serverless
     return processed
 
@@ -215,18 +258,7 @@ def build_step_launcher(
     def launcher(_init_context) -> DatabricksPySparkStepLauncher | None:
         if config.from_environment().on_databricks:
             return None  # on the cluster the step itself runs here
-        host, token = databricks_credentials()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # step launchers are "superseded" by Pipes; still supported
-            return VideoAssetsStepLauncher(
-                **{
-                    **settings,
-                    "databricks_host": host,
-                    "databricks_token": token,
-                    "env_variables": {**settings["env_variables"], **remote_environment(environment_config)},
-                    "local_pipeline_package_path": str(PROJECT_ROOT),
-                }
-            )
+        return make_step_launcher(settings, environment_config)
 
     return dg.ResourceDefinition(
         resource_fn=launcher,
@@ -235,6 +267,24 @@ def build_step_launcher(
             f"host and token from {HOST_VARIABLE} / {TOKEN_VARIABLE}."
         ),
     )
+
+
+def make_step_launcher(
+    settings: Mapping[str, Any], environment_config: Mapping[str, Any] | None = None
+) -> "VideoAssetsStepLauncher":
+    """The launcher for ``settings`` (``validate_databricks_config``'s), with DATABRICKS_HOST / DATABRICKS_TOKEN."""
+    host, token = databricks_credentials()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # step launchers are "superseded" by Pipes; still supported
+        return VideoAssetsStepLauncher(
+            **{
+                **settings,
+                "databricks_host": host,
+                "databricks_token": token,
+                "env_variables": {**settings["env_variables"], **remote_environment(environment_config)},
+                "local_pipeline_package_path": str(PROJECT_ROOT),
+            }
+        )
 
 
 def databricks_credentials() -> tuple[str, str]:
@@ -329,10 +379,18 @@ class VideoAssetsStepLauncher(DatabricksPySparkStepLauncher):
     Unity Catalog volume or DBFS; serverless compute; clearer failures; a staging folder that does not
     outlive its step."""
 
-    def __init__(self, *, keep_staging_files: bool = False, serverless: dict | None = None, **settings):
+    def __init__(
+        self,
+        *,
+        keep_staging_files: bool = False,
+        serverless: dict | None = None,
+        workspace_folder: str = DEFAULT_WORKSPACE_FOLDER,
+        **settings,
+    ):
         super().__init__(**{**settings, "staging_prefix": normalized_prefix(settings["staging_prefix"])})
         self.keep_staging_files = keep_staging_files
         self.serverless = serverless
+        self.workspace_folder = workspace_folder
         self.staged = StagedFiles(self.databricks_runner.client, self.staging_prefix)
 
     def launch_step(self, step_context):
@@ -372,7 +430,7 @@ class VideoAssetsStepLauncher(DatabricksPySparkStepLauncher):
     def _submit(self, task: Mapping[str, Any]) -> int:
         """One run of the task: on the configured cluster, or on serverless jobs compute with its environment."""
         if self.serverless is None:
-            return self.databricks_runner.submit_run(self.run_config, task)
+            return self.databricks_runner.submit_run(self._cluster_run_config(), task)
         environment = jobs.JobEnvironment(
             environment_key=SERVERLESS_ENVIRONMENT_KEY,
             spec=compute.Environment(
@@ -392,6 +450,36 @@ class VideoAssetsStepLauncher(DatabricksPySparkStepLauncher):
             timeout_seconds=self.run_config.get("timeout_seconds"),
         )
         return submitted.bind()["run_id"]
+
+    def _get_databricks_task(self, run_id: str, step_key: str) -> Mapping[str, Any]:
+        task = super()._get_databricks_task(run_id, step_key)
+        if not self.staged.on_volume:
+            return task  # dbfs:/…, a cloud file URI: a kind the Jobs API documents for python_file
+        return {"spark_python_task": {**task["spark_python_task"], "python_file": self._entry_point_path()}}
+
+    def _entry_point_path(self) -> str:
+        """The entry script as a workspace file, named after its content: one file per version of the script,
+        shared by every step and run (uploaded again, unchanged, by each step; never removed)."""
+        return entry_point_path(self.workspace_folder, Path(self._main_file_local_path()))
+
+    def _cluster_run_config(self) -> dict:
+        """The run config with the step's own libraries instead of dagster-databricks' defaults.
+
+        The defaults add dagster-databricks and dagster-pyspark, which require pyspark from PyPI; our entry
+        point imports neither. dagster-databricks' entry point (storage keys only) needs them: defaults kept.
+        """
+        if self.storage:
+            return self.run_config
+        libraries = [library for library in self.run_config.get("libraries", []) if "pypi" not in library]
+        libraries += [{"pypi": {"package": package}} for package in pinned_dependencies(self.run_config)]
+        return {**self.run_config, "libraries": libraries, "install_default_libraries": False}
+
+    def create_remote_config(self):
+        """config.pkl: plain data for our entry point, which runs where dagster-databricks is not installed."""
+        remote = super().create_remote_config()
+        if self.storage:
+            return remote  # read by dagster-databricks' entry point
+        return {"env_variables": dict(remote.env_variables), "secrets": list(remote.secrets)}
 
     def _main_file_local_path(self) -> str:
         # Ours runs on any compute; dagster-databricks' hands a SparkContext to its set-up, which serverless
@@ -462,9 +550,17 @@ class VideoAssetsStepLauncher(DatabricksPySparkStepLauncher):
             self.staged.write(data, self._dbfs_path(run_id, step_key, name))
 
         staging = self._dbfs_path(run_id, step_key, "")
-        log.info(f"Uploading {self._main_file_name()} to {staging}")
         try:
-            upload(Path(self._main_file_local_path()).read_bytes(), self._main_file_name())
+            if self.staged.on_volume:
+                log.info(f"Uploading {self._main_file_name()} to {self._entry_point_path()}")
+                upload_workspace_file(
+                    self.databricks_runner.client.workspace_client,
+                    Path(self._main_file_local_path()).read_bytes(),
+                    self._entry_point_path(),
+                )
+            else:
+                log.info(f"Uploading {self._main_file_name()} to {staging}")
+                upload(Path(self._main_file_local_path()).read_bytes(), self._main_file_name())
         except (PermissionDenied, Unauthenticated) as error:
             raise DatabricksAuthenticationError(
                 f"Databricks at {self.databricks_host} rejected the credentials in {TOKEN_VARIABLE} "
@@ -481,3 +577,17 @@ class VideoAssetsStepLauncher(DatabricksPySparkStepLauncher):
         log.info(f"Uploading {PICKLED_STEP_RUN_REF_FILE_NAME} and {PICKLED_CONFIG_FILE_NAME}")
         upload(pickle.dumps(step_run_ref), PICKLED_STEP_RUN_REF_FILE_NAME)
         upload(pickle.dumps(self.create_remote_config()), PICKLED_CONFIG_FILE_NAME)
+
+
+def entry_point_path(workspace_folder: str, script: Path) -> str:
+    """``<workspace_folder>/<script stem>-<first 12 hex digits of its sha256>.py``."""
+    digest = hashlib.sha256(script.read_bytes()).hexdigest()[:12]
+    return f"{workspace_folder.rstrip('/')}/{script.stem}-{digest}.py"
+
+
+def upload_workspace_file(workspace_client, data: bytes, path: str) -> None:
+    """Writes ``data`` as a workspace file (not a notebook) at ``path``, creating its folder."""
+    workspace_client.workspace.mkdirs(path.rsplit("/", 1)[0])
+    workspace_client.workspace.import_(
+        path, content=base64.b64encode(data).decode(), format=ImportFormat.AUTO, overwrite=True
+    )

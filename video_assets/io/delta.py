@@ -24,10 +24,10 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 from pydantic import Field
 
+from video_assets.io import table_upgrades
 from video_assets.io.spark import SparkResource, observed, spark_errors
+from video_assets.sql_names import delta_path_sql, dotted_sql, parse_warehouse, quote_identifier
 from video_assets.tables import table_spec
-
-_CATALOG_SCHEMA = re.compile(r"^[A-Za-z_][\w]*\.[A-Za-z_][\w]*$")
 
 
 class PartitionRangeViolation(dg.Failure):
@@ -39,20 +39,25 @@ def _day(moment: datetime) -> str:
 
 
 class DeltaTableLocation:
-    """Where one asset's table lives: a path, or a Unity Catalog table name."""
+    """Where one asset's table lives: a path, or a Unity Catalog table name.
+
+    ``name`` is the path or the dotted name as a person reads it; ``sql_name`` the table as SQL and the
+    catalog API name it, every part quoted (```catalog`.`schema`.`table```, or ``delta.`<path>```).
+    """
 
     def __init__(self, warehouse: str, table_name: str):
-        self.is_catalog_table = bool(_CATALOG_SCHEMA.match(warehouse))
-        self.name = f"{warehouse}.{table_name}" if self.is_catalog_table else f"{warehouse.rstrip('/')}/{table_name}"
-
-    @property
-    def sql_name(self) -> str:
-        """The table as SQL names it: ``catalog.schema.table``, or ``delta.`<path>```."""
-        return self.name if self.is_catalog_table else f"delta.`{self.name}`"
+        schema = parse_warehouse(warehouse)
+        self.is_catalog_table = not schema.is_path
+        if self.is_catalog_table:
+            self.name = f"{schema.text}.{table_name}"
+            self.sql_name = dotted_sql((*schema.parts, table_name))
+        else:
+            self.name = f"{warehouse.rstrip('/')}/{table_name}"
+            self.sql_name = delta_path_sql(self.name)
 
     def exists(self, spark) -> bool:
         if self.is_catalog_table:
-            return spark.catalog.tableExists(self.name)
+            return spark.catalog.tableExists(self.sql_name)
         try:
             self.read(spark).schema  # noqa: B018 - resolving the table reads its log (cached by Delta), no job
         except spark_errors() as error:
@@ -67,7 +72,7 @@ class DeltaTableLocation:
 
     def latest_commit(self, spark):
         """The newest commit's row of DESCRIBE HISTORY, or None when no Delta table is there."""
-        if self.is_catalog_table and not spark.catalog.tableExists(self.name):
+        if self.is_catalog_table and not spark.catalog.tableExists(self.sql_name):
             return None
         try:
             return self.history(spark, 1).first()
@@ -80,10 +85,10 @@ class DeltaTableLocation:
         reader = spark.read.format("delta")
         if version is not None:
             reader = reader.option("versionAsOf", version)
-        return reader.table(self.name) if self.is_catalog_table else reader.load(self.name)
+        return reader.table(self.sql_name) if self.is_catalog_table else reader.load(self.name)
 
     def write(self, writer):
-        return writer.saveAsTable(self.name) if self.is_catalog_table else writer.save(self.name)
+        return writer.saveAsTable(self.sql_name) if self.is_catalog_table else writer.save(self.name)
 
 
 # What Delta and Spark answer when a path holds no Delta table (missing, empty or another format).
@@ -97,7 +102,12 @@ def _says_no_delta_table(error: Exception) -> bool:
     return any(condition in str(error) for condition in _NO_DELTA_TABLE)
 
 
+def _previous_day(day: str) -> str:
+    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+
+
 def range_condition(column: str, start_day: str, end_day_exclusive: str) -> str:
+    column = quote_identifier(column)
     return f"{column} >= DATE'{start_day}' AND {column} < DATE'{end_day_exclusive}'"
 
 
@@ -147,6 +157,7 @@ class WriteResult:
 
     metadata: dict
     observed: dict = field(default_factory=dict)
+    backfill: table_upgrades.Backfill | None = None  # columns an upgrade added, and the rows still without them
 
     @property
     def rows_written(self) -> int:
@@ -244,6 +255,8 @@ class DeltaWarehouse(dg.ConfigurableResource):
 
         spec = table_spec(name)
         location = self.table(name)
+        spark = self.spark.get_session()
+        upgrade = table_upgrades.prepare(spark, location, name, log, full_rewrite=days is None)
         # The rows written are counted as they go by: exact even when another writer commits right after.
         frame, observation = observed(frame, {**(observe or {}), _ROWS_WRITTEN: F.count(F.lit(1))})
         writer = frame.write.format("delta").mode("overwrite")
@@ -260,7 +273,7 @@ class DeltaWarehouse(dg.ConfigurableResource):
         if writer_id:
             writer = writer.option("userMetadata", writer_id)
         if spec.statistics_columns:
-            writer = self._with_statistics_columns(location, writer, spec.statistics_columns, log)
+            writer = self._with_statistics_columns(location, writer, spec.statistics_columns, upgrade.properties, log)
         log.info(f"Writing {name} ({range_text}) to {location.name}")
         started = time.perf_counter()
         try:
@@ -287,7 +300,12 @@ class DeltaWarehouse(dg.ConfigurableResource):
             "write_seconds": round(time.perf_counter() - started, 2),
         }
         log.info(f"Wrote {rows} rows to {name} ({range_text}) in {metadata['write_seconds']} s")
-        return WriteResult(metadata, counted)
+        written_days = table_upgrades.expand_ranges(f"{days[0]}..{_previous_day(days[1])}") if days else None
+        backfill = upgrade.after_write(spark, location, written_days, rebuilt=days is None)
+        if backfill.pending:
+            metadata["backfill_due"] = backfill.describe()
+            log.warning(backfill.describe())
+        return WriteResult(metadata, counted, backfill)
 
     def merge_rows(self, name: str, source, keys: tuple[str, ...], gone_column: str, log) -> dict:
         """Upserts ``source`` into an all-time table by ``keys``; rows with ``gone_column`` true are deleted.
@@ -295,28 +313,35 @@ class DeltaWarehouse(dg.ConfigurableResource):
         Only the keys in ``source`` are touched; with deletion vectors on, the
         files of untouched rows are not rewritten. Returns the commit's
         metadata with Delta's merge metrics (rows inserted, updated, deleted,
-        copied; files added and removed).
+        copied; files added and removed). A MERGE that changes nothing records
+        no commit: zero rows, no metrics, the version the table had.
         """
         spark = self.spark.get_session()
         location = self.table(name)
+        upgrade = table_upgrades.prepare(spark, location, name, log, full_rewrite=False)
         columns = [c for c in source.columns if c != gone_column]
-        on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+        q = quote_identifier
+        on = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in keys)
         view = f"video_assets_merge_source_{uuid.uuid4().hex}"
         log.info(f"Merging {name} by ({', '.join(keys)}) into {location.name}")
         started = time.perf_counter()
+        version_before = self._version(location, spark)
         source.createOrReplaceTempView(view)
         try:
             spark.sql(
-                f"MERGE INTO {location.sql_name} t USING {view} s ON {on} "
-                f"WHEN MATCHED AND s.`{gone_column}` THEN DELETE "
-                f"WHEN MATCHED THEN UPDATE SET {', '.join(f't.`{c}` = s.`{c}`' for c in columns)} "
-                f"WHEN NOT MATCHED AND NOT s.`{gone_column}` THEN INSERT ({', '.join(f'`{c}`' for c in columns)}) "
-                f"VALUES ({', '.join(f's.`{c}`' for c in columns)})"
+                f"MERGE INTO {location.sql_name} t USING {q(view)} s ON {on} "
+                f"WHEN MATCHED AND s.{q(gone_column)} THEN DELETE "
+                f"WHEN MATCHED THEN UPDATE SET {', '.join(f't.{q(c)} = s.{q(c)}' for c in columns)} "
+                f"WHEN NOT MATCHED AND NOT s.{q(gone_column)} THEN INSERT ({', '.join(q(c) for c in columns)}) "
+                f"VALUES ({', '.join(f's.{q(c)}' for c in columns)})"
             ).collect()
         finally:
             spark.catalog.dropTempView(view)
         last = location.latest_commit(spark)
-        merged = {k: int(v) for k, v in (last["operationMetrics"] or {}).items() if k.startswith("numTarget")}
+        # A MERGE that changes nothing (an empty source) commits nothing: the latest commit is an older one.
+        committed = int(last["version"]) != version_before
+        metrics = (last["operationMetrics"] or {}) if committed else {}
+        merged = {k: int(v) for k, v in metrics.items() if k.startswith("numTarget")}
         rows = merged.get("numTargetRowsInserted", 0) + merged.get("numTargetRowsUpdated", 0)
         metadata = {
             "table": dg.MetadataValue.path(location.name),
@@ -327,8 +352,11 @@ class DeltaWarehouse(dg.ConfigurableResource):
             "merge_metrics": dg.MetadataValue.json(merged),
             "write_seconds": round(time.perf_counter() - started, 2),
         }
+        if upgrade.before.pending:
+            metadata["backfill_due"] = upgrade.before.describe()
+            log.warning(upgrade.before.describe())
         log.info(f"Merged {name}: {merged}")
-        return metadata
+        return metadata, upgrade.before
 
     def enable_deletion_vectors(self, name: str) -> None:
         """Lets MERGE mark changed rows instead of rewriting whole files (all-time tables)."""
@@ -383,18 +411,17 @@ class DeltaWarehouse(dg.ConfigurableResource):
         """The table's latest Delta version (None when it does not exist)."""
         return self._version(self.table(name), self.spark.get_session())
 
-    def _with_statistics_columns(self, location: DeltaTableLocation, writer, columns: tuple[str, ...], log):
+    def _with_statistics_columns(self, location: DeltaTableLocation, writer, columns: tuple[str, ...], properties, log):
         """The writer, for a table that keeps data-skipping statistics on ``columns`` only.
 
-        A new table gets the property from the write that creates it; a table
-        created by an earlier version (statistics on every column) has it set
-        once, by an ALTER TABLE before this write.
+        A new table (``properties`` None) gets the property from the write that
+        creates it; a table created by an earlier version (statistics on every
+        column) has it set once, by an ALTER TABLE before this write.
         """
         wanted = ",".join(columns)
         spark = self.spark.get_session()
-        if location.exists(spark):
-            [current] = spark.sql(f"SHOW TBLPROPERTIES {location.sql_name} ('{_STATISTICS_COLUMNS}')").collect()
-            if current["value"] != wanted:
+        if properties is not None:
+            if properties.get(_STATISTICS_COLUMNS) != wanted:
                 log.info(f"{location.name}: data-skipping statistics from now on for {wanted} only")
                 spark.sql(f"ALTER TABLE {location.sql_name} SET TBLPROPERTIES ('{_STATISTICS_COLUMNS}' = '{wanted}')")
             return writer

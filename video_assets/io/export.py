@@ -16,20 +16,15 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from video_assets.io.export_folder import ExportError, export_target
 from video_assets.tables import TABLES, table_spec
 
 FORMATS = ("parquet", "csv")
 # Files per export: a few Parquet files keep the write parallel; one CSV file opens as it is.
 MAX_FILES = {"parquet": 8, "csv": 1}
-# What Spark writes into an output folder: a folder holding only these may be replaced by a new export.
-_SPARK_OUTPUT_PREFIXES = ("part-", ".part-", "_SUCCESS", "._SUCCESS", "_committed_", "_started_")
 # Parquet's standard timestamp type, marked as UTC instants (pandas reads tz-aware UTC times), instead of
 # Spark's default INT96 (deprecated, read as times without a zone).
 _PARQUET_TIMESTAMPS = ("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-
-
-class ExportError(RuntimeError):
-    """The table cannot be exported as asked (missing table, occupied folder); the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +77,13 @@ def export_table(
 
     ``first_day`` / ``last_day`` (inclusive, each optional) keep the days of a
     daily table on its date column. ``out`` (default
-    :func:`default_export_dir`) is replaced: it must be new, empty or a
-    previous export, never a folder holding anything else. A local path is
-    made absolute; a URI (``s3://``, ``dbfs:/``) is passed to Spark as it is.
+    :func:`default_export_dir`) must be new, an empty folder, or a previous
+    export left as this command wrote it (its marker file lists every file it
+    wrote, and the folder holds nothing else); anything else is refused before
+    Spark starts writing. A local folder (a plain path or a ``file:`` URI) is
+    written beside itself and swapped in, so the previous export stays whole
+    until the new one is complete; a URI of another file system (``s3://``,
+    ``/Volumes`` through a remote session) is written in place.
 
     Parquet keeps the table's types (timestamps as UTC instants). CSV has a
     header row, RFC 4180 quoting, ISO dates and times in UTC (``...Z``), the
@@ -104,7 +103,7 @@ def export_table(
             f"{table} does not exist at {location.name}: materialize it first (`video-assets run --from D "
             "--to D`, or the Dagster UI), or point VIDEO_ASSETS_WAREHOUSE_DIR at the warehouse that holds it"
         )
-    path = _output_path(out if out is not None else default_export_dir(table))
+    target = export_target(spark, out if out is not None else default_export_dir(table))
     frame = location.read(spark)
     column = table_spec(table).partition_column
     if first_day:
@@ -114,10 +113,15 @@ def export_table(
     if file_format == "csv":
         frame = frame.select(*[_as_csv_text(field) for field in frame.schema.fields])
     frame, rows = observed(frame, {"rows": F.count(F.lit(1))})
-    writer = frame.coalesce(MAX_FILES[file_format]).write.mode("overwrite")
-    if file_format == "csv":
-        writer.option("header", "true").option("escape", '"').csv(path)
-    else:
+    days = "all days" if column else "all rows"
+    if first_day or last_day:
+        days = f"{column} {first_day or '…'}..{last_day or '…'}"
+
+    def write(path: str) -> None:
+        writer = frame.coalesce(MAX_FILES[file_format]).write.mode("overwrite")
+        if file_format == "csv":
+            writer.option("header", "true").option("escape", '"').csv(path)
+            return
         key, value = _PARQUET_TIMESTAMPS
         before = spark.conf.get(key)
         spark.conf.set(key, value)
@@ -125,10 +129,9 @@ def export_table(
             writer.parquet(path)
         finally:
             spark.conf.set(key, before)
-    days = "all days" if column else "all rows"
-    if first_day or last_day:
-        days = f"{column} {first_day or '…'}..{last_day or '…'}"
-    return ExportResult(table, path, file_format, int(rows.get["rows"]), days)
+
+    target.write(spark, write, {"table": table, "format": file_format, "days": days})
+    return ExportResult(table, target.path, file_format, int(rows.get["rows"]), days)
 
 
 def _as_csv_text(field):
@@ -141,21 +144,3 @@ def _as_csv_text(field):
     if isinstance(field.dataType, T.BinaryType):
         return F.base64(F.col(field.name)).alias(field.name)
     return F.col(field.name)
-
-
-def _output_path(out: str | Path) -> str:
-    """The folder to write, absolute when local; refused when it holds anything but a previous export."""
-    text = str(out)
-    if "://" in text or ":" in text.split("/")[0]:
-        return text  # a URI: Spark's file system, not this process's, decides what is there
-    path = Path(text).expanduser().resolve()
-    if path.is_file():
-        raise ExportError(f"--out {path} is a file; give a folder (the export writes several files into it)")
-    if path.is_dir():
-        others = sorted(p.name for p in path.iterdir() if not p.name.startswith(_SPARK_OUTPUT_PREFIXES))
-        if others:
-            raise ExportError(
-                f"--out {path} holds other files ({', '.join(others[:5])}{', ...' if len(others) > 5 else ''}); "
-                "an export replaces its folder's content, so give a new or empty folder, or a previous export's"
-            )
-    return str(path)

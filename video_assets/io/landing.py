@@ -8,9 +8,11 @@ so the same code lists a local folder, a Unity Catalog volume, DBFS or cloud
 storage from wherever Spark runs, on a classic or a Spark Connect session.
 """
 
+import os
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote
+from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import dagster as dg
 from pydantic import Field
@@ -85,16 +87,23 @@ class DayFiles:
     what a reader takes). ``skipped_files``: files of the folder that are not
     read because their suffix is not .jsonl, .jsonl.gz or .parquet (e.g.
     .json, .txt, .csv), as plain paths; hidden files are not listed anywhere.
+    ``outside_files``: data files that are symbolic links resolving outside
+    the landing root (never read; each becomes an ``outside_landing_zone``
+    record). ``folder_files``: folders named like a data file (``x.jsonl/``),
+    not read (each becomes an ``unreadable_file`` record). Both as plain paths.
     """
 
     day: str
     text_files: tuple[str, ...]
     parquet_files: tuple[str, ...]
     skipped_files: tuple[str, ...] = ()
+    outside_files: tuple[str, ...] = ()
+    folder_files: tuple[str, ...] = ()
 
     @property
     def is_empty(self) -> bool:
-        return not (self.text_files or self.parquet_files)
+        """No file to read and no entry to quarantine."""
+        return not (self.text_files or self.parquet_files or self.outside_files or self.folder_files)
 
 
 def _spark_spelling(listed: str) -> str:
@@ -105,6 +114,11 @@ def _spark_spelling(listed: str) -> str:
 def readable_path(spark_path: str) -> str:
     """The path to hand a Spark reader for a file named as ``_metadata.file_path`` names it (URI-decoded)."""
     return unquote(spark_path)
+
+
+def same_file(path: str) -> str:
+    """One spelling of a file however Spark named it (``file:///x``, ``file:/x``, URI-encoded or not)."""
+    return unquote(_spark_spelling(path))
 
 
 def _is_missing_path(error: Exception) -> bool:
@@ -156,8 +170,18 @@ def path_exists(spark, path: str) -> bool:
 
 
 def list_day_files(spark, landing: LandingZone, day: str) -> DayFiles:
-    """Files landed for one event date, by format; other suffixes go to ``skipped_files``."""
+    """Files landed for one event date, by format; other suffixes go to ``skipped_files``.
+
+    On a file system this process sees (a local landing zone), an entry of
+    the day's folder whose real path lies outside the landing root (a
+    symbolic link to ``/etc/passwd`` or to a folder elsewhere, or every entry
+    of a day folder that is such a link) is not read but listed in
+    ``outside_files``, and a folder named like a data file in ``folder_files``.
+    Object stores and Unity Catalog volumes have no symbolic links.
+    """
     files = [f for f in _list_files(spark, landing.events_dir(day)) if not is_hidden(f.rsplit("/", 1)[-1])]
+    outside, folders = _local_entries_not_read(landing.location, landing.events_dir(day))
+    files = [f for f in files if _local_file(readable_path(f)) not in outside]
     return DayFiles(
         day=day,
         text_files=tuple(f for f in files if f.lower().endswith(TEXT_SUFFIXES)),
@@ -165,4 +189,42 @@ def list_day_files(spark, landing: LandingZone, day: str) -> DayFiles:
         skipped_files=tuple(
             readable_path(f) for f in files if not f.lower().endswith(TEXT_SUFFIXES + PARQUET_SUFFIXES)
         ),
+        outside_files=outside,
+        folder_files=folders,
     )
+
+
+def _is_local(location: str) -> bool:
+    """A plain path or a ``file:`` URI; not ``s3://``, ``dbfs:/`` and the like."""
+    return location.lower().startswith("file:") or not ("://" in location or ":" in location.split("/")[0])
+
+
+def _local_file(path: str) -> str:
+    """A plain path for a ``file:`` URI; other text as it is."""
+    return unquote(urlparse(path).path) if path.lower().startswith("file:") else path
+
+
+def _local_entries_not_read(location: str, directory: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(entries of ``directory`` resolving outside ``location``, folders named like a data file), as plain paths.
+
+    Both empty unless the landing root is a folder of this machine's file system.
+    """
+    if not _is_local(location):
+        return (), ()
+    root, folder = _local_file(location), _local_file(directory).rstrip("/")
+    if not os.path.isdir(root):
+        return (), ()
+    real_root = Path(os.path.realpath(root))
+    try:
+        entries = sorted((e for e in os.scandir(folder) if not is_hidden(e.name)), key=lambda e: e.name)
+    except OSError:
+        return (), ()
+    outside = tuple(
+        f"{folder}/{e.name}" for e in entries if not Path(os.path.realpath(e.path)).is_relative_to(real_root)
+    )
+    folders = tuple(
+        f"{folder}/{e.name}"
+        for e in entries
+        if f"{folder}/{e.name}" not in outside and is_landing_data_file(e.name) and e.is_dir()
+    )
+    return outside, folders

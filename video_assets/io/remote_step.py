@@ -1,6 +1,8 @@
 """One Dagster step run from its staged files, on any Databricks compute (serverless and Spark Connect included).
 
-The launching side (``io/databricks.py``) reads back what this writes next
+Imports dagster and the project only, never dagster-databricks (whose
+requirements include pyspark from PyPI): config.pkl is plain data here. The
+launching side (``io/databricks.py``) reads back what this writes next
 to the step's files, in the format dagster-databricks' launcher reads:
 ``<attempt>_events.pkl`` (the step's event records, gzipped pickle of
 ``serialize_value``, rewritten as events arrive), ``stdout`` and ``stderr``.
@@ -48,18 +50,14 @@ class _EventFile:
         self.written_at = time.monotonic()
 
 
-def _export_environment(databricks_config, dbutils) -> None:
-    """The variables and secrets the launcher asked for, as dagster-databricks' set-up exports them."""
-    if databricks_config.storage:
-        raise RuntimeError(
-            "databricks.storage (storage keys from a secret scope) needs dagster-databricks' entry point and a "
-            "classic cluster; reach storage through Unity Catalog (external locations, volumes) instead."
-        )
-    config.export(databricks_config.env_variables)
-    if databricks_config.secrets and dbutils is None:
+def _export_environment(step_config: dict, dbutils) -> None:
+    """The variables and secrets the launcher asked for (config.pkl, plain data), as dagster-databricks' set-up
+    exports them."""
+    config.export(step_config["env_variables"])
+    if step_config["secrets"] and dbutils is None:
         from databricks.sdk.runtime import dbutils  # noqa: PLC0415 - only on Databricks
 
-    for secret in databricks_config.secrets:
+    for secret in step_config["secrets"]:
         print(f"Exporting {secret['name']} from Databricks secret {secret['key']}, scope {secret['scope']}")
         config.export({secret["name"]: dbutils.secrets.get(scope=secret["scope"], key=secret["key"])})
 

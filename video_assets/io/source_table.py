@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from video_assets.io.spark import spark_errors
+from video_assets.sql_names import TableReference, parse_table_reference
 
 # What Spark answers when the table is missing, or is not a Delta table (no history to read).
 _MISSING = ("TABLE_OR_VIEW_NOT_FOUND", "PATH_NOT_FOUND", "DELTA_PATH_DOES_NOT_EXIST", "DELTA_TABLE_NOT_FOUND",
@@ -39,13 +40,21 @@ class SourceTable:
     setting: str
 
     @property
+    def reference(self) -> TableReference:
+        """The configured name parsed (the configuration has refused any value that is not a name)."""
+        try:
+            return parse_table_reference(self.name)
+        except ValueError as error:
+            raise self.failure(f"is not a usable name: {error}") from None
+
+    @property
     def is_path(self) -> bool:
-        return "/" in self.name or ":" in self.name
+        return self.reference.is_path
 
     @property
     def sql_name(self) -> str:
-        """The table as SQL names it: the catalog name as given, or ``delta.`<path>```."""
-        return f"delta.`{self.name}`" if self.is_path else self.name
+        """The table as SQL names it, every part quoted: ```c`.`s`.`t```, or ``delta.`<path>```."""
+        return self.reference.sql
 
     def current_version(self, spark) -> int | None:
         """The newest Delta version, or None for a table that is not Delta. Fails clearly when it is missing."""
@@ -63,10 +72,20 @@ class SourceTable:
         return int(row["version"])
 
     def read(self, spark, version: int | None):
-        """The table's rows at ``version`` (None: as it is now); lazy."""
-        if version is None:
-            return spark.table(self.name) if not self.is_path else spark.read.format("delta").load(self.name)
-        return spark.sql(f"SELECT * FROM {self.sql_name} VERSION AS OF {int(version)}")
+        """The table's rows at ``version`` (None: as it is now); lazy, but resolved: fails clearly when missing."""
+        try:
+            if version is not None:
+                frame = spark.sql(f"SELECT * FROM {self.sql_name} VERSION AS OF {int(version)}")
+            elif self.is_path:
+                frame = spark.read.format("delta").load(self.reference.path)
+            else:
+                frame = spark.table(self.sql_name)
+            frame.schema  # noqa: B018 - resolves the table now, on Spark Connect too
+        except spark_errors() as error:
+            if any(code in str(error) for code in _MISSING):
+                raise self.failure("does not exist (or this user cannot see it)") from error
+            raise
+        return frame
 
     def failure(self, problem: str, **metadata) -> SourceTableError:
         return SourceTableError(

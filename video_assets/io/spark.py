@@ -7,15 +7,21 @@ module asks which one it got:
 * the classic embedded session (local default): ``local[*]`` in this process;
 * a Spark Connect session, when ``remote`` is set (``spark: remote:`` in the
   YAML, or VIDEO_ASSETS_SPARK_REMOTE): this process holds no JVM;
-* the session Databricks gives the step (``getOrCreate`` returns the
-  cluster's own, classic on a dedicated cluster, Spark Connect on serverless
-  and standard-access compute); the local settings below are ignored there.
+* a Databricks Connect session (``spark: databricks_connect:``): Databricks'
+  own client (``databricks.connect.DatabricksSession``) on serverless compute
+  or a cluster, with databricks-sdk's credentials; this process holds no JVM;
+* the session Databricks gives the step, wherever the compute provides one
+  (``DATABRICKS_RUNTIME_VERSION`` or ``SPARK_REMOTE`` set, or the step
+  launcher's marker): the builder's plain ``getOrCreate()`` returns it,
+  classic on a dedicated cluster, Spark Connect on serverless and
+  standard-access compute; only session-level settings are applied there.
 
 Code that runs in a step therefore uses only DataFrame and SQL APIs that both
 kinds have: no SparkContext, Py4J or RDDs.
 """
 
 import functools
+import inspect
 import itertools
 import os
 import re
@@ -24,6 +30,8 @@ from pathlib import Path
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
+
+from video_assets import config
 
 _DELTA_EXTENSIONS = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -36,15 +44,23 @@ class SparkStartupError(RuntimeError):
 
 
 def delta_package_coordinate() -> str:
-    """Maven coordinate of the Delta jar matching the installed pyspark and delta-spark.
-
-    Delta 4.x publishes one artifact per Spark minor (delta-spark_<spark>_<scala>),
-    and the jar version follows the delta-spark Python package.
-    """
+    """Maven coordinate of the Delta jar matching the installed pyspark and delta-spark."""
     import pyspark  # noqa: PLC0415 - only where Spark starts
 
-    spark_minor = ".".join(pyspark.__version__.split(".")[:2])
-    return f"io.delta:delta-spark_{spark_minor}_2.13:{metadata.version('delta-spark')}"
+    return delta_maven_coordinate(pyspark.__version__, metadata.version("delta-spark"))
+
+
+def delta_maven_coordinate(spark_version: str, delta_version: str) -> str:
+    """The Delta jar on Maven Central for a Spark and a Delta release (the jar version is the delta-spark package's).
+
+    Delta 4.0 publishes one artifact per Scala version (``delta-spark_2.13``, built for Spark 4.0);
+    from Delta 4.1 on, one per Spark minor it supports (``delta-spark_4.1_2.13``).
+    """
+    delta_release = tuple(int(part) for part in re.findall(r"\d+", delta_version)[:2])
+    if delta_release < (4, 1):
+        return f"io.delta:delta-spark_2.13:{delta_version}"
+    spark_minor = ".".join(spark_version.split(".")[:2])
+    return f"io.delta:delta-spark_{spark_minor}_2.13:{delta_version}"
 
 
 # What delta-spark's Maven artifact pulls in, transitively, that Spark may already ship: the Hadoop
@@ -96,6 +112,16 @@ def delta_package_exclusions() -> str:
     )
 
 
+class DatabricksConnectConfig(dg.Config):
+    """``spark.databricks_connect`` of the YAML, as checked by ``config.databricks_connect``."""
+
+    serverless: bool = Field(default=False, description="Serverless compute.")
+    cluster_id: str | None = Field(default=None, description="A cluster to run on (instead of serverless).")
+    profile: str | None = Field(
+        default=None, description="A ~/.databrickscfg profile; unset: databricks-sdk's default configuration."
+    )
+
+
 class SparkResource(dg.ConfigurableResource):
     """Gives assets a SparkSession, started on first use and shared by the whole process."""
 
@@ -119,15 +145,30 @@ class SparkResource(dg.ConfigurableResource):
         default=None,
         description=(
             "A Spark Connect server (sc://host:port) to run on instead of starting Spark in this process; "
-            "VIDEO_ASSETS_SPARK_REMOTE wins over it. The server must have Delta's SQL extension."
+            "VIDEO_ASSETS_SPARK_REMOTE wins over it. The server must have Delta's SQL extension. With "
+            "databricks_connect: the connection string Databricks Connect's client uses instead of its compute."
         ),
+    )
+    databricks_connect: DatabricksConnectConfig | None = Field(
+        default=None,
+        description="Run on Databricks through Databricks Connect (databricks-connect installed, no pyspark).",
     )
 
     _session = PrivateAttr(default=None)
 
     def settings(self) -> dict[str, str]:
         """Every Spark setting this resource applies when it starts a session."""
-        settings = {
+        settings = self._base_settings()
+        if self.use_delta_packages:
+            settings["spark.jars.packages"] = delta_package_coordinate()
+            exclusions = delta_package_exclusions()
+            if exclusions:
+                settings["spark.jars.excludes"] = exclusions
+        settings.update(self.conf)
+        return settings
+
+    def _base_settings(self) -> dict[str, str]:
+        return {
             "spark.master": self.master,
             "spark.app.name": self.app_name,
             "spark.sql.shuffle.partitions": str(self.shuffle_partitions),
@@ -147,19 +188,24 @@ class SparkResource(dg.ConfigurableResource):
             "spark.log.level": "WARN",
             **_DELTA_EXTENSIONS,
         }
-        if self.use_delta_packages:
-            settings["spark.jars.packages"] = delta_package_coordinate()
-            exclusions = delta_package_exclusions()
-            if exclusions:
-                settings["spark.jars.excludes"] = exclusions
-        settings.update(self.conf)
-        return settings
+
+    def session_settings(self) -> dict[str, str]:
+        """The settings a session that this process did not start takes at run time (SQL and Delta's)."""
+        return {
+            key: value
+            for key, value in {**self._base_settings(), **self.conf}.items()
+            if key.startswith(("spark.sql.", "spark.databricks.delta.")) and key not in _DELTA_EXTENSIONS
+        }
 
     def get_session(self):
         """The process's SparkSession, starting it (and fetching Delta jars) on first call."""
         if self._session is None:
-            if self.remote:
-                self._session = connect_to_spark(self.remote, self.settings())
+            if self.databricks_connect is not None:
+                self._session = databricks_connect_session(self.databricks_connect, self.remote, self.session_settings())
+            elif self.remote:
+                self._session = connect_to_spark(self.remote, self.session_settings())
+            elif compute_provides_session():
+                self._session = provided_session(self.session_settings())
             else:
                 self._session = start_spark_session(self.settings())
         return self._session
@@ -188,15 +234,42 @@ def spark_connect_server_settings(port: int) -> dict[str, str]:
     }
 
 
+def compute_provides_session() -> bool:
+    """True where the compute hands this process its Spark: on Databricks (the runtime's own variable, or the
+    step launcher's marker), or wherever Spark's own ``SPARK_REMOTE`` names a Spark Connect server."""
+    return bool(
+        os.environ.get("DATABRICKS_RUNTIME_VERSION")
+        or os.environ.get("SPARK_REMOTE")
+        or config.from_environment().on_databricks
+    )
+
+
+def provided_session(settings: dict[str, str]):
+    """The session the compute provides, from the builder's plain ``getOrCreate()``, with ``settings`` applied.
+
+    No other option goes to the builder: Databricks returns its own session
+    (classic, or Spark Connect on serverless) whatever is asked, and pyspark
+    refuses a master next to SPARK_REMOTE.
+    """
+    from pyspark.sql import SparkSession  # noqa: PLC0415 - keep import cost off the launching side
+
+    try:
+        session = SparkSession.builder.getOrCreate()
+    except Exception as error:  # pyspark raises several unrelated types here
+        raise SparkStartupError(
+            "The compute did not provide a Spark session (SparkSession.builder.getOrCreate()). "
+            f"Underlying error: {type(error).__name__}: {str(error).strip()[-800:]}"
+        ) from error
+    apply_session_settings(session, settings)
+    return session
+
+
 def start_spark_session(settings: dict[str, str]):
     from pyspark.sql import SparkSession  # noqa: PLC0415 - keep import cost off the launching side
 
     active = SparkSession.getActiveSession()
     if active is not None:
-        return active
-    if os.environ.get("SPARK_REMOTE"):
-        # Spark's own variable for a Spark Connect address (what serverless compute hands a task).
-        return connect_to_spark(os.environ["SPARK_REMOTE"], settings)
+        return active  # a notebook's, or a test's: used as it is
     builder = SparkSession.builder
     for key, value in settings.items():
         builder = builder.config(key, value)
@@ -232,19 +305,61 @@ def connect_to_spark(remote: str, settings: dict[str, str]):
 
     try:
         session = SparkSession.builder.remote(remote).getOrCreate()
-        for key, value in settings.items():
-            if not key.startswith(("spark.sql.", "spark.databricks.delta.")) or key in _DELTA_EXTENSIONS:
-                continue
-            try:
-                session.conf.set(key, value)
-            except spark_errors():
-                if key in _REQUIRED_SESSION_SETTINGS:
-                    raise
+        apply_session_settings(session, settings)
     except spark_errors() as error:
         raise SparkStartupError(
             f"Could not use the Spark Connect server {remote} (VIDEO_ASSETS_SPARK_REMOTE or spark.remote in "
             "resources/<env>.yaml). Check that it is running and reachable, and that it was started with "
             "Delta's SQL extension (README, 'Spark Connect'). "
+            f"Underlying error: {type(error).__name__}: {str(error).strip()[-800:]}"
+        ) from error
+    return session
+
+
+def apply_session_settings(session, settings: dict[str, str]) -> None:
+    """Sets ``settings`` on a session this process did not start; one the session refuses is skipped, except
+    the UTC time zone, without which every day boundary would move."""
+    for key, value in settings.items():
+        try:
+            session.conf.set(key, value)
+        except spark_errors():
+            if key in _REQUIRED_SESSION_SETTINGS:
+                raise
+
+
+def databricks_connect_session(connect: DatabricksConnectConfig, remote: str | None, settings: dict[str, str]):
+    """A session of Databricks Connect's own client (``DatabricksSession``), with ``settings`` applied.
+
+    Its compute is ``remote`` (a Spark Connect connection string) when given,
+    else serverless or the cluster; its credentials come from databricks-sdk's
+    configuration, or the named profile.
+    """
+    where = config.DatabricksConnect(
+        serverless=connect.serverless, cluster_id=connect.cluster_id, profile=connect.profile, remote=remote
+    ).describe()
+    try:
+        from databricks.connect import DatabricksSession  # noqa: PLC0415 - installed only for this mode
+    except ImportError as error:
+        raise SparkStartupError(
+            f"spark.databricks_connect asks for {where}, but databricks-connect is not installed in this "
+            "environment. Install it where no pyspark is installed (they cannot share an environment): "
+            "pip install 'databricks-connect==17.3.*' (Python 3.12), the client line of your compute."
+        ) from error
+    builder = DatabricksSession.builder
+    if remote:
+        builder = builder.remote(remote)
+    else:
+        if connect.profile:
+            builder = builder.profile(connect.profile)
+        builder = builder.serverless() if connect.serverless else builder.clusterId(connect.cluster_id)
+    try:
+        session = builder.getOrCreate()
+        apply_session_settings(session, settings)
+    except Exception as error:  # databricks-sdk's configuration errors as well as Spark's
+        raise SparkStartupError(
+            f"Could not open a Spark session through {where} (spark.databricks_connect in resources/<env>.yaml). "
+            "Check the workspace credentials (`databricks auth describe`, or the profile named), that the compute "
+            "exists and you may use it, and that the databricks-connect version matches it. "
             f"Underlying error: {type(error).__name__}: {str(error).strip()[-800:]}"
         ) from error
     return session
@@ -271,7 +386,13 @@ _observation_ids = itertools.count()
 
 
 def observed(frame, aggregates: dict):
-    """(the frame with ``aggregates`` counted as its rows go by, the Observation); read ``.get`` after the action."""
+    """(the frame with ``aggregates`` counted as its rows go by, the Observation); read ``.get`` after the action.
+
+    Call it last, right before the action (the writers do: DeltaWarehouse.write_table, ScratchRows.write), and
+    ask nothing of the observed frame or of a frame built on it (``schema``, ``columns``) until then: a Spark
+    Connect 4.0 server caches the plan that such a question analyzes and runs the action from that cache
+    without registering the observation, whose values then never arrive (SPARK-53908, fixed in Spark 4.1).
+    """
     from pyspark.sql import Observation  # noqa: PLC0415 - only where Spark runs
 
     observation = Observation(f"observed_{next(_observation_ids)}")
@@ -289,11 +410,23 @@ def literal_frame(spark, rows, schema):
     Without rows the frame is empty with exactly ``schema`` (nullability included).
     """
     import pyarrow as pa  # noqa: PLC0415 - only where Spark runs
-    from pyspark.sql.pandas.types import to_arrow_schema  # noqa: PLC0415
     from pyspark.sql.types import StructType  # noqa: PLC0415
 
     struct = schema if isinstance(schema, StructType) else StructType.fromDDL(schema)
     # Timestamps are naive datetimes in UTC, the sessions' time zone, as Spark returns them.
-    arrow_schema = to_arrow_schema(struct, timezone="UTC")
+    arrow_schema = arrow_schema_in_utc(struct)
     table = pa.Table.from_pylist([dict(zip(struct.names, row, strict=True)) for row in rows], schema=arrow_schema)
     return spark.createDataFrame(table, schema=struct)
+
+
+def arrow_schema_in_utc(struct):
+    """The Arrow schema of a Spark StructType, its timestamps in UTC, on every pyspark from 4.0 on.
+
+    pyspark 4.2 takes the time zone as ``timezone``; 4.0 and 4.1 (DBR 17.3, 18.x and their
+    databricks-connect) have no such keyword and write UTC by default (``timestamp_utc=True``).
+    """
+    from pyspark.sql.pandas.types import to_arrow_schema  # noqa: PLC0415
+
+    if "timezone" in inspect.signature(to_arrow_schema).parameters:
+        return to_arrow_schema(struct, timezone="UTC")
+    return to_arrow_schema(struct)

@@ -15,6 +15,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from video_assets.settings import TIERS
+from video_assets.transforms.audience import MILESTONE_COLUMNS
 
 SECONDS_PER_HOUR = 3600.0
 DEFAULT_BIN_WIDTH = 5.0  # engagement score points per histogram bar
@@ -25,20 +26,47 @@ def _share(numerator: Column, denominator: Column) -> Column:
     return F.when(denominator > 0, numerator / denominator)
 
 
+def _summed_arrays(arrays: Column) -> Column:
+    """Point-by-point sum of a list of arrays (``collect_list``); a point missing from a shorter array counts 0."""
+    return F.aggregate(
+        arrays,
+        F.transform(F.try_element_at(arrays, F.lit(1)), lambda _: F.lit(0.0)),
+        lambda total, array: F.zip_with(
+            total, array, lambda left, right: F.coalesce(left, F.lit(0.0)) + F.coalesce(right, F.lit(0.0))
+        ),
+    )
+
+
 def top_videos(video_summary: DataFrame, limit: int = 5) -> list[dict]:
     """The `limit` videos with the most viewer-days in video_engagement_summary, most first (ties by video_id).
 
     Per video, over the frame's days:
-      title            the catalog title (the video_id when the video has none)
-      viewers          sum of the daily viewers: viewer-days (a user watching on two days counts twice)
-      watch_hours      total watched time, replays included, in hours
-      completion_rate  share of viewer-days that completed (0-1): the daily (4-decimal) rates weighted by viewers
-      retention_curve  share of viewers (0-1) watching at each curve point: the daily curves weighted by
-                       daily viewers, point by point (the curve's length is the table's retention_buckets)
-    Rates and curve points are rounded to 4 decimals, hours to 2.
+      title                  the catalog title (the video_id when the video has none)
+      viewers                sum of the daily viewers: viewer-days (a user watching on two days counts twice)
+      watch_hours            total watched time, replays included, in hours
+      completion_rate        share of viewer-days that completed (0-1): the daily (4-decimal) rates weighted by viewers
+      retention_curve        share of viewers (0-1) watching at each curve point: the daily curves weighted by
+                             daily viewers, point by point (the curve's length is the table's retention_buckets)
+      engaged_rate           share of viewer-days that were engaged, weighted likewise
+      reached_shares         share of viewer-days that reached 25, 50, 75 and 95 % of the video (four shares)
+      furthest_point_shares  share of viewer-days whose furthest point lies in each twentieth of the video
+    Rates and shares are rounded to 4 decimals, hours to 2. The audience
+    measures are weighted by the viewers of the days that have them (None
+    when no day has: a table written before they existed).
     """
     viewers = F.col("viewers")
-    title = F.col("video_title").cast("string") if "video_title" in video_summary.columns else F.lit(None).cast("string")
+    columns = set(video_summary.columns)
+
+    def column(name: str, data_type: str) -> Column:
+        return F.col(name) if name in columns else F.lit(None).cast(data_type)
+
+    title = column("video_title", "string").cast("string")
+    milestones = F.array(*[column(name, "double") for name in MILESTONE_COLUMNS])
+    audience = {  # daily share or shares -> weighted by the day's viewers, with the viewers they cover
+        "engaged_rate": F.when(column("engaged_rate", "double").isNotNull(), F.array(column("engaged_rate", "double"))),
+        "reached_shares": F.when(column(MILESTONE_COLUMNS[0], "double").isNotNull(), milestones),
+        "furthest_point_shares": column("furthest_point_shares", "array<double>"),
+    }
     # Each day as viewer counts: completed viewers, and viewers at each curve point.
     weighted_days = video_summary.select(
         "video_id",
@@ -47,24 +75,24 @@ def top_videos(video_summary: DataFrame, limit: int = 5) -> list[dict]:
         "total_watch_seconds",
         (F.col("completion_rate") * viewers).alias("completed_viewers"),
         F.transform("retention_curve", lambda share: share * viewers).alias("viewer_curve"),
-    )
-    curves = F.collect_list("viewer_curve")
-    # Point-by-point sum of the days' curves; a point missing from a shorter curve counts 0.
-    summed_curve = F.aggregate(
-        curves,
-        F.transform(F.element_at(curves, 1), lambda _: F.lit(0.0)),
-        lambda total, curve: F.zip_with(
-            total, curve, lambda left, right: F.coalesce(left, F.lit(0.0)) + F.coalesce(right, F.lit(0.0))
-        ),
+        *[F.transform(shares, lambda share: share * viewers).alias(f"_viewers_{name}") for name, shares in audience.items()],
+        *[F.when(shares.isNotNull(), viewers).alias(f"_known_{name}") for name, shares in audience.items()],
     )
     per_video = weighted_days.groupBy("video_id").agg(
         F.max("title").alias("catalog_title"),  # one title per video; max keeps it deterministic
         F.sum("viewers").alias("total_viewers"),
         F.sum("total_watch_seconds").alias("watch_seconds"),
         F.sum("completed_viewers").alias("completed_viewers"),
-        summed_curve.alias("viewer_curve"),
+        _summed_arrays(F.collect_list("viewer_curve")).alias("viewer_curve"),
+        *[_summed_arrays(F.collect_list(f"_viewers_{name}")).alias(f"_viewers_{name}") for name in audience],
+        *[F.sum(f"_known_{name}").alias(f"_known_{name}") for name in audience],
     )
     total_viewers = F.col("total_viewers")
+
+    def shares_of(name: str) -> Column:
+        known = F.col(f"_known_{name}")
+        return F.transform(f"_viewers_{name}", lambda point: F.round(F.coalesce(_share(point, known), F.lit(0.0)), 4))
+
     rows = (
         per_video.select(
             "video_id",
@@ -75,12 +103,71 @@ def top_videos(video_summary: DataFrame, limit: int = 5) -> list[dict]:
             F.transform(
                 "viewer_curve", lambda point: F.round(F.coalesce(_share(point, total_viewers), F.lit(0.0)), 4)
             ).alias("retention_curve"),
+            F.try_element_at(shares_of("engaged_rate"), F.lit(1)).alias("engaged_rate"),
+            shares_of("reached_shares").alias("reached_shares"),
+            shares_of("furthest_point_shares").alias("furthest_point_shares"),
         )
         .orderBy(F.desc("viewers"), "video_id")
         .limit(limit)
         .collect()
     )
     return [row.asDict(recursive=True) for row in rows]
+
+
+def platforms_of(platform_summary: DataFrame, video_ids: list[str]) -> list[dict]:
+    """Per (video, platform) of video_platform_summary for the given videos, over the frame's days.
+
+    Keys: video_id, platform, sessions, viewers (the daily distinct viewers
+    added up: viewer-days), watch_hours (2 decimals), completed_sessions,
+    completion_rate (completed sessions / sessions, 4 decimals). By video (in
+    the order given), then sessions (most first), then platform.
+    """
+    if not video_ids:
+        return []
+    rank = F.array_position(F.array(*[F.lit(video) for video in video_ids]), F.col("video_id"))
+    rows = (
+        platform_summary.where(F.col("video_id").isin(*video_ids))
+        .groupBy("video_id", "platform")
+        .agg(
+            F.sum("sessions").alias("sessions"),
+            F.sum("viewers").alias("viewers"),
+            F.sum("total_watch_seconds").alias("watch_seconds"),
+            F.sum("completed_sessions").alias("completed_sessions"),
+        )
+        .select(
+            "video_id",
+            "platform",
+            "sessions",
+            "viewers",
+            F.round(F.col("watch_seconds") / SECONDS_PER_HOUR, 2).alias("watch_hours"),
+            "completed_sessions",
+            F.round(_share(F.col("completed_sessions"), F.col("sessions")), 4).alias("completion_rate"),
+        )
+        .orderBy(rank, F.desc("sessions"), "platform")
+        .collect()
+    )
+    return [row.asDict() for row in rows]
+
+
+def platform_mix(platform_summary: DataFrame) -> list[dict]:
+    """Per platform over the frame's rows: sessions, watch_hours (2 decimals), completion_rate; most sessions first."""
+    rows = (
+        platform_summary.groupBy("platform")
+        .agg(
+            F.sum("sessions").alias("sessions"),
+            F.sum("total_watch_seconds").alias("watch_seconds"),
+            F.sum("completed_sessions").alias("completed_sessions"),
+        )
+        .select(
+            "platform",
+            "sessions",
+            F.round(F.col("watch_seconds") / SECONDS_PER_HOUR, 2).alias("watch_hours"),
+            F.round(_share(F.col("completed_sessions"), F.col("sessions")), 4).alias("completion_rate"),
+        )
+        .orderBy(F.desc("sessions"), "platform")
+        .collect()
+    )
+    return [row.asDict() for row in rows]
 
 
 def tier_mix(tier_summary: DataFrame) -> list[tuple[date, str, int]]:

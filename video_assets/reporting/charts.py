@@ -108,6 +108,96 @@ def retention_chart(curves: list[tuple[str, list[float]]]) -> bytes:
     return _png(figure)
 
 
+def _line_style(index: int) -> dict:
+    return {
+        "color": LINE_COLOURS[index % len(LINE_COLOURS)],
+        "linestyle": "-" if index < len(LINE_COLOURS) else "--",
+        "linewidth": 1.4,
+    }
+
+
+def _share_of_video_axes(axes, ylabel: str, title: str, top: float) -> None:
+    axes.set_xlim(0, 100)
+    axes.set_ylim(0, top)
+    axes.set_xticks(range(0, 101, 20))
+    axes.xaxis.set_major_formatter(lambda value, _: f"{value:.0f}%")
+    _percent_axis(axes.yaxis)
+    axes.set_xlabel("Position in the video (% of its duration)", fontsize=LABEL_SIZE)
+    axes.set_ylabel(ylabel, fontsize=LABEL_SIZE)
+    axes.set_title(title, fontsize=TITLE_SIZE)
+
+
+def retention_and_stop_points_chart(videos: list[tuple[str, list[float], list[float]]]) -> bytes:
+    """Two panels side by side, one line per video in the same colour on both.
+
+    Left, audience retention: the share of viewers watching at each point
+    (as ``retention_chart``). Right, where viewers stop: the share of viewers
+    whose furthest point lies in each of the N equal parts of the video
+    (``furthest_point_shares``), drawn as steps over the part it covers.
+    Each video is (title, retention shares, furthest-point shares).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
+    figure = Figure(figsize=(10.0, 3.3), dpi=DPI, facecolor="white")
+    FigureCanvasAgg(figure)
+    figure.subplots_adjust(left=0.065, right=0.77, top=0.86, bottom=0.17, wspace=0.28)
+    retention, stops = figure.subplots(1, 2)
+    tallest_stop = 0.0
+    for index, (title, curve, furthest) in enumerate(videos):
+        style = _line_style(index)
+        buckets = len(curve)
+        retention.plot([100.0 * (k + 0.5) / buckets for k in range(buckets)], curve, label=_short(title), **style)
+        parts = len(furthest)
+        if parts:
+            edges = [100.0 * k / parts for k in range(parts + 1)]
+            stops.stairs(furthest, edges, **style)
+            tallest_stop = max(tallest_stop, *furthest)
+    for axes in (retention, stops):
+        axes.spines[["top", "right"]].set_visible(False)
+        axes.tick_params(labelsize=TICK_SIZE)
+        axes.grid(axis="y", color="#e5e5e5", linewidth=0.6)
+        axes.set_axisbelow(True)
+    _share_of_video_axes(retention, "Viewers watching (%)", "Audience retention", 1.02)
+    _share_of_video_axes(stops, "Viewers who stopped there (%)", "Where viewers stop (furthest point)",
+                         min(1.02, max(0.1, tallest_stop * 1.15)))
+    if videos:
+        handles, labels = retention.get_legend_handles_labels()
+        figure.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.78, 0.86), fontsize=LEGEND_SIZE,
+                      frameon=False, title="Video", title_fontsize=LEGEND_SIZE)
+    else:
+        _no_data(retention)
+        _no_data(stops)
+    return _png(figure)
+
+
+def milestone_funnel_chart(videos: list[tuple[str, list[float]]], milestones: Sequence[int] = (25, 50, 75, 95)) -> bytes:
+    """Milestone funnel: per milestone (25/50/75/95 % of the video), one bar per video, the share of viewers who reached it.
+
+    Each video is (title, shares in the order of ``milestones``), in the colours of the line charts.
+    """
+    figure, axes = _figure(7.0, 3.0, right=0.70)
+    count = max(len(videos), 1)
+    width = 0.8 / count
+    for index, (title, shares) in enumerate(videos):
+        positions = [group - 0.4 + width * (index + 0.5) for group in range(len(milestones))]
+        axes.bar(positions, shares, width=width, color=LINE_COLOURS[index % len(LINE_COLOURS)], label=_short(title),
+                 edgecolor="white", linewidth=0.4)
+    axes.set_xticks(range(len(milestones)), [f"{percent}%" for percent in milestones])
+    axes.set_xlim(-0.6, len(milestones) - 0.4)
+    axes.set_ylim(0, 1.02)
+    _percent_axis(axes.yaxis)
+    axes.set_xlabel("Milestone (% of the video's duration)", fontsize=LABEL_SIZE)
+    axes.set_ylabel("Viewers who reached it (%)", fontsize=LABEL_SIZE)
+    axes.set_title("Milestone funnel: share of viewers whose watching covered each point", fontsize=TITLE_SIZE)
+    if videos:
+        axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=LEGEND_SIZE, frameon=False, title="Video",
+                    title_fontsize=LEGEND_SIZE)
+    else:
+        _no_data(axes)
+    return _png(figure)
+
+
 def _day_label(day: date | str) -> str:
     try:
         return (day if isinstance(day, date) else date.fromisoformat(str(day))).strftime("%b %d")

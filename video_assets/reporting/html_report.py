@@ -20,8 +20,13 @@ REQUIRED_TABLES = (
     "engagement_tier_summary",
     "video_engagement_summary",
 )
+# Shown when present (a warehouse written before it existed has none): the platforms of the top videos.
+PLATFORM_TABLE = "video_platform_summary"
 TOP_VIDEOS = 5
 NO_VALUE = "—"
+MILESTONES = (25, 50, 75, 95)
+MAX_PLATFORM_COLUMNS = 6
+OTHER_PLATFORMS = "other"
 
 
 class ReportError(RuntimeError):
@@ -40,6 +45,8 @@ class ReportData:
     score_bins: list[tuple[float, int]]
     thresholds: dict[str, float]
     source: str = ""
+    # Per (top video, platform), from video_platform_summary; None when the warehouse has no such table yet.
+    platforms: list[dict] | None = None
 
 
 def default_report_path(first_day: date, last_day: date) -> Path:
@@ -93,6 +100,10 @@ def load_report_data(
         return warehouse.table(name).read(spark).where(F.col(column).between(F.lit(first_day), F.lit(last_day)))
 
     tiers = aggregates.tier_mix(read("engagement_tier_summary"))
+    top = aggregates.top_videos(read("video_engagement_summary"), limit=TOP_VIDEOS)
+    platforms = None
+    if warehouse.table(PLATFORM_TABLE).exists(spark):
+        platforms = aggregates.platforms_of(read(PLATFORM_TABLE), [video["video_id"] for video in top])
     if not tiers:
         raise ReportError(
             f"No engagement_tier_summary rows from {first_day} to {last_day}: "
@@ -104,11 +115,12 @@ def load_report_data(
         headline=aggregates.headline_by_day(
             read("user_video_metrics"), read("raw_video_events"), read("raw_video_events_quarantine")
         ),
-        top_videos=aggregates.top_videos(read("video_engagement_summary"), limit=TOP_VIDEOS),
+        top_videos=top,
         tier_mix=tiers,
         score_bins=aggregates.score_histogram(read("user_video_metrics")),
         thresholds=thresholds,
         source=str(warehouse.location),
+        platforms=platforms,
     )
 
 
@@ -199,8 +211,17 @@ def _headline_section(data: ReportData) -> str:
     )
 
 
+def _reached(video: dict) -> str:
+    shares = video.get("reached_shares")
+    return " / ".join(f"{100 * float(share):.0f}%" for share in shares) if shares else NO_VALUE
+
+
 def _top_videos_section(data: ReportData) -> str:
-    curves = [(video["title"], video["retention_curve"]) for video in data.top_videos]
+    videos = data.top_videos
+    curves = [
+        (video["title"], video["retention_curve"], video.get("furthest_point_shares") or []) for video in videos
+    ]
+    funnel = [(video["title"], video.get("reached_shares") or [0.0] * len(MILESTONES)) for video in videos]
     rows = [
         [
             (str(rank), True),
@@ -209,16 +230,69 @@ def _top_videos_section(data: ReportData) -> str:
             (_count(video["viewers"]), True),
             (_hours(video["watch_hours"]), True),
             (_percent(video["completion_rate"]), True),
+            (_percent(video.get("engaged_rate")), True),
+            (_reached(video), True),
         ]
-        for rank, video in enumerate(data.top_videos, start=1)
+        for rank, video in enumerate(videos, start=1)
     ]
-    table = _table(["#", "Video", "video_id", "Viewer-days", "Watch hours", "Completion rate"], rows)
+    table = _table(
+        ["#", "Video", "video_id", "Viewer-days", "Watch hours", "Completion rate", "Engaged",
+         "Reached 25 / 50 / 75 / 95 %"],
+        rows,
+    )
     return (
-        f"<h2>Top {len(data.top_videos)} videos by viewers</h2>"
-        + _image(charts.retention_chart(curves), "Audience retention of the top videos")
+        f"<h2>Top {len(videos)} videos by viewers</h2>"
+        + _image(charts.retention_and_stop_points_chart(curves), "Audience retention and where viewers stop")
+        + _image(charts.milestone_funnel_chart(funnel, MILESTONES), "Milestone funnel of the top videos")
         + table
-        + '<p class="note">Retention: share of the viewers still watching at each point of the video, the days '
-        "weighted by their viewers. Viewer-days: a user who watched on two days counts twice.</p>"
+        + '<p class="note">Retention: share of the viewers still watching at each point of the video. Where viewers '
+        "stop: share of the viewers whose furthest point falls in each twentieth of the video. Milestones: share of "
+        "the viewers whose watching covered 25, 50, 75 and 95 % of the video (skipping past a point does not reach "
+        "it). Engaged: watched at least engaged_watch_seconds (30 s unless configured otherwise), or completed. "
+        "Every share weights the days by their viewers; viewer-days: a user who watched on two days counts "
+        "twice.</p>"
+    )
+
+
+def _platform_columns(rows: list[dict]) -> list[str]:
+    """The platforms to show as columns, most sessions first; past MAX_PLATFORM_COLUMNS the rest are "other"."""
+    sessions: dict[str, int] = {}
+    for row in rows:
+        sessions[row["platform"]] = sessions.get(row["platform"], 0) + int(row["sessions"])
+    ranked = sorted(sessions, key=lambda platform: (-sessions[platform], platform))
+    if len(ranked) <= MAX_PLATFORM_COLUMNS:
+        return ranked
+    return [*ranked[: MAX_PLATFORM_COLUMNS - 1], OTHER_PLATFORMS]
+
+
+def _platforms_section(data: ReportData) -> str:
+    title = "<h2>Platforms of the top videos</h2>"
+    if data.platforms is None:
+        return (
+            title + '<p class="note">No video_platform_summary table in this warehouse yet: materialize it to see '
+            "the platforms.</p>"
+        )
+    columns = _platform_columns(data.platforms)
+    counts: dict[tuple[str, str], list[int]] = {}  # (video, column) -> [sessions, completed sessions]
+    for row in data.platforms:
+        column = row["platform"] if row["platform"] in columns else OTHER_PLATFORMS
+        cell = counts.setdefault((row["video_id"], column), [0, 0])
+        cell[0] += int(row["sessions"])
+        cell[1] += int(row["completed_sessions"])
+
+    def shown(cell: list[int] | None) -> str:
+        return NO_VALUE if cell is None else f"{cell[0]:,} · {_percent(cell[1] / cell[0] if cell[0] else None)}"
+
+    rows = [
+        [(video["title"], False), *[(shown(counts.get((video["video_id"], column))), True) for column in columns]]
+        for video in data.top_videos
+    ]
+    return (
+        title
+        + _table(["Video", *columns], rows)
+        + '<p class="note">Each cell: the video\'s sessions on the platform over the days · the share of those '
+        "sessions that reached the completion threshold on their own. A session counts on the platform of its "
+        "first event that names one (lower-cased; <i>unknown</i> when none does).</p>"
     )
 
 
@@ -229,6 +303,7 @@ def render_html(data: ReportData) -> str:
     sections = [
         _headline_section(data),
         _top_videos_section(data),
+        _platforms_section(data),
         "<h2>Engagement tier mix</h2>"
         + _image(charts.tier_mix_chart(data.tier_mix), "Engagement tier mix per day")
         + f'<p class="note">(user, video) pairs of each day by engagement tier ({_text(thresholds)}, else Minimal).</p>',

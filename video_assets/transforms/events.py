@@ -19,8 +19,9 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.window import Window
 
-from video_assets.io.landing import DayFiles, readable_path
+from video_assets.io.landing import DayFiles, readable_path, same_file
 from video_assets.io.spark import literal_frame, spark_errors
+from video_assets.sql_names import string_literal
 from video_assets.tables import column_names
 
 CANONICAL_EVENT_ALIASES: dict[str, tuple[str, ...]] = {
@@ -39,6 +40,7 @@ EVENT_NAMES = tuple(CANONICAL_EVENT_ALIASES)
 # In precedence order: a record gets the first reason that applies.
 QUARANTINE_REASONS = (
     "unreadable_file",
+    "outside_landing_zone",
     "malformed_record",
     "missing_timestamp",
     "missing_user_id",
@@ -51,6 +53,9 @@ QUARANTINE_REASONS = (
     "wrong_partition",
 )
 VALID, DUPLICATE = "valid", "duplicate"
+# A landing entry that resolves outside the landing root: its record holds its path (in read_error and
+# raw_line, after this prefix), never its content.
+OUTSIDE_LANDING_ZONE = "outside_landing_zone"
 
 # (output column, camelCase field, snake_case field)
 FIELD_SPELLINGS = (
@@ -125,12 +130,8 @@ def canonical_event_name(name: Column) -> Column:
 def _literal_map(pairs: dict[str, str]) -> Column:
     # One SQL expression: built from a literal per string, the two alias maps cost several calls into
     # Spark per string (canonical_event_name: 633 Py4J round trips, now 49).
-    quoted = (_sql_string(x) for pair in sorted(pairs.items()) for x in pair)
+    quoted = (string_literal(x) for pair in sorted(pairs.items()) for x in pair)
     return F.expr(f"map({', '.join(quoted)})")
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 # ---------------------------------------------------------------- reading
@@ -164,22 +165,40 @@ def _unreadable_gzip_files(spark: SparkSession, paths: list[str]) -> dict[str, s
     every .gz file once more than the real read does: one Spark job over all
     of them (one task per file, gzip is not splittable), and, only when that
     job fails, one small job per file to tell which. Plain .jsonl files are
-    never probed.
+    never probed. A 0-byte .gz file is not gzip at all (a gzip stream has a
+    header even when it holds nothing), though Spark reads it as no lines:
+    the probe's first job asks for the files' sizes (their content unread).
     """
-    if not paths:
-        return {}
+    unreadable = {
+        path: f"cannot read gzip file {_file_name(path)}: the file is empty (0 bytes)"
+        for path in _empty_files(spark, paths)
+    }
+    decompressed = [path for path in paths if path not in unreadable]
+    if not decompressed:
+        return unreadable
     try:
-        spark.read.option("lineSep", "\n").text([readable_path(path) for path in paths]).count()
-        return {}
+        spark.read.option("lineSep", "\n").text([readable_path(path) for path in decompressed]).count()
+        return unreadable
     except spark_errors():
         pass
-    unreadable = {}
-    for path in paths:
+    for path in decompressed:
         try:
             spark.read.option("lineSep", "\n").text(readable_path(path)).count()
         except spark_errors() as error:
             unreadable[path] = f"cannot read gzip file {_file_name(path)}: {_error_text(error)}"
     return unreadable
+
+
+def _empty_files(spark: SparkSession, paths: list[str]) -> list[str]:
+    """The files of ``paths`` that have 0 bytes: one job over the files' names, their content never read.
+
+    A file scan gives no row for a 0-byte file (it has no split), so those are the listed files without one.
+    """
+    if not paths:
+        return []
+    scanned = spark.read.format("binaryFile").load([readable_path(path) for path in paths]).select("path")
+    non_empty = {same_file(row["path"]) for row in scanned.collect()}
+    return [path for path in paths if same_file(path) not in non_empty]
 
 
 def _parquet_file_json(spark: SparkSession, path: str) -> DataFrame:
@@ -232,14 +251,19 @@ def day_has_records(spark: SparkSession, files: DayFiles) -> bool:
     Reads until the first record: the first split of a normal day, with no
     gzip probe (a file that fails to read is itself a record, unreadable_file).
     False for files of blank lines only, the case the raw stage must not let
-    replace a day that holds rows.
+    replace a day that holds rows. An entry that is never read (outside the
+    landing zone, a folder) and a 0-byte .gz file are records themselves.
     """
+    if files.outside_files or files.folder_files:
+        return True
     try:
         if files.text_files and _non_blank(_lines_from_text(_text_source(spark, list(files.text_files)))).take(1):
             return True
-        return any(spark.read.parquet(readable_path(path)).take(1) for path in files.parquet_files)
+        if any(spark.read.parquet(readable_path(path)).take(1) for path in files.parquet_files):
+            return True
     except spark_errors():
         return True
+    return bool(_empty_files(spark, [path for path in files.text_files if _is_gzip(path)]))
 
 
 def read_landing_lines(spark: SparkSession, days: list[DayFiles]) -> DataFrame:
@@ -263,6 +287,11 @@ def read_landing_lines(spark: SparkSession, days: list[DayFiles]) -> DataFrame:
     """
     text_files = [f for day in days for f in day.text_files]
     unreadable = _unreadable_gzip_files(spark, [f for f in text_files if _is_gzip(f)])
+    for day in days:
+        for path in day.folder_files:
+            unreadable[path] = f"cannot read {_file_name(path)}: it is a folder, not a file"
+        for path in day.outside_files:
+            unreadable[path] = f"{OUTSIDE_LANDING_ZONE}: {_file_name(path)} resolves outside the landing zone; not read"
     sources = []
     readable_text = [f for f in text_files if f not in unreadable]
     if readable_text:
@@ -277,7 +306,11 @@ def read_landing_lines(spark: SparkSession, days: list[DayFiles]) -> DataFrame:
     if sources:
         lines = _lines_from_text(reduce(DataFrame.unionByName, sources))
         frames.append(_non_blank(lines))
-    day_of = {f: day.day for day in days for f in (*day.text_files, *day.parquet_files)}
+    day_of = {
+        f: day.day
+        for day in days
+        for f in (*day.text_files, *day.parquet_files, *day.folder_files, *day.outside_files)
+    }
     failed = [(day_of[path], path, error) for path, error in unreadable.items()]
     if failed:
         frames.append(
@@ -344,7 +377,8 @@ def _parse_line(lines: DataFrame, json_text: Column) -> DataFrame:
     records = F.from_json(
         F.concat(F.lit("["), json_text, F.lit("\n]")), T.ArrayType(_TEXTS_SCHEMA), _STRICT_JSON
     )
-    an_object = F.startswith(F.ltrim(json_text, F.lit(" \t\r")), F.lit("{"))
+    # Nearly every line starts with "{"; only the others are matched against a pattern (spaces first).
+    an_object = F.when(F.startswith(json_text, F.lit("{")), F.lit(True)).otherwise(json_text.rlike(r"^[ \t\r]*\{"))
     nothing_after_a_closing_bracket = F.when(
         F.contains(json_text, F.lit("]")),
         F.from_json(F.concat(F.lit('{"k":'), json_text, F.lit("\n}")), "k string", _STRICT_JSON)["k"].isNotNull(),
@@ -466,7 +500,8 @@ def classify_lines(lines: DataFrame) -> DataFrame:
     ).withColumn("event_date", F.to_date("event_ts"))
 
     reason = (
-        F.when(F.col("read_error").isNotNull(), "unreadable_file")
+        F.when(F.startswith("read_error", F.lit(f"{OUTSIDE_LANDING_ZONE}:")), OUTSIDE_LANDING_ZONE)
+        .when(F.col("read_error").isNotNull(), "unreadable_file")
         .when(F.col("_malformed"), "malformed_record")
         .when(F.col("_timestamp_text").isNull(), "missing_timestamp")
         .when(F.col("user_id").isNull(), "missing_user_id")

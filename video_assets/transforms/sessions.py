@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from video_assets.settings import EngagementSettings
+from video_assets.sql_names import quote_identifier, string_literal
 from video_assets.tables import project
 
 PLAY, PAUSE, RESUME, SEEK, HEARTBEAT, END = (
@@ -32,6 +33,10 @@ SESSION_FLAGS = (
     "session_truncated", "implicit_resume", "browser_close", "position_beyond_duration", "duration_inferred",
 )
 DURATION_SOURCES = ("catalog", "player", "inferred")
+# A session's platform when none of its events carries one (SEMANTICS.md 9d).
+UNKNOWN_PLATFORM = "unknown"
+# Unicode White_Space (what the raw stage counts as blank), trimmed from a platform's ends.
+WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 # A watched segment (section 7): positions in content seconds, its wall span in UTC.
 SEGMENT_FIELDS = (
     "kind", "start_position_seconds", "end_position_seconds", "watched_seconds", "wall_start_ts", "wall_end_ts",
@@ -346,6 +351,26 @@ def _of_first_event_with(column: str) -> Column:
     return F.min_by(column, F.when(F.col(column).isNotNull(), F.col("event_index")))
 
 
+def trimmed_of_whitespace(column: str) -> Column:
+    """The column's text without the Unicode whitespace at its ends.
+
+    SQL's ``TRIM(BOTH … FROM …)``: Spark 4.2 deprecates the two-argument ``trim``/``btrim`` functions for it.
+    """
+    return F.expr(f"TRIM(BOTH {string_literal(WHITESPACE)} FROM {quote_identifier(column)})")
+
+
+def normalized_platform(column: str) -> Column:
+    """An event's platform trimmed of whitespace and lower-cased; null when nothing is left."""
+    trimmed = F.lower(trimmed_of_whitespace(column))
+    return F.when(trimmed != "", trimmed)
+
+
+def _platform_of_first_event_with_one() -> Column:
+    """Section 9d: the platform of the session's first event that carries a non-empty one, else ``unknown``."""
+    platform = normalized_platform("platform")
+    return F.coalesce(F.min_by(platform, F.when(platform.isNotNull(), F.col("event_index"))), F.lit(UNKNOWN_PLATFORM))
+
+
 def _watched_segments_of(segment: str, sub_order: int) -> Column:
     """A session's segments of one column (segment or switch_segment) that watched something, with their order.
 
@@ -410,6 +435,7 @@ def summarize_sessions(annotated: DataFrame) -> DataFrame:
         F.first("duration_source").alias("duration_source"),
         F.first("video_title", ignorenulls=True).alias("video_title"),
         *[_of_first_event_with(column).alias(column) for column in ("player_session_id", "device_id", "platform")],
+        _platform_of_first_event_with_one().alias("normalized_platform"),
         _watched_segments_of("segment", 0).alias("_own_segments"),
         _watched_segments_of("switch_segment", 1).alias("_switch_segments"),
     )

@@ -1,13 +1,14 @@
-"""Stage 5: user_video_metrics -> tier summary and video summary with retention (SEMANTICS.md 9)."""
+"""Stage 5: user_video_metrics -> tier summary and video summary with retention and audience (SEMANTICS.md 9, 9c)."""
 
 from datetime import date
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from video_assets.io.spark import literal_frame
 from video_assets.settings import TIERS, EngagementSettings
 from video_assets.tables import project
+from video_assets.transforms import audience
 from video_assets.transforms.metrics import round_display
 from video_assets.transforms.sessions import ratio
 
@@ -57,49 +58,64 @@ def engagement_tier_summary(metrics: DataFrame, first_day: date, last_day: date)
     return project(finished.orderBy("metric_date", "tier_order"), "engagement_tier_summary")
 
 
-def retention_curves(metrics: DataFrame, intervals: DataFrame, buckets: int) -> DataFrame:
-    """Per (metric_date, video_id): retention_curve, an array of ``buckets`` shares of the day's viewers.
+def coverage_shares(metrics: DataFrame, intervals: DataFrame, buckets: int) -> DataFrame:
+    """Per (metric_date, video_id): retention_curve and the reached_<p>_share milestones, in one pass over the intervals.
 
-    Point k is the share of viewers whose watch intervals cover the moment
-    duration * (k + 0.5) / buckets. Only the few k an interval can cover are
-    generated (one either side of the estimate), then tested exactly.
+    Point k of the curve is the share of viewers whose watch intervals cover
+    the moment duration * (k + 0.5) / buckets (an interval's span, ends
+    included); only the few k an interval can cover are generated (one
+    either side of the estimate), then tested exactly. The milestones
+    (``audience.milestone_points``, the intervals taken as [start, end), as
+    SEMANTICS.md 9c says) are further points of the same count, numbered
+    from ``buckets`` on.
     """
     durations = metrics.select("metric_date", "user_id", "video_id", "video_duration_seconds")
     spans = intervals.select(
         F.col("session_date").alias("metric_date"), "user_id", "video_id", "start_position_seconds", "end_position_seconds"
     ).join(durations, ["metric_date", "user_id", "video_id"])
     duration = F.col("video_duration_seconds")
-    first_k = F.greatest(F.lit(0), F.floor(F.col("start_position_seconds") / duration * buckets - 0.5).cast("int"))
-    last_k = F.least(F.lit(buckets - 1), F.ceil(F.col("end_position_seconds") / duration * buckets - 0.5).cast("int"))
-    candidates = spans.where((duration > 0) & (first_k <= last_k)).select(
-        "metric_date", "video_id", "user_id", "start_position_seconds", "end_position_seconds", "video_duration_seconds",
-        F.explode(F.sequence(first_k, last_k)).alias("bucket"),
+    start, end = F.col("start_position_seconds"), F.col("end_position_seconds")
+    first_k = F.greatest(F.lit(0), F.floor(start / duration * buckets - 0.5).cast("int"))
+    last_k = F.least(F.lit(buckets - 1), F.ceil(end / duration * buckets - 0.5).cast("int"))
+    candidates = F.when(first_k <= last_k, F.sequence(first_k, last_k)).otherwise(F.array().cast("array<int>"))
+
+    def moment(k: Column) -> Column:
+        return duration * (k + 0.5) / buckets
+
+    curve_points = F.filter(candidates, lambda k: (start <= moment(k)) & (moment(k) <= end))
+    points = F.concat(curve_points, audience.milestone_points(start, end, duration, first_point=buckets))
+    covered = (
+        spans.where(duration > 0)
+        .select("metric_date", "video_id", "user_id", F.explode(points).alias("point"))
+        .distinct()
     )
-    moment = F.col("video_duration_seconds") * (F.col("bucket") + 0.5) / buckets
-    covered = candidates.where(
-        (F.col("start_position_seconds") <= moment) & (moment <= F.col("end_position_seconds"))
-    ).select("metric_date", "video_id", "user_id", "bucket").distinct()
-    per_bucket = covered.groupBy("metric_date", "video_id", "bucket").agg(F.count(F.lit(1)).alias("viewers_covered"))
+    per_point = covered.groupBy("metric_date", "video_id", "point").agg(F.count(F.lit(1)).alias("viewers_covered"))
     viewers = metrics.groupBy("metric_date", "video_id").agg(F.count(F.lit(1)).alias("_viewers"))
-    shares = per_bucket.join(viewers, ["metric_date", "video_id"]).groupBy("metric_date", "video_id").agg(
+    shares = per_point.join(viewers, ["metric_date", "video_id"]).groupBy("metric_date", "video_id").agg(
         F.map_from_entries(
-            F.collect_list(F.struct("bucket", round_display(F.col("viewers_covered") / F.col("_viewers"), 4)))
+            F.collect_list(F.struct("point", round_display(F.col("viewers_covered") / F.col("_viewers"), 4)))
         ).alias("_shares")
     )
-    curve = F.transform(
-        F.sequence(F.lit(0), F.lit(buckets - 1)), lambda k: F.coalesce(F.try_element_at("_shares", k), F.lit(0.0))
-    )
-    return shares.select("metric_date", "video_id", curve.alias("retention_curve"))
+
+    def share_of(point: Column | int) -> Column:
+        return F.coalesce(F.try_element_at("_shares", point if isinstance(point, Column) else F.lit(point)), F.lit(0.0))
+
+    curve = F.transform(F.sequence(F.lit(0), F.lit(buckets - 1)), share_of)
+    milestones = [share_of(buckets + index).alias(name) for index, name in enumerate(audience.MILESTONE_COLUMNS)]
+    return shares.select("metric_date", "video_id", curve.alias("retention_curve"), *milestones)
 
 
 def video_engagement_summary(metrics: DataFrame, intervals: DataFrame, settings: EngagementSettings) -> DataFrame:
-    """One row per (metric_date, video_id): audience, watch time, completion, tier counts, retention curve.
+    """One row per (metric_date, video_id): audience, watch time, completion, tier counts, retention, 9c's audience.
 
     viewers = distinct users with a metrics row; avg_watch_seconds is per
-    viewer; completion_rate is the share of viewers who completed.
+    viewer; completion_rate is the share of viewers who completed. One
+    aggregation of the metrics and one pass over the intervals
+    (``coverage_shares``) give every column.
     """
     buckets = settings.retention_buckets
-    per_video = metrics.groupBy("metric_date", "video_id").agg(
+    viewers = metrics.withColumns(audience.viewer_columns(settings))
+    per_video = viewers.groupBy("metric_date", "video_id").agg(
         F.first("video_title", ignorenulls=True).alias("video_title"),
         F.first("video_duration_seconds").alias("video_duration_seconds"),
         F.countDistinct("user_id").alias("viewers"),
@@ -109,10 +125,17 @@ def video_engagement_summary(metrics: DataFrame, intervals: DataFrame, settings:
         round_display(F.avg("completion_percentage"), 2).alias("avg_completion_percentage"),
         round_display(F.avg(F.col("completed").cast("double")), 4).alias("completion_rate"),
         *[F.count(F.when(F.col("engagement_tier") == tier, 1)).alias(f"{tier.lower()}_tier_count") for tier in TIERS],
+        *audience.viewer_aggregates(),
     )
-    no_curve = F.array_repeat(F.lit(0.0), buckets)
-    curves = retention_curves(metrics, intervals, buckets)
-    with_curves = per_video.join(curves, ["metric_date", "video_id"], "left").withColumn(
-        "retention_curve", F.coalesce("retention_curve", no_curve)
+    shares = coverage_shares(metrics, intervals, buckets)
+    with_shares = (
+        audience.audience_columns(per_video)
+        .join(shares, ["metric_date", "video_id"], "left")
+        .withColumns(
+            {
+                "retention_curve": F.coalesce("retention_curve", F.array_repeat(F.lit(0.0), buckets)),
+                **{name: F.coalesce(name, F.lit(0.0)) for name in audience.MILESTONE_COLUMNS},
+            }
+        )
     )
-    return project(with_curves, "video_engagement_summary")
+    return project(with_shares, "video_engagement_summary")

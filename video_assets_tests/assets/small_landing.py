@@ -9,9 +9,10 @@ from video_assets_tests.dagster_runs import read_table
 DAYS = ("2024-01-15", "2024-01-16")
 DAILY = [
     "raw_video_events", "raw_video_events_quarantine", "video_sessions", "watch_intervals", "user_video_metrics",
-    "engagement_tier_summary", "video_engagement_summary",
+    "engagement_tier_summary", "video_engagement_summary", "video_platform_summary",
 ]
-ALL = ["video_catalog", *DAILY, "user_video_engagement"]
+ALL_TIME = ["user_video_engagement", "video_lifetime_summary"]
+ALL = ["video_catalog", *DAILY, *ALL_TIME]
 
 
 def record(day, clock, user, video, name, position):

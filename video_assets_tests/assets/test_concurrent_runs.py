@@ -45,7 +45,7 @@ def test_two_runs_of_one_day_started_together_both_end_correct(
     to each step about 10 s behind the other and, on one day of data, once
     never met it at a pool (2026-12-05). Starting Spark in a process is what
     the tests' shared session does (`SparkResource`). Both write the same
-    partition of every daily table and MERGE into the same all-time table; the
+    partition of every daily table and MERGE into the same all-time tables; the
     pools of dagster.yaml make their writers of a table take turns, so neither
     loses a Delta commit race, no rerun is needed, and the day counts once.
     """
@@ -67,7 +67,7 @@ def test_two_runs_of_one_day_started_together_both_end_correct(
     from video_assets.definitions import defs
 
     pools = {op.pool for op in defs.resolve_job_def("video_engagement_job").all_node_defs if op.pool}
-    assert {"writes_raw_video_events", "writes_user_video_engagement"} <= pools, pools
+    assert {"writes_raw_video_events", "writes_user_video_engagement", "writes_video_lifetime_summary"} <= pools, pools
     with dg.DagsterInstance.get() as instance:
         for pool in pools:
             instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
@@ -110,5 +110,9 @@ def test_two_runs_of_one_day_started_together_both_end_correct(
     assert sorted(lifetime) == [("dee", "v180"), ("eve", "v300")]
     assert (lifetime[("dee", "v180")]["total_watch_seconds"], lifetime[("dee", "v180")]["active_days"]) == (120.0, 1)
     assert lifetime[("eve", "v300")]["completed_at_least_once"] is True
+    videos = {r["video_id"]: r for r in snapshot(spark, warehouse_dir, "video_lifetime_summary")}
+    assert {video: (r["viewers"], r["total_watch_seconds"], r["completed_viewers"]) for video, r in videos.items()} == {
+        "v180": (1, 120.0, 0), "v300": (1, 300.0, 1),
+    }
     raw_days = read_table(spark, warehouse_dir, "raw_video_events").groupBy("event_date").count()
     assert {r["event_date"].isoformat(): r["count"] for r in raw_days.collect()} == {DAY: 4}

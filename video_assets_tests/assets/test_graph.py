@@ -6,7 +6,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from video_assets.tables import TABLES
-from video_assets_tests.assets.small_landing import ALL, DAILY, DAYS, record, snapshot, write_day
+from video_assets_tests.assets.small_landing import ALL, ALL_TIME, DAILY, DAYS, record, snapshot, write_day
 from video_assets_tests.builders import rows_of
 from video_assets_tests.dagster_runs import materialize, read_table, run_job
 
@@ -38,17 +38,31 @@ def test_whole_graph_range_then_reruns(spark, landing, warehouse_dir):
         (event.asset_key.to_user_string(), event.partition) for event in relaunch.get_asset_materialization_events()
     )
     assert materialized == Counter(
-        [(name, day) for name in DAILY for day in DAYS] + [("video_catalog", None), ("user_video_engagement", None)]
+        [(name, day) for name in DAILY for day in DAYS] + [("video_catalog", None)] + [(name, None) for name in ALL_TIME]
     )
     assert {name: snapshot(spark, warehouse_dir, name) for name in TABLES} == before
 
     write_day(landing, DAYS[1], [record(DAYS[1], "15:00:00", "bob", "v180", "play", 0),
                                  record(DAYS[1], "15:00:30", "bob", "v180", "pause", 30)], name="late.jsonl")
-    assert materialize([*DAILY, "user_video_engagement"], DAYS[1]).success
+    late = materialize([*DAILY, *ALL_TIME], DAYS[1])
+    assert late.success
     lifetime_before = {(r["user_id"], r["video_id"]): r for r in before["user_video_engagement"]}
     lifetime_after = {(r["user_id"], r["video_id"]): r for r in snapshot(spark, warehouse_dir, "user_video_engagement")}
     changed = {key for key in lifetime_before.keys() | lifetime_after.keys() if lifetime_before.get(key) != lifetime_after.get(key)}
     assert changed == {("bob", "v180")}
+    # The video's all-time row follows, and only that video's row is written: bob's 30 s join ann's 240 s.
+    videos_before = {r["video_id"]: r for r in before["video_lifetime_summary"]}
+    videos_after = {r["video_id"]: r for r in snapshot(spark, warehouse_dir, "video_lifetime_summary")}
+    assert {video for video in videos_after if videos_after[video] != videos_before.get(video)} == {"v180"}
+    assert (videos_before["v180"]["viewers"], videos_before["v180"]["total_watch_seconds"]) == (1, 240.0)
+    assert (videos_after["v180"]["viewers"], videos_after["v180"]["total_watch_seconds"]) == (2, 270.0)
+    assert (videos_after["v300"]["viewers"], videos_after["v300"]["returning_viewers"]) == (2, 0)  # bob, cy
+    [merge] = [
+        e.materialization.metadata["merge_metrics"].value
+        for e in late.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "video_lifetime_summary"
+    ]
+    assert (merge["numTargetRowsUpdated"], merge.get("numTargetRowsInserted", 0)) == (1, 0)
     day_one = F.col("metric_date") == DAYS[0]
     assert rows_of(read_table(spark, warehouse_dir, "user_video_metrics").where(day_one), ["user_id"]) == [
         r for r in before["user_video_metrics"] if r["metric_date"].isoformat() == DAYS[0]

@@ -22,12 +22,12 @@ PREVIOUS_DAY = "2025-01-14"
 WARN_ONLY = {("raw_video_events", "has_events"), ("raw_video_events_quarantine", "quarantine_share")}
 PARTITIONED = {
     "raw_video_events", "raw_video_events_quarantine", "video_sessions", "watch_intervals", "user_video_metrics",
-    "engagement_tier_summary", "video_engagement_summary",
+    "engagement_tier_summary", "video_engagement_summary", "video_platform_summary",
 }
 EXPECTED_CHECKS = {
     **{(table, name): True for table in ("video_catalog", "raw_video_events", "video_sessions", "watch_intervals",
                                          "user_video_metrics", "engagement_tier_summary", "video_engagement_summary",
-                                         "user_video_engagement")
+                                         "video_platform_summary", "user_video_engagement", "video_lifetime_summary")
        for name in ("contract_schema", "contract_rules", "unique_key")},
     ("raw_video_events_quarantine", "contract_schema"): True,
     ("raw_video_events_quarantine", "contract_rules"): True,
@@ -36,9 +36,11 @@ EXPECTED_CHECKS = {
     ("user_video_metrics", "watch_seconds_match_intervals"): True,
     ("engagement_tier_summary", "pair_counts_match_metrics"): True,
     ("video_engagement_summary", "viewers_match_metrics"): True,
+    ("video_platform_summary", "sessions_match_video_summary"): True,
     ("raw_video_events", "has_events"): False,
     ("raw_video_events_quarantine", "quarantine_share"): False,
     ("video_catalog", "catalog_rows_valid"): False,
+    **{(table, "columns_backfilled"): False for table in PARTITIONED | {"user_video_engagement", "video_lifetime_summary"}},
 }
 # Evaluated by their own sensor from Dagster's event log, not by the asset steps (automation/freshness.py).
 FRESHNESS_CHECKS = {(table, "freshness_check"): False for table in PARTITIONED}

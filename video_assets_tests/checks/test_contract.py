@@ -1,5 +1,7 @@
 """The tables' contract (pandera structure + row rules + key), evaluated directly on small frames."""
 
+from functools import reduce
+
 import pytest
 from pyspark.sql import functions as F
 
@@ -7,6 +9,7 @@ from video_assets.checks.evaluation import evaluate_table, validate_structure
 from video_assets.checks.schemas import SCHEMAS, table_rules
 from video_assets.settings import EngagementSettings
 from video_assets.tables import TABLES
+from video_assets.transforms.events import QUARANTINE_REASONS
 
 SETTINGS = EngagementSettings()
 UNIQUE_LE_TOTAL = "unique_watch_seconds <= total_watch_seconds"
@@ -137,6 +140,16 @@ def test_failures_are_broken_down_by_day(good_tables):
     assert report.rules.failures == {rule: report.rules.rows}
     assert set(report.rules.failures_by_day) == {"2025-01-14", "2025-01-15"}
     assert sum(day[rule] for day in report.rules.failures_by_day.values()) == report.rules.rows
+
+
+def test_every_quarantine_reason_keeps_the_contract(good_tables):
+    assert QUARANTINE_REASONS[:2] == ("unreadable_file", "outside_landing_zone")
+    one_row = good_tables["raw_video_events_quarantine"].limit(1)
+    every_reason = reduce(
+        lambda a, b: a.unionByName(b), [one_row.withColumn("reason", F.lit(reason)) for reason in QUARANTINE_REASONS]
+    )
+    report = evaluate_table(every_reason, "raw_video_events_quarantine", SETTINGS)
+    assert (report.rules.rows, report.rules.failures) == (len(QUARANTINE_REASONS), {})
 
 
 def test_quarantine_reasons_and_event_names_must_be_known(good_tables):

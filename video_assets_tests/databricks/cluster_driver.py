@@ -124,6 +124,25 @@ def refuse_caching() -> None:
     SparkConnectClient._analyze = refusing
 
 
+# What a test may want to know was, or was not, installed where the task ran.
+_REPORTED_DISTRIBUTIONS = (
+    "databricks-connect", "pyspark", "pyspark-client", "pyspark-connect", "delta-spark", "dagster",
+    "dagster-databricks", "dagster-pyspark", "pandera",
+)
+
+
+def _distributions() -> dict[str, str]:
+    from importlib import metadata
+
+    found = {}
+    for name in _REPORTED_DISTRIBUTIONS:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
 def run_task(spec: dict) -> int:
     started = time.time()
     report: dict = {
@@ -131,6 +150,9 @@ def run_task(spec: dict) -> int:
         "attached": "PYSPARK_GATEWAY_PORT" in os.environ,
         # Serverless compute: the task gets a Spark Connect address and dbutils, no JVM, no SparkContext.
         "serverless": "SPARK_REMOTE" in os.environ,
+        "spark_remote": os.environ.get("SPARK_REMOTE"),
+        "python": "%d.%d" % sys.version_info[:2],
+        "distributions": _distributions(),
     }
     code = 1
     try:

@@ -23,7 +23,6 @@ from dagster._core.definitions.reconstruct import ReconstructableJob, Reconstruc
 
 from video_assets import environment
 from video_assets_tests.databricks.emulator import DEFAULT_CLUSTER_ID, DatabricksEmulator
-from video_assets_tests.spark_settings import free_port
 
 # Random per test session, so no file or log left over from another run can contain them by chance: the
 # leak search of test_secrets.py looks for both everywhere. The token is the emulator's only accepted one.
@@ -44,7 +43,7 @@ def _no_databricks_settings(monkeypatch, tmp_path_factory):
 
 
 @pytest.fixture(scope="package")
-def emulator(tmp_path_factory) -> Iterator[DatabricksEmulator]:
+def emulator(tmp_path_factory, connect_server_of) -> Iterator[DatabricksEmulator]:
     """A workspace on 127.0.0.1 with one all-purpose cluster, whose JVM starts in the background right away.
 
     One for every test of this folder that needs a workspace: a cluster JVM is the dearest thing here.
@@ -56,7 +55,8 @@ def emulator(tmp_path_factory) -> Iterator[DatabricksEmulator]:
     settings = SparkResource(shuffle_partitions=2, driver_memory="1g").settings()
     with DatabricksEmulator(
         root=tmp_path_factory.mktemp("workspace"), token=TOKEN, secrets=SECRETS, spark_settings=settings,
-        serverless_connect_port=free_port(),  # the cluster's JVM also serves the serverless tasks
+        # Serverless tasks: the open-source Connect server of their environment's Spark line, started on first use.
+        connect_server_of=connect_server_of,
     ) as workspace:
         workspace.prewarm(DEFAULT_CLUSTER_ID)
         yield workspace
@@ -172,3 +172,14 @@ def databricks_env(emulator: DatabricksEmulator, landing: Path, warehouse: Path,
         "VIDEO_ASSETS_LANDING_DIR": str(landing),
         "VIDEO_ASSETS_WAREHOUSE_DIR": str(warehouse),
     }
+
+
+# The legacy staging folder, for the tests of workspaces that still have a DBFS root (the committed YAML stages on a
+# Unity Catalog volume).
+DBFS_STAGING = "/dagster_staging/video_assets"
+
+
+def staging_folder(emulator: DatabricksEmulator, run) -> Path:
+    """A launched step's staging folder on the emulated workspace: where its code.zip and pickles went."""
+    code_zip = run.task["spark_python_task"]["parameters"][2]
+    return emulator.local_path(code_zip).parent

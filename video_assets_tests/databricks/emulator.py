@@ -1,7 +1,9 @@
 """A local Databricks workspace emulator: the REST endpoints the step launcher calls, nothing more.
 
 Endpoints (found by reading dagster_databricks 0.29 and databricks-sdk 0.60,
-see docs/databricks.md): DBFS create / add-block / close / read / delete, Jobs 2.2
+see docs/databricks.md): DBFS create / add-block / close / read / delete, the
+Files API on volumes, Workspace mkdirs / import / get-status / delete (the
+entry script as a workspace file), SCIM ``Me`` (who the token is), Jobs 2.2
 runs/submit, runs/get and runs/cancel. Anything else answers
 404 ENDPOINT_NOT_FOUND and is recorded in ``unknown_requests``, so a new call
 made by a newer dagster-databricks or SDK shows up in the tests instead of
@@ -24,6 +26,12 @@ passing silently.
   task process has only installed libraries (editable installs hidden), its
   own TMPDIR and cwd, and none of the test process's DATABRICKS_*,
   VIDEO_ASSETS_* or DAGSTER_* variables.
+* Serverless: the task runs in a Python 3.12 environment built as Databricks
+  builds it for the spec's ``environment_version`` (that version's
+  databricks-connect first, then the spec's ``dependencies`` with pip;
+  ``serverless.py``), against an open-source Spark Connect server of the same
+  Spark line with Delta. A dependency list that would install pyspark over
+  databricks-connect fails the run before the task starts (INTERNAL_ERROR).
 """
 
 import base64
@@ -42,8 +50,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from collections.abc import Callable
 from email.utils import formatdate
 from urllib.parse import parse_qs, unquote, urlparse
+
+from video_assets_tests.databricks import serverless
 
 DRIVER_SCRIPT = Path(__file__).with_name("cluster_driver.py")
 DEFAULT_CLUSTER_ID = "0000-000000-emulator"
@@ -197,20 +208,25 @@ class DatabricksEmulator:
         spark_settings: dict[str, str] | None = None,
         existing_clusters: tuple[str, ...] = (DEFAULT_CLUSTER_ID,),
         cluster_start_seconds: float = 0.0,
-        serverless_connect_port: int | None = None,
+        connect_server_of: Callable[[str], str] | None = None,
     ):
         """secrets: ``{"scope/key": value}`` served by dbutils.secrets.get on the cluster.
 
         spark_settings: the cluster's Spark configuration (the Delta packages
         of video_assets.io.spark). cluster_start_seconds: how long a new job
-        cluster stays PENDING before its task starts.
+        cluster stays PENDING before its task starts. connect_server_of: the
+        ``sc://`` address of an open-source Spark Connect server of a Spark line
+        (``"4.0"``), for serverless tasks; without it the workspace has no
+        serverless compute.
         """
         self.root = Path(root)
         self.dbfs_root = self.root / "dbfs"
         self.volumes_root = self.root / "volumes"
+        self.workspace_root = self.root / "workspace"  # workspace files: /Workspace/<path>, or /<path> in the API
+        self.user_name = "emulator@example.com"
         # A workspace created without a DBFS root (accounts opened today): DBFS calls are refused.
         self.dbfs_root_disabled = False
-        self.serverless_connect_port = serverless_connect_port
+        self.connect_server_of = connect_server_of
         self.sdk_mismatches: list[str] = []  # request fields databricks-sdk's own classes do not know
         self.token = token
         self.secrets = dict(secrets or {})
@@ -225,7 +241,8 @@ class DatabricksEmulator:
         self._handles: dict[int, dict] = {}
         self._server: ThreadingHTTPServer | None = None
         for directory in (
-            self.dbfs_root, self.volumes_root, self.root / "runs", self.root / "clusters", self.root / "site"
+            self.dbfs_root, self.volumes_root, self.workspace_root, self.root / "runs", self.root / "clusters",
+            self.root / "site",
         ):
             directory.mkdir(parents=True, exist_ok=True)
         (self.root / "site" / "sitecustomize.py").write_text(_SITECUSTOMIZE)
@@ -235,14 +252,6 @@ class DatabricksEmulator:
                                         self.process_env())
             for cluster_id in existing_clusters
         }
-        if serverless_connect_port:
-            first = self.clusters[existing_clusters[0]]
-            first.spark_settings = {
-                **first.spark_settings,
-                "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
-                "spark.connect.grpc.binding.port": str(serverless_connect_port),
-            }
-            self.serverless_cluster = first
 
     # ---- life cycle -------------------------------------------------------------------------
 
@@ -287,13 +296,15 @@ class DatabricksEmulator:
     # ---- helpers for tests -------------------------------------------------------------------
 
     def local_path(self, path: str) -> Path:
-        """The local file behind a DBFS path (``/x``, ``dbfs:/x``, ``dbfs:///x`` or FUSE ``/dbfs/x``)
-        or a Unity Catalog volume path (``/Volumes/<catalog>/<schema>/<volume>/…``)."""
-        if path == "/Volumes" or path.startswith("/Volumes/"):
-            parts = [part for part in path.split("/")[2:] if part not in ("", ".")]
-            if ".." in parts:
-                raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Invalid path: {path}")
-            return self.volumes_root.joinpath(*parts)
+        """The local file behind a DBFS path (``/x``, ``dbfs:/x``, ``dbfs:///x`` or FUSE ``/dbfs/x``),
+        a Unity Catalog volume path (``/Volumes/<catalog>/<schema>/<volume>/…``) or a workspace file
+        (``/Workspace/…``)."""
+        for prefix, root in (("/Volumes", self.volumes_root), ("/Workspace", self.workspace_root)):
+            if path == prefix or path.startswith(prefix + "/"):
+                parts = [part for part in path.split("/")[2:] if part not in ("", ".")]
+                if ".." in parts:
+                    raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Invalid path: {path}")
+                return root.joinpath(*parts)
         if path.startswith("dbfs:"):
             path = path[len("dbfs:"):]
         elif path == "/dbfs" or path.startswith("/dbfs/"):
@@ -433,6 +444,62 @@ class DatabricksEmulator:
             raise ApiError(404, "NOT_FOUND", f"The directory being accessed is not found: {path}")
         return FileAnswer(b"", 0)
 
+    # ---- Workspace API (workspace files), as databricks-sdk's WorkspaceClient().workspace calls it ------------
+
+    def _workspace_path(self, path: str) -> Path:
+        """The API names a workspace object ``/Users/…`` or ``/Workspace/Users/…``; both are the same object."""
+        if not path or not path.startswith("/"):
+            raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Path ({path}) must be absolute")
+        return self.local_path(path if path == "/Workspace" or path.startswith("/Workspace/") else "/Workspace" + path)
+
+    def _workspace_mkdirs(self, _query, body) -> dict:
+        target = self._workspace_path(_required(body, "path"))
+        if target.is_file():
+            raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"Path ({body['path']}) already exists as a file.")
+        target.mkdir(parents=True, exist_ok=True)
+        return {}
+
+    def _workspace_import(self, _query, body) -> dict:
+        path = _required(body, "path")
+        target = self._workspace_path(path)
+        if not target.parent.is_dir():
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"The parent folder ({path.rsplit('/', 1)[0]}) does not exist.")
+        if body.get("format") not in ("AUTO", "RAW"):
+            raise ApiError(400, "INVALID_PARAMETER_VALUE", "The emulator imports workspace files only (format AUTO or RAW).")
+        if target.exists() and not body.get("overwrite"):
+            raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"{path} already exists.")
+        try:
+            data = base64.b64decode(body.get("content") or "", validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(400, "INVALID_PARAMETER_VALUE", "content is not valid base64") from None
+        if data.startswith(b"# Databricks notebook source"):
+            raise ApiError(400, "INVALID_PARAMETER_VALUE", "The emulator does not import notebooks.")
+        target.write_bytes(data)
+        return {}
+
+    def _workspace_get_status(self, query, _body) -> dict:
+        path = _required(query, "path")
+        target = self._workspace_path(path)
+        if not target.exists():
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Path ({path}) doesn't exist.")
+        return {"path": path, "object_type": "DIRECTORY" if target.is_dir() else "FILE"}
+
+    def _workspace_delete(self, _query, body) -> dict:
+        path = _required(body, "path")
+        target = self._workspace_path(path)
+        if not target.exists():
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Path ({path}) doesn't exist.")
+        if target.is_dir():
+            if any(target.iterdir()) and not body.get("recursive"):
+                raise ApiError(400, "DIRECTORY_NOT_EMPTY", f"Folder ({path}) is not empty.")
+            shutil.rmtree(target)
+        else:
+            target.unlink()
+        return {}
+
+    def _scim_me(self, _query, _body) -> dict:
+        return {"id": "1", "userName": self.user_name, "active": True, "displayName": "Emulated user"}
+
     def _check_with_the_sdk(self, body: dict) -> None:
         """Parses a runs/submit body with databricks-sdk's own request classes; what they drop, they do not know."""
         from databricks.sdk.service import compute, jobs
@@ -524,20 +591,27 @@ class DatabricksEmulator:
             raise ApiError(400, "INVALID_PARAMETER_VALUE", "Only spark_python_task with a python_file is emulated.")
         self._check_with_the_sdk(body)
         existing, new = task.get("existing_cluster_id"), task.get("new_cluster")
-        serverless = task.get("environment_key")
-        if sum(map(bool, (existing, new, serverless))) != 1:
+        environment_key = task.get("environment_key")
+        if sum(map(bool, (existing, new, environment_key))) != 1:
             raise ApiError(
                 400, "INVALID_PARAMETER_VALUE",
                 "Exactly one of existing_cluster_id, new_cluster and environment_key (serverless) is required.",
             )
-        if serverless:
+        if environment_key:
             environments = {e.get("environment_key"): e for e in body.get("environments") or []}
-            if serverless not in environments:
-                raise ApiError(400, "INVALID_PARAMETER_VALUE", f"No environment with key {serverless} in the run")
+            if environment_key not in environments:
+                raise ApiError(400, "INVALID_PARAMETER_VALUE", f"No environment with key {environment_key} in the run")
             if task.get("libraries"):
                 raise ApiError(400, "INVALID_PARAMETER_VALUE", "Libraries are not supported on serverless compute")
-            if not self.serverless_connect_port:
+            if not self.connect_server_of:
                 raise ApiError(400, "INVALID_PARAMETER_VALUE", "Serverless compute is not enabled in this workspace")
+            version = (environments[environment_key].get("spec") or {}).get("environment_version")
+            if version not in serverless.supported_versions():
+                raise ApiError(
+                    400, "INVALID_PARAMETER_VALUE",
+                    f"The emulator runs serverless environment versions {sorted(serverless.supported_versions())} "
+                    f"(the databricks-connect lines the project tests), not {version!r}.",
+                )
         elif new:
             for key in ("spark_version",):
                 _required(new, key)
@@ -560,7 +634,7 @@ class DatabricksEmulator:
                 job_id=next(self._ids),
                 request=body,
                 task=task,
-                cluster_id=existing or ("serverless" if serverless else f"{run_id:04d}-000000-jobcluster"),
+                cluster_id=existing or ("serverless" if environment_key else f"{run_id:04d}-000000-jobcluster"),
                 run_dir=self.root / "runs" / str(run_id),
             )
             self.runs[run_id] = run
@@ -641,8 +715,9 @@ class DatabricksEmulator:
             if run.task.get("existing_cluster_id"):
                 ready = self.clusters[run.cluster_id].wait_until_running()
             elif run.task.get("environment_key"):
-                self.serverless_cluster.wait_until_running()
-                ready = {"spark_connect": f"sc://localhost:{self.serverless_connect_port}"}
+                ready = self._serverless_environment(run)
+                if ready is None:
+                    return
             else:
                 ready = None
                 deadline = time.time() + self.cluster_start_seconds
@@ -672,6 +747,17 @@ class DatabricksEmulator:
                     self._set_state(run, "TERMINATED", "FAILED", "Workload failed, see run output for details")
         except Exception as error:  # noqa: BLE001 - the emulator's own failure is the run's INTERNAL_ERROR
             self._set_state(run, "INTERNAL_ERROR", "FAILED", f"Emulator: {type(error).__name__}: {error}")
+
+    def _serverless_environment(self, run: EmulatedRun) -> dict | None:
+        """The task's python and Spark Connect address; None when its dependencies failed the run."""
+        environments = {e["environment_key"]: e for e in run.request["environments"]}
+        spec = environments[run.task["environment_key"]]["spec"]
+        self._set_state(run, "PENDING", message="Installing the environment's dependencies")
+        environment = serverless.task_environment(spec["environment_version"], spec.get("dependencies") or [])
+        if environment.failure:
+            self._set_state(run, "INTERNAL_ERROR", "FAILED", environment.failure)
+            return None
+        return {"spark_connect": self.connect_server_of(environment.spark_line), "python": str(environment.python)}
 
     def _start_task(self, run: EmulatedRun, python_file: Path, parameters: list[str], ready: dict | None):
         workdir = run.run_dir / "driver"
@@ -705,7 +791,8 @@ class DatabricksEmulator:
         log = open(run.run_dir / "driver.log", "wb")  # noqa: SIM115 - closed by the child's exit
         try:
             return subprocess.Popen(
-                [sys.executable, str(self.root / DRIVER_SCRIPT.name), "run", str(run.run_dir / "spec.json")],
+                [(ready or {}).get("python", sys.executable), str(self.root / DRIVER_SCRIPT.name), "run",
+                 str(run.run_dir / "spec.json")],
                 cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
@@ -773,6 +860,11 @@ _ROUTES = {
     ("POST", "/api/2.2/jobs/runs/submit"): DatabricksEmulator._runs_submit,
     ("GET", "/api/2.2/jobs/runs/get"): DatabricksEmulator._runs_get,
     ("POST", "/api/2.2/jobs/runs/cancel"): DatabricksEmulator._runs_cancel,
+    ("POST", "/api/2.0/workspace/mkdirs"): DatabricksEmulator._workspace_mkdirs,
+    ("POST", "/api/2.0/workspace/import"): DatabricksEmulator._workspace_import,
+    ("GET", "/api/2.0/workspace/get-status"): DatabricksEmulator._workspace_get_status,
+    ("POST", "/api/2.0/workspace/delete"): DatabricksEmulator._workspace_delete,
+    ("GET", "/api/2.0/preview/scim/v2/Me"): DatabricksEmulator._scim_me,
 }
 FILES_PREFIX, DIRECTORIES_PREFIX = "/api/2.0/fs/files", "/api/2.0/fs/directories"
 _FILE_ROUTES = {

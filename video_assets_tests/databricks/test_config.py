@@ -1,6 +1,9 @@
 """resources/databricks.yaml and the launcher's packaging, without a workspace (fast)."""
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 import zipfile
 
@@ -14,10 +17,6 @@ from video_assets.io import databricks
 
 pytestmark = pytest.mark.databricks
 
-# Provided by the Databricks Runtime, or added by the launcher pinned to the local versions.
-# matplotlib is part of every Databricks Runtime (the charts in the asset metadata are drawn on the cluster).
-RUNTIME_OR_LAUNCHER = {"pyspark", "delta-spark", "pandas", "pyarrow", "matplotlib", "dagster", "dagster-webserver",
-                       "dagster-databricks", "dagster-pyspark"}
 
 
 def _committed() -> dict:
@@ -53,12 +52,58 @@ def test_yaml_mistakes_are_reported_at_load_time():
         databricks.validate_databricks_config({"run_config": {}})
 
 
-def test_the_cluster_gets_every_project_dependency_the_runtime_lacks():
-    pyproject = tomllib.loads((environment.PROJECT_ROOT / "pyproject.toml").read_text())
-    needed = {re.split(r"[\[<>=!~ ]", dep, maxsplit=1)[0].lower() for dep in pyproject["project"]["dependencies"]}
-    libraries = _committed()["databricks"]["run_config"]["libraries"]
-    shipped = {re.split(r"[\[<>=!~ ]", lib["pypi"]["package"], maxsplit=1)[0].lower() for lib in libraries}
-    assert needed - RUNTIME_OR_LAUNCHER <= shipped
+def _name(requirement: str) -> str:
+    return re.split(r"[\[<>=!~ ]", requirement, maxsplit=1)[0].lower()
+
+
+def test_the_step_gets_the_core_dependencies_with_dagster_pinned():
+    """The YAML's libraries are pyproject.toml's core dependencies, dagster aside (the launcher pins it to the
+    version installed here): what the remote step imports that Databricks does not provide. No extras."""
+    core = tomllib.loads((environment.PROJECT_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    dependencies = databricks.pinned_dependencies(_committed()["databricks"]["run_config"])
+    assert sorted(dependencies) == sorted(
+        [*(requirement for requirement in core if _name(requirement) != "dagster"), f"dagster=={dg.__version__}"]
+    )
+    assert not [requirement for requirement in dependencies if "[" in requirement]
+
+
+@pytest.mark.parametrize(
+    "package",
+    ["pyspark==4.0.0", "pandera[pyspark]>=0.35,<0.36", "dagster-pyspark", "Delta_Spark>=4", "databricks-connect==17.3.*",
+     "pyspark-client", "dagster-databricks==0.29.27"],
+)
+def test_a_library_that_would_replace_databricks_spark_is_refused_at_load(package):
+    section = _committed()["databricks"]
+    run_config = {**section["run_config"], "libraries": [{"pypi": {"package": package}}]}
+    with pytest.raises(
+        databricks.DatabricksConfigurationError, match=re.escape(f"databricks.run_config.libraries lists {package!r}")
+    ):
+        databricks.validate_databricks_config({**section, "run_config": run_config})
+
+
+def test_other_libraries_and_extras_pass():
+    run_config = {"libraries": [{"pypi": {"package": p}} for p in ("pandera[io]>=0.35", "pysparkling==1", "dagster==1.13.27")]}
+    assert databricks.pinned_dependencies(run_config) == ["pandera[io]>=0.35", "pysparkling==1", "dagster==1.13.27"]
+
+
+def test_on_databricks_the_definitions_import_no_launcher():
+    """The remote step rebuilds the definitions where dagster-databricks is not installed (its requirements include
+    pyspark): there the step launcher is the none resource, and io/databricks.py is never imported."""
+    script = (
+        "import sys\n"
+        "import video_assets.definitions as definitions\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dagster_databricks', 'dagster_pyspark')"
+        " or m == 'video_assets.io.databricks')\n"
+        "assert loaded == [], loaded\n"
+        "print(definitions.defs.resources['step_launcher'].description)\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("VIDEO_ASSETS_", "DATABRICKS_"))},
+        "VIDEO_ASSETS_ENV": "databricks", databricks.ON_CLUSTER_VARIABLE: "1",
+    }
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("Steps run in this process.")
 
 
 def test_code_zip_holds_the_package_and_the_yamls_only(tmp_path):
@@ -142,3 +187,37 @@ def test_plain_env_variables_and_the_keep_staging_switch_pass():
     assert kept["keep_staging_files"] is True and kept["env_variables"] == {"REGION": "eu", "KEYBOARD_LAYOUT": "us"}
     with pytest.raises(databricks.DatabricksConfigurationError, match="keep_staging_files must be true or false"):
         databricks.validate_databricks_config({**section, "keep_staging_files": "yes"})
+
+
+def test_the_default_serverless_environment_is_the_newest_whose_client_the_tests_run():
+    from video_assets_tests.runtimes import SPARK_LINES
+
+    tested = [int(line.serverless_environment_version) for line in SPARK_LINES.values() if line.databricks_connect]
+    assert databricks.DEFAULT_SERVERLESS_ENVIRONMENT_VERSION == str(max(tested)) == "5"
+    serverless = {"run_config": {"cluster": {"serverless": None}}, "staging_prefix": "/Volumes/c/s/v/f"}
+    assert databricks.validate_databricks_config(serverless)["serverless"] == {"environment_version": "5"}
+
+
+def test_the_committed_yaml_stages_on_a_volume_with_the_dbfs_lines_commented():
+    text = (environment.RESOURCES_DIR / "databricks.yaml").read_text()
+    committed = _committed()
+    assert committed["databricks"]["staging_prefix"].startswith("/Volumes/")
+    assert committed["landing"]["location"].startswith("/Volumes/")
+    assert committed["warehouse"]["location"] == "main.video_assets"
+    legacy = [line.strip() for line in text.splitlines() if "dbfs:/" in line or "/dagster_staging/" in line]
+    assert legacy and all(line.startswith("#") for line in legacy), legacy
+
+
+def test_the_entry_script_goes_to_a_workspace_folder_named_after_its_content(tmp_path):
+    settings = databricks.validate_databricks_config(_committed()["databricks"])
+    assert settings["workspace_folder"] == databricks.DEFAULT_WORKSPACE_FOLDER == "/Workspace/Shared/video_assets"
+    script = tmp_path / "step_main.py"
+    script.write_text("print('one')\n")
+    first = databricks.entry_point_path("/Workspace/Shared/video_assets/", script)
+    assert re.fullmatch(r"/Workspace/Shared/video_assets/step_main-[0-9a-f]{12}\.py", first)
+    assert databricks.entry_point_path("/Workspace/Shared/video_assets", script) == first
+    script.write_text("print('two')\n")
+    assert databricks.entry_point_path("/Workspace/Shared/video_assets", script) != first
+    for wrong in ("/Shared/video_assets", "/Volumes/main/x/y/z", 3):
+        with pytest.raises(databricks.DatabricksConfigurationError, match="databricks.workspace_folder="):
+            databricks.validate_databricks_config({**_committed()["databricks"], "workspace_folder": wrong})

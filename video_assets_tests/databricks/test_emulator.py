@@ -6,13 +6,16 @@ underneath), so these tests also pin the exact API surface the launcher uses.
 
 import io
 import json
+import re
 import urllib.request
 
 import pytest
 from dagster_databricks import DatabricksClient
 from databricks.sdk.errors import NotFound, PermissionDenied
-from databricks.sdk.service.jobs import SubmitTask
+from databricks.sdk.service.compute import Environment
+from databricks.sdk.service.jobs import JobEnvironment, SubmitTask
 
+from video_assets_tests.databricks import serverless
 from video_assets_tests.databricks.conftest import TOKEN
 from video_assets_tests.databricks.emulator import ENDPOINTS, DatabricksEmulator
 
@@ -157,3 +160,45 @@ def test_a_submitted_field_the_sdk_does_not_know_is_recorded(workspace):
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(request)  # the unknown cluster is refused; the fields were looked at first
     assert workspace.sdk_mismatches == ["runs/submit: unknown field surprise", "task: unknown field python_wheel_flavour"]
+
+
+def _serverless_task(python_file: str) -> SubmitTask:
+    return SubmitTask.from_dict(
+        {"task_key": "t", "environment_key": "env", "spark_python_task": {"python_file": python_file}}
+    )
+
+
+@pytest.mark.runtimes
+def test_serverless_environment_that_would_install_pyspark_fails_the_run_with_databricks_words(tmp_path):
+    """dagster-pyspark requires the PyPI pyspark: pip would install it over databricks-connect's. The run fails
+    before its task starts (no Spark is asked for), with the sentence of Databricks' serverless docs."""
+    asked_for_spark = []
+    with DatabricksEmulator(
+        root=tmp_path / "workspace", token=TOKEN, connect_server_of=lambda line: asked_for_spark.append(line) or "sc://x"
+    ) as workspace:
+        jobs = _client(workspace).workspace_client.jobs
+        _client(workspace).workspace_client.files.upload(f"{VOLUME}/task.py", io.BytesIO(b"print('ran')\n"))
+        environment = JobEnvironment(
+            environment_key="env",
+            spec=Environment(environment_version="4", dependencies=["dagster-pyspark==0.29.27", "pyyaml>=6"]),
+        )
+        run_id = jobs.submit(
+            run_name="pyspark", tasks=[_serverless_task(f"{VOLUME}/task.py")], environments=[environment]
+        ).bind()["run_id"]
+        workspace.wait_for(lambda e: not e.runs[run_id].is_active, timeout=900)
+        state = jobs.get_run(run_id).state
+    assert (state.life_cycle_state.value, state.result_state.value) == ("INTERNAL_ERROR", "FAILED")
+    assert re.search(r"they install pyspark==4\.\d+\.\d+ over the PySpark", state.state_message), state.state_message
+    assert state.state_message.endswith(serverless.DATABRICKS_PYSPARK_WARNING)
+    assert asked_for_spark == [] and not workspace.runs[run_id].report
+
+
+def test_serverless_runs_only_the_environment_versions_of_the_tested_clients(tmp_path):
+    with DatabricksEmulator(root=tmp_path / "workspace", token=TOKEN, connect_server_of=lambda line: "sc://x") as workspace:
+        jobs = _client(workspace).workspace_client.jobs
+        for version in ("3", None):
+            environment = JobEnvironment(environment_key="env", spec=Environment(environment_version=version))
+            with pytest.raises(Exception, match=r"serverless environment versions \['4', '5'\]"):
+                jobs.submit(tasks=[_serverless_task(f"{VOLUME}/task.py")], environments=[environment])
+        assert workspace.runs == {}
+    assert serverless.supported_versions() == {"4": "4.0", "5": "4.1"}

@@ -42,6 +42,7 @@ from video_assets_tests.databricks.conftest import (
     databricks_env,
     databricks_overrides,
     fresh_definitions,
+    staging_folder,
 )
 from video_assets_tests.databricks.emulator import DEFAULT_CLUSTER_ID, RecordedRequest
 
@@ -121,10 +122,15 @@ def probes_in_request(request: RecordedRequest) -> list[str]:
         if name.lower() != "authorization":
             hits += found_probes(f"{name}: {value}".encode(), f"header {name} of {where}")
     hits += found_probes(request.body, f"body of {where}")
-    if request.body:
-        block = json.loads(request.body).get("data")
-        if block:
-            hits += found_probes(base64.b64decode(block), f"uploaded block of {where}")
+    try:
+        payload = json.loads(request.body) if request.body else None
+    except ValueError:  # a Files API upload: the file itself, searched above
+        payload = None
+    # Base64 file contents: a DBFS add-block's data, a workspace import's content.
+    for key, what in (("data", "uploaded block"), ("content", "uploaded workspace file")):
+        encoded = payload.get(key) if isinstance(payload, dict) else None
+        if encoded:
+            hits += found_probes(base64.b64decode(encoded), f"{what} of {where}")
     return hits
 
 
@@ -195,10 +201,12 @@ def test_the_token_and_the_secret_appear_nowhere_but_where_they_must(
         (failure,) = run.failure_errors
         assert "Secret does not exist with scope: video-assets and key: not-there" in failure, failure
 
-    # What was staged on DBFS for this step, everything the step sent back included.
-    staging = workspace.local_path(emulated.task["spark_python_task"]["python_file"]).parent
+    # What was staged on the volume for this step, everything the step sent back included; the entry script is
+    # a workspace file.
+    staging = staging_folder(workspace, emulated)
     staged_names = {p.name for p in staging.iterdir()}
-    assert {"step_main.py", "code.zip", "step_run_ref.pkl", "config.pkl", "stdout", "stderr"} <= staged_names
+    assert {"code.zip", "step_run_ref.pkl", "config.pkl", "stdout", "stderr"} <= staged_names
+    assert workspace.local_path(emulated.task["spark_python_task"]["python_file"]).is_file()
     if outcome != "run fails before the step":
         assert "0_events.pkl" in staged_names
     # config.pkl carries the secret by reference only.
@@ -209,6 +217,8 @@ def test_the_token_and_the_secret_appear_nowhere_but_where_they_must(
     leaks += [hit for i, text in enumerate(run.serialized) for hit in found_probes(text.encode(), f"event log #{i}")]
     leaks += probes_in_files(files_under(run.instance_dir))  # event database, compute logs, run storage
     leaks += probes_in_files(files_under(workspace.dbfs_root))
+    leaks += probes_in_files(files_under(workspace.volumes_root))
+    leaks += probes_in_files(files_under(workspace.workspace_root))
     leaks += probes_in_files(files_under(workspace.root / "runs", skip=EMULATOR_OWN_FILES))  # driver logs, scratch
     leaks += probes_in_files(files_under(workspace.root / "clusters", skip=EMULATOR_OWN_FILES))
     leaks += probes_in_files(files_under(tmp_path / "warehouse")) if (tmp_path / "warehouse").exists() else []
@@ -233,5 +243,13 @@ def test_the_search_finds_a_probe_inside_zips_gzips_and_upload_blocks():
         "POST /api/2.0/dbfs/add-block HTTP/1.1", [("Authorization", f"Bearer {PROBE_TOKEN}")], block,
     )
     assert probes_in_request(upload) == ["token in uploaded block of POST /api/2.0/dbfs/add-block HTTP/1.1"]
+    script = json.dumps({"path": "/Workspace/x.py", "content": base64.b64encode(PROBE_SECRET.encode()).decode()})
+    imported = RecordedRequest("POST", "/api/2.0/workspace/import", 200, "POST /api/2.0/workspace/import HTTP/1.1",
+                               [], script.encode())
+    assert probes_in_request(imported) == [
+        "secret in uploaded workspace file of POST /api/2.0/workspace/import HTTP/1.1"
+    ]
+    binary = RecordedRequest("PUT", "/x", 200, "PUT /x HTTP/1.1", [], b"\x86\x00" + PROBE_TOKEN.encode())
+    assert probes_in_request(binary) == ["token in body of PUT /x HTTP/1.1"]
     download = RecordedRequest("GET", "/x", 200, "GET /x HTTP/1.1", [("Authorization", f"Bearer {PROBE_TOKEN}")])
     assert probes_in_request(download) == []

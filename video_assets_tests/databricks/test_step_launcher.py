@@ -18,14 +18,18 @@ import dagster as dg
 import pytest
 
 from video_assets import environment
+from video_assets.io import databricks
 from video_assets_tests.databricks.conftest import (
+    DBFS_STAGING,
     SECRETS,
     databricks_env,
     databricks_overrides,
     materialize_locally,
     run_asset_job,
+    staging_folder,
 )
 from video_assets_tests.databricks.emulator import DEFAULT_CLUSTER_ID, ENDPOINTS
+from video_assets_tests.runtimes import SPARK_LINES
 
 pytestmark = pytest.mark.databricks
 
@@ -119,6 +123,8 @@ def _last_run_id(emulator) -> int:
 
 
 VOLUME_STAGING = "/Volumes/main/video_assets/staging/dagster"
+# What every step gets installed on Databricks: resources/databricks.yaml's libraries, and dagster pinned.
+STEP_DEPENDENCIES = ["pandera>=0.35,<0.36", "pyyaml>=6", "matplotlib>=3.10,<3.12", f"dagster=={dg.__version__}"]
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +168,7 @@ def _remote_run_matching_local(emulator, spark, local_reference, tmp_path, monke
         selection=[dg.AssetKey(name) for name in only] if only else None,
     )
     assert remote.success, remote.text()
-    expected_runs = 1 if only else 7
+    expected_runs = 1 if only else 9  # every Spark step of the graph: nine, with the platform and lifetime tables
 
     # Every step of the plan ran as its own Databricks run, and nothing else was called. Checks run inside
     # their asset's step, so a day of the whole graph is one launch per asset step: 7 runs, 7 submits.
@@ -203,7 +209,7 @@ def test_a_step_on_an_existing_cluster_with_dbfs_staging_matches_a_local_run(
     """
     remote, runs = _remote_run_matching_local(
         emulator, spark, local_reference, tmp_path, monkeypatch, only=RAW_STEP,
-        run_config=EXISTING_CLUSTER,
+        run_config=EXISTING_CLUSTER, staging_prefix=DBFS_STAGING,
         secrets_to_env_variables=[{"name": "VIDEO_ASSETS_SECRET_PROBE", "scope": "video-assets", "key": "probe"}],
         keep_staging_files=True,  # code.zip is looked at below
     )
@@ -221,12 +227,11 @@ def test_a_step_on_an_existing_cluster_with_dbfs_staging_matches_a_local_run(
         assert report["environment"]["VIDEO_ASSETS_LANDING_DIR"] == str(landing)
         assert report["environment"]["VIDEO_ASSETS_SECRET_PROBE"] == SECRETS["video-assets/probe"]
 
-    # What was submitted: the project's libraries plus dagster's, pinned to the local versions.
+    # What was submitted: the step's own libraries (the YAML's, and dagster pinned to the local version), not
+    # dagster-databricks' defaults, whose dagster-pyspark would install pyspark over the cluster's.
     task = runs[0].task
-    packages = {lib["pypi"]["package"] for lib in task["libraries"] if "pypi" in lib}
-    assert f"dagster=={dg.__version__}" in packages
-    assert any(p.startswith("dagster-databricks==") for p in packages)
-    assert any(p.startswith("pandera[pyspark]") for p in packages)
+    packages = sorted(lib["pypi"]["package"] for lib in task["libraries"] if "pypi" in lib)
+    assert packages == sorted(STEP_DEPENDENCIES)
     assert task["existing_cluster_id"] == DEFAULT_CLUSTER_ID
     python_file = task["spark_python_task"]["python_file"]
     # Our entry point (no SparkContext needed), not dagster-databricks' (no storage keys configured).
@@ -244,33 +249,72 @@ def test_a_step_on_an_existing_cluster_with_dbfs_staging_matches_a_local_run(
     assert any("Writing raw_video_events" in message for message in remote.messages)
 
 
+def _serverless(line: str) -> dict:
+    return {"cluster": {"serverless": {"environment_version": SPARK_LINES[line].serverless_environment_version}}}
+
+
+def _assert_ran_in_the_serverless_environment(run, line: str, connect_server_of) -> None:
+    """No cluster, no libraries: an environment with the step's dependencies, installed with pip over that
+    version's databricks-connect (whose pyspark module is the only one there), on a Spark Connect server of its line."""
+    assert run.task["environment_key"] and not {"existing_cluster_id", "new_cluster", "libraries"} & set(run.task)
+    [environment] = run.request["environments"]
+    assert environment["spec"]["environment_version"] == SPARK_LINES[line].serverless_environment_version
+    assert sorted(environment["spec"]["dependencies"]) == sorted(STEP_DEPENDENCIES)
+    report = run.report
+    assert report["serverless"] and not report["attached"], report
+    assert report["spark_remote"] == connect_server_of(line)
+    assert report["python"] == "3.12"
+    installed = report["distributions"]
+    assert installed["databricks-connect"].startswith(SPARK_LINES[line].databricks_connect.rstrip("*"))
+    assert installed["dagster"] == dg.__version__ and "pandera" in installed
+    assert not {"pyspark", "pyspark-client", "pyspark-connect", "delta-spark", "dagster-databricks",
+                "dagster-pyspark"} & set(installed), installed
+
+
+@pytest.mark.runtimes
 def test_whole_graph_on_serverless_with_volume_staging_matches_a_local_run(
-    emulator, spark, local_reference, tmp_path, monkeypatch
+    emulator, spark, local_reference, tmp_path, monkeypatch, connect_server_of
 ):
-    """What an account opened today has: staging on a Unity Catalog volume, serverless jobs compute."""
+    """What an account opened today has: staging on a Unity Catalog volume, serverless jobs compute, here the
+    environment of DBR 17.3's client (databricks-connect 17.3 on Spark 4.0): every table equal to the local run's,
+    the all-time MERGE's included."""
+    requests_before = len(emulator.requests)
     remote, runs = _remote_run_matching_local(
         emulator, spark, local_reference, tmp_path, monkeypatch,
-        run_config={"cluster": {"serverless": {"environment_version": "3"}}},
+        run_config=_serverless("4.0"),
         staging_prefix=VOLUME_STAGING,
         secrets_to_env_variables=[{"name": "VIDEO_ASSETS_SECRET_PROBE", "scope": "video-assets", "key": "probe"}],
     )
     for run in runs:
-        # No cluster, no libraries: an environment with the project's dependencies, pinned.
-        assert run.task["environment_key"] and not {"existing_cluster_id", "new_cluster", "libraries"} & set(run.task)
-        [environment] = run.request["environments"]
-        dependencies = environment["spec"]["dependencies"]
-        assert f"dagster=={dg.__version__}" in dependencies and any(d.startswith("pandera[pyspark]") for d in dependencies)
-        assert environment["spec"]["environment_version"] == "3"
-        assert run.task["spark_python_task"]["python_file"].startswith(VOLUME_STAGING + "/")
-        # The task had no JVM and no SparkContext: a Spark Connect session only.
-        assert run.report["serverless"] and not run.report["attached"], run.report
+        _assert_ran_in_the_serverless_environment(run, "4.0", connect_server_of)
+        # The entry script is a workspace file (a kind the Jobs API documents for python_file); the step's
+        # files are on the volume.
+        python_file = run.task["spark_python_task"]["python_file"]
+        assert python_file.startswith(databricks.DEFAULT_WORKSPACE_FOLDER + "/step_main-"), python_file
+        assert emulator.local_path(python_file).read_bytes() == Path(databricks.step_main.__file__).read_bytes()
+        assert all(p.startswith(VOLUME_STAGING + "/") for p in run.task["spark_python_task"]["parameters"])
         assert run.report["environment"]["VIDEO_ASSETS_SECRET_PROBE"] == SECRETS["video-assets/probe"]
     # Staged through the Files API, never DBFS; each step's folder removed once read back.
-    called = {f"{r.method} {r.path}" for r in emulator.requests[-200:]}
+    called = {f"{r.method} {r.path}" for r in emulator.requests[requests_before:]}
     assert "PUT /api/2.0/fs/files/{path}" in called and "GET /api/2.0/fs/files/{path}" in called
+    assert "POST /api/2.0/workspace/import" in called  # the entry script
+    assert not [path for path in called if "/dbfs/" in path]
     run_folder = emulator.local_path(f"{VOLUME_STAGING}/{remote.result.run_id}")
     assert run_folder.is_dir() and not any(run_folder.iterdir()), sorted(run_folder.rglob("*"))
     assert any("Captured stdout for step" in message for message in remote.messages)
+
+
+@pytest.mark.runtimes
+def test_a_step_on_the_newest_serverless_environment_matches_a_local_run(
+    emulator, spark, local_reference, tmp_path, monkeypatch, connect_server_of
+):
+    """The other supported environment version (databricks-connect 18.3 on Spark 4.1): one step, the raw stage."""
+    _, runs = _remote_run_matching_local(
+        emulator, spark, local_reference, tmp_path, monkeypatch, only=RAW_STEP, run_config=_serverless("4.1"),
+        staging_prefix=VOLUME_STAGING,
+    )
+    [run] = runs
+    _assert_ran_in_the_serverless_environment(run, "4.1", connect_server_of)
 
 
 def test_volume_staging_on_an_existing_cluster_and_a_dbfs_prefix_without_a_dbfs_root(
@@ -280,7 +324,8 @@ def test_volume_staging_on_an_existing_cluster_and_a_dbfs_prefix_without_a_dbfs_
     landing = local_reference[0]
     # Both configurations now: a run leaves resources/databricks.yaml replaced by its own for this test.
     on_dbfs = databricks_overrides(
-        run_config={**databricks_overrides()["databricks"]["run_config"], **EXISTING_CLUSTER}, **FAST_POLL
+        run_config={**databricks_overrides()["databricks"]["run_config"], **EXISTING_CLUSTER},
+        staging_prefix=DBFS_STAGING, **FAST_POLL,
     )
     volume = {**on_dbfs, "databricks": {**on_dbfs["databricks"], "staging_prefix": VOLUME_STAGING}}
     before = _last_run_id(emulator)
@@ -290,7 +335,8 @@ def test_volume_staging_on_an_existing_cluster_and_a_dbfs_prefix_without_a_dbfs_
     )
     assert on_volume.success, on_volume.text()
     (run,) = _launched_runs(emulator, before)
-    assert run.task["spark_python_task"]["python_file"].startswith(VOLUME_STAGING + "/")
+    assert run.task["spark_python_task"]["python_file"].startswith(databricks.DEFAULT_WORKSPACE_FOLDER + "/")
+    assert staging_folder(emulator, run).is_relative_to(emulator.local_path(VOLUME_STAGING))
     assert run.report["attached"]
 
     emulator.dbfs_root_disabled = True
@@ -327,9 +373,12 @@ def test_a_failing_asset_on_a_new_job_cluster_fails_the_step_with_the_remote_err
     (run,) = _launched_runs(emulator, before)
     # The Databricks run itself succeeded: the step failed inside it and reported that back as events.
     assert run.result_state == "SUCCESS", run.driver_log
-    # Its events and logs were read back, then its staging folder went (keep_staging_files is off).
-    staging = emulator.local_path(run.task["spark_python_task"]["python_file"]).parent
+    # Its events and logs were read back, then its staging folder went (keep_staging_files is off); the
+    # entry script, a workspace file shared by every step, stays.
+    staging = staging_folder(emulator, run)
+    assert staging.is_relative_to(emulator.local_path(databricks_overrides()["databricks"]["staging_prefix"]))
     assert staging.parent.is_dir() and not staging.exists(), sorted(staging.parent.rglob("*"))
+    assert emulator.local_path(run.task["spark_python_task"]["python_file"]).is_file()
     assert any("Captured stderr for step video_catalog" in message for message in outcome.messages)
     assert not run.report["attached"], "a new job cluster starts its own Spark"
     new_cluster = run.task["new_cluster"]

@@ -297,7 +297,7 @@ def test_asset_lineage_page_renders_every_asset_in_headless_chromium(ui):
 
 
 def test_retention_plot_renders_on_the_materialization_page_in_headless_chromium(ui, first_backfill):
-    """The Events tab of video_engagement_summary: "[Show Markdown]" of retention_top_videos shows the plot."""
+    """The Events tab of video_engagement_summary: "[Show Markdown]" of retention_top_videos shows the plots."""
     binary, why_not = ui.chromium.result(timeout=1200)
     if binary is None:
         pytest.skip(f"headless Chromium unavailable: {why_not}")
@@ -307,6 +307,11 @@ def test_retention_plot_renders_on_the_materialization_page_in_headless_chromium
         before_click = browser.dom()
         browser.show_markdown("retention_top_videos", timeout=60)
         browser.wait_for(INLINE_PNG_LOADED, timeout=60, what="the retention plot decoded")
+        browser.wait_for(
+            "(() => { const plots = [...document.images].filter((img) => img.src.startsWith('data:image/png;base64,'));"
+            " return plots.length >= 2 && plots.every((img) => img.complete && img.naturalWidth > 0); })()",
+            timeout=60, what="both plots decoded",
+        )
         drawn = browser.evaluate(
             "[...document.images].filter((img) => img.src.startsWith('data:image/png;base64,'))"
             ".map((img) => [img.naturalWidth, img.naturalHeight, img.getBoundingClientRect().width])"
@@ -315,12 +320,18 @@ def test_retention_plot_renders_on_the_materialization_page_in_headless_chromium
     assert "data:image/png;base64," not in before_click, "the UI shows a large picture only in its dialog"
     images = [dict(re.findall(r'\b(src|alt)="([^"]*)"', tag)) for tag in re.findall(r"<img\b[^>]*>", dom)]
     plots = [image for image in images if image.get("src", "").startswith("data:image/png;base64,")]
-    assert [image.get("alt") for image in plots] == ["Audience retention of the most-viewed videos"], images
-    png = base64.b64decode(plots[0]["src"].removeprefix("data:image/png;base64,"))
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
-    assert [[width, height]] == [size[:2] for size in drawn], drawn  # decoded by the browser, not a broken icon
-    assert width >= 400 and height >= 200 and drawn[0][2] >= 300, drawn  # drawn at a readable size
+    assert [image.get("alt") for image in plots] == [
+        "Audience retention and where viewers stop, most-viewed videos",
+        "Milestone funnel of the most-viewed videos",
+    ], images
+    sizes = []
+    for plot in plots:
+        png = base64.b64decode(plot["src"].removeprefix("data:image/png;base64,"))
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        sizes.append(list(struct.unpack(">II", png[16:24])))  # the IHDR chunk
+    assert sizes == [size[:2] for size in drawn], drawn  # decoded by the browser, not a broken icon
+    for (width, height), (_, _, shown) in zip(sizes, drawn, strict=True):
+        assert width >= 400 and height >= 200 and shown >= 300, drawn  # drawn at a readable size
     # The table under the plot: the fixture's two videos, both watched in the range.
     assert "viewer-days" in dom and "First video" in dom and "Second video" in dom
 

@@ -10,7 +10,8 @@ from video_assets.reporting import aggregates
 DAY1, DAY2, DAY3, DAY4 = date(2025, 1, 15), date(2025, 1, 16), date(2025, 1, 17), date(2025, 1, 18)
 VIDEO_SUMMARY_SCHEMA = (
     "metric_date date, video_id string, video_title string, viewers bigint, total_watch_seconds double, "
-    "completion_rate double, retention_curve array<double>"
+    "completion_rate double, retention_curve array<double>, engaged_rate double, reached_25_share double, "
+    "reached_50_share double, reached_75_share double, reached_95_share double, furthest_point_shares array<double>"
 )
 
 
@@ -20,10 +21,12 @@ def video_summary(spark):
         spark,
         [
             # v1's title only on its second day; its two days weigh 2 and 6 viewers.
-            (DAY1, "v1", None, 2, 3600.0, 1.0, [1.0, 0.5, 0.5, 0.0]),
-            (DAY2, "v1", "Intro", 6, 7200.0, 0.5, [1.0, 1.0, 0.5, 0.5]),
-            (DAY1, "v2", None, 3, 1800.0, 0.0, [0.6667, 0.3333, 0.0, 0.0]),
-            (DAY2, "v3", "Outro", 3, 900.0, 0.3333, [1.0, 1.0, 1.0, 0.3333]),
+            (DAY1, "v1", None, 2, 3600.0, 1.0, [1.0, 0.5, 0.5, 0.0], 1.0, 1.0, 0.5, 0.5, 0.0, [0.0, 0.5, 0.0, 0.5]),
+            (DAY2, "v1", "Intro", 6, 7200.0, 0.5, [1.0, 1.0, 0.5, 0.5], 0.5, 1.0, 1.0, 0.5, 0.5, [0.0, 0.5, 0.0, 0.5]),
+            (DAY1, "v2", None, 3, 1800.0, 0.0, [0.6667, 0.3333, 0.0, 0.0], 0.0, 0.6667, 0.3333, 0.0, 0.0,
+             [0.3333, 0.6667, 0.0, 0.0]),
+            # A day written before the audience columns existed: null in them.
+            (DAY2, "v3", "Outro", 3, 900.0, 0.3333, [1.0, 1.0, 1.0, 0.3333], None, None, None, None, None, None),
         ],
         VIDEO_SUMMARY_SCHEMA,
     )
@@ -39,6 +42,9 @@ def test_top_videos_weights_days_by_their_viewers(video_summary):
         "watch_hours": 3.0,  # (3600 + 7200) s
         "completion_rate": 0.625,  # (2·1.0 + 6·0.5) / 8, not the plain mean 0.75
         "retention_curve": [1.0, 0.875, 0.5, 0.375],  # (2·0.5 + 6·1.0) / 8 = 0.875; (0 + 6·0.5) / 8 = 0.375
+        "engaged_rate": 0.625,  # weighted as the completion rate
+        "reached_shares": [1.0, 0.875, 0.5, 0.375],  # (2·0.5 + 6·1.0) / 8; 0.5 both days; (0 + 6·0.5) / 8
+        "furthest_point_shares": [0.0, 0.5, 0.0, 0.5],
     }
     assert top[1] == {
         "video_id": "v2",
@@ -47,8 +53,34 @@ def test_top_videos_weights_days_by_their_viewers(video_summary):
         "watch_hours": 0.5,
         "completion_rate": 0.0,
         "retention_curve": [0.6667, 0.3333, 0.0, 0.0],
+        "engaged_rate": 0.0,
+        "reached_shares": [0.6667, 0.3333, 0.0, 0.0],
+        "furthest_point_shares": [0.3333, 0.6667, 0.0, 0.0],
     }
     assert top[2]["title"] == "Outro" and top[2]["watch_hours"] == 0.25
+    # No day of v3 has the audience columns: none is made up.
+    assert (top[2]["engaged_rate"], top[2]["reached_shares"], top[2]["furthest_point_shares"]) == (None, None, None)
+
+
+def test_platforms_of_the_top_videos_add_up_their_days(spark):
+    rows = [
+        (DAY1, "v1", "web", 2, 2, 3600.0, 1), (DAY2, "v1", "web", 4, 3, 3600.0, 2),
+        (DAY1, "v1", "tv", 1, 1, 1800.0, 1), (DAY1, "v2", "ios", 5, 4, 900.0, 0), (DAY1, "v9", "web", 9, 9, 9.0, 9),
+    ]
+    platforms = literal_frame(
+        spark, rows, "metric_date date, video_id string, platform string, sessions bigint, viewers bigint, "
+        "total_watch_seconds double, completed_sessions bigint",
+    )
+    found = aggregates.platforms_of(platforms, ["v2", "v1"])
+    assert [(r["video_id"], r["platform"], r["sessions"], r["viewers"], r["watch_hours"], r["completion_rate"])
+            for r in found] == [
+        ("v2", "ios", 5, 4, 0.25, 0.0),
+        ("v1", "web", 6, 5, 2.0, 0.5),  # 3 of 6 sessions completed; viewers are viewer-days
+        ("v1", "tv", 1, 1, 0.5, 1.0),
+    ]
+    assert [(r["platform"], r["sessions"]) for r in aggregates.platform_mix(platforms)] == [
+        ("web", 15), ("ios", 5), ("tv", 1),
+    ]
 
 
 def test_top_videos_keeps_the_limit(video_summary):

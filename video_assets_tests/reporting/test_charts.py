@@ -39,11 +39,25 @@ def realistic_bins():
     return [(float(start), int(300 * math.exp(-(((start - 45) / 20) ** 2)))) for start in range(0, 100, 5)]
 
 
+def realistic_stop_points(videos=5, parts=20):
+    """Per video, (title, retention curve, furthest-point shares that add up to 1, milestone shares)."""
+    found = []
+    for title, curve in realistic_curves(videos, parts):
+        drops = [max(0.0, curve[k] - (curve[k + 1] if k + 1 < parts else 0.0)) for k in range(parts)]
+        total = sum(drops) or 1.0
+        reached = [curve[min(parts - 1, round(parts * percent / 100))] for percent in (25, 50, 75, 95)]
+        found.append((title, curve, [round(drop / total, 4) for drop in drops], reached))
+    return found
+
+
 def all_charts():
+    audience = realistic_stop_points()
     return {
         "retention": charts.retention_chart(realistic_curves()),
         "tier_mix": charts.tier_mix_chart(realistic_tier_rows()),
         "histogram": charts.score_histogram_chart(realistic_bins(), THRESHOLDS),
+        "retention_and_stops": charts.retention_and_stop_points_chart([video[:3] for video in audience]),
+        "funnel": charts.milestone_funnel_chart([(video[0], video[3]) for video in audience]),
     }
 
 
@@ -52,14 +66,23 @@ def drawn():
     return all_charts()
 
 
-@pytest.mark.parametrize("name", ["retention", "tier_mix", "histogram"])
-def test_each_chart_is_a_small_png_of_the_fixed_size(drawn, name):
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [
+        ("retention", (700, 320)),  # 7 x 3.2 inches at 100 dpi
+        ("tier_mix", (700, 320)),
+        ("histogram", (700, 320)),
+        ("retention_and_stops", (1000, 330)),  # two panels side by side
+        ("funnel", (700, 300)),
+    ],
+)
+def test_each_chart_is_a_small_png_of_the_fixed_size(drawn, name, size):
     png = drawn[name]
     assert png.startswith(PNG_MAGIC)
     assert len(png) < SIZE_LIMIT
     image = Image.open(BytesIO(png))
     image.verify()
-    assert image.size == (700, 320)  # 7 x 3.2 inches at 100 dpi
+    assert image.size == size
 
 
 def test_the_same_input_gives_the_same_bytes_and_another_input_other_bytes(drawn):
@@ -69,6 +92,9 @@ def test_the_same_input_gives_the_same_bytes_and_another_input_other_bytes(drawn
     assert charts.score_histogram_chart(realistic_bins(), {"High": 75.0, "Medium": 40.0, "Low": 20.0}) != drawn[
         "histogram"
     ]
+    fewer = realistic_stop_points(videos=4)
+    assert charts.retention_and_stop_points_chart([video[:3] for video in fewer]) != drawn["retention_and_stops"]
+    assert charts.milestone_funnel_chart([(video[0], video[3]) for video in fewer]) != drawn["funnel"]
 
 
 def test_no_software_or_time_stamp_in_the_png(drawn):
@@ -79,6 +105,8 @@ def test_no_software_or_time_stamp_in_the_png(drawn):
 def test_empty_inputs_still_draw_a_chart():
     for png in (
         charts.retention_chart([]),
+        charts.retention_and_stop_points_chart([]),
+        charts.milestone_funnel_chart([]),
         charts.tier_mix_chart([]),
         charts.score_histogram_chart([(float(start), 0) for start in range(0, 100, 5)], THRESHOLDS),
     ):

@@ -242,17 +242,22 @@ def test_a_read_error_row_is_unreadable_file_before_any_other_reason(spark):
             (date(2024, 1, 15), "f/date=2024-01-15/a.jsonl.gz", "cannot read gzip file a.jsonl.gz: EOF", None,
              "cannot read gzip file a.jsonl.gz: EOF"),
             (date(2024, 1, 15), "f/date=2024-01-15/b.jsonl", line(eventId="b"), None, None),
+            (date(2024, 1, 15), "f/date=2024-01-15/c.jsonl", OUTSIDE, None, OUTSIDE),
         ],
         events.LINE_SCHEMA,
     )
     classified = events.classify_lines(frame)
-    [unreadable] = rows_of(events.quarantined_records(classified))
+    unreadable, outside = rows_of(events.quarantined_records(classified), ["source_file"])
     assert unreadable == {
         "partition_date": date(2024, 1, 15), "reason": "unreadable_file",
         "raw_line": "cannot read gzip file a.jsonl.gz: EOF", "raw_bytes": None,
         "source_file": "f/date=2024-01-15/a.jsonl.gz",
     }
+    assert (outside["reason"], outside["raw_line"]) == ("outside_landing_zone", OUTSIDE)
     assert [r["event_id"] for r in rows_of(events.clean_events(classified))] == ["b"]
+
+
+OUTSIDE = "outside_landing_zone: c.jsonl resolves outside the landing zone; not read"
 
 
 def _executed_plan(frame) -> str:

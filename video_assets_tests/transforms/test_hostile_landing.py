@@ -345,9 +345,10 @@ BLANK = b"\n   \r\n\t\n\xef\xbb\xbf\n"
         ({"no_rows.parquet": "no rows"}, False),
         ({"blank.jsonl": BLANK, "rows.parquet": "one row"}, True),
         ({"random.parquet": bytes(random.Random(3).randrange(256) for _ in range(512))}, True),
+        ({"blank.jsonl": BLANK, "empty.jsonl.gz": b""}, True),  # a 0-byte gzip is unreadable: a record
     ],
     ids=["blank text and gzip", "one line after blanks", "truncated gzip", "parquet without rows",
-         "parquet with a row", "corrupt parquet"],
+         "parquet with a row", "corrupt parquet", "0-byte gzip"],
 )
 def test_a_day_has_records_exactly_when_its_landing_lines_are_not_empty(spark, landing_dir, files, has_records):
     """The raw stage's look before refusing to empty a day agrees with what the stage itself would read."""
@@ -362,3 +363,73 @@ def test_a_day_has_records_exactly_when_its_landing_lines_are_not_empty(spark, l
     day = list_day_files(spark, LandingZone(location=str(landing_dir)), DAY)
     assert events.day_has_records(spark, day) is has_records
     assert (events.read_landing_lines(spark, [day]).count() > 0) is has_records
+
+
+def _records(classified) -> list[tuple]:
+    return sorted(
+        (r["source_file"].rsplit("/", 1)[-1], r["reason"], r["raw_line"])
+        for r in rows_of(events.quarantined_records(classified))
+    )
+
+
+def test_symlinks_resolving_outside_the_landing_zone_are_records_of_their_path_never_their_content(
+    spark, landing_dir, tmp_path
+):
+    """Issue 39: a link to /etc/passwd copied its lines into the quarantine's raw_line."""
+    secret = tmp_path / "outside" / "secret.jsonl"
+    secret.parent.mkdir()
+    secret.write_text(event("stolen") + "\nroot:x:0:0:root:/root:/bin/bash\n")
+    (tmp_path / "outside" / "folder.jsonl").mkdir()
+    (tmp_path / "outside" / "folder.jsonl" / "part.jsonl").write_text(event("stolen-too") + "\n")
+    inside = landing_dir / "archive" / "kept.jsonl"
+    inside.parent.mkdir()
+    inside.write_text(event("linked-inside") + "\n")
+    folder = day_folder(landing_dir)
+    (folder / "a.jsonl").write_text(event("plain") + "\n")
+    (folder / "events.jsonl").symlink_to(secret)
+    (folder / "linked.jsonl").symlink_to(inside)
+    (folder / "notes.txt").symlink_to(secret)  # not a data file's name: still never read, still recorded
+    (folder / "folder.jsonl").symlink_to(tmp_path / "outside" / "folder.jsonl")
+
+    files, classified = read_day(spark, landing_dir)
+    assert [p.rsplit("/", 1)[-1] for p in files.outside_files] == ["events.jsonl", "folder.jsonl", "notes.txt"]
+    assert files.folder_files == () and files.skipped_files == ()
+    assert clean_ids(classified) == ["linked-inside", "plain"]
+    assert _records(classified) == [
+        ("events.jsonl", "outside_landing_zone",
+         "outside_landing_zone: events.jsonl resolves outside the landing zone; not read"),
+        ("folder.jsonl", "outside_landing_zone",
+         "outside_landing_zone: folder.jsonl resolves outside the landing zone; not read"),
+        ("notes.txt", "outside_landing_zone",
+         "outside_landing_zone: notes.txt resolves outside the landing zone; not read"),
+    ]
+    assert reconciliation(classified) == {DAY: {"lines": 5, "valid": 2, "quarantined": 3, "duplicates": 0}}
+
+
+def test_a_day_folder_linked_outside_the_landing_zone_is_not_read(spark, landing_dir, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "a.jsonl").write_text(event("from-elsewhere") + "\n")
+    (landing_dir / "events" / f"date={DAY}").symlink_to(elsewhere)
+    files, classified = read_day(spark, landing_dir)
+    assert (files.text_files, [p.rsplit("/", 1)[-1] for p in files.outside_files]) == ((), ["a.jsonl"])
+    assert [(name, reason) for name, reason, _ in _records(classified)] == [("a.jsonl", "outside_landing_zone")]
+    assert clean_ids(classified) == []
+
+
+def test_a_folder_named_like_a_data_file_and_a_0_byte_gzip_are_unreadable_files(spark, landing_dir):
+    folder = day_folder(landing_dir)
+    (folder / "x.jsonl").mkdir()
+    (folder / "x.jsonl" / "inner.jsonl").write_text(event("inner") + "\n")
+    (folder / "empty.jsonl").mkdir()
+    (folder / "zero.jsonl.gz").write_bytes(b"")
+    (folder / "ok.jsonl.gz").write_bytes(gzip.compress((event("ok") + "\n").encode()))
+    files, classified = read_day(spark, landing_dir)
+    assert [p.rsplit("/", 1)[-1] for p in files.folder_files] == ["empty.jsonl", "x.jsonl"]
+    assert clean_ids(classified) == ["ok"]
+    assert _records(classified) == [
+        ("empty.jsonl", "unreadable_file", "cannot read empty.jsonl: it is a folder, not a file"),
+        ("x.jsonl", "unreadable_file", "cannot read x.jsonl: it is a folder, not a file"),
+        ("zero.jsonl.gz", "unreadable_file", "cannot read gzip file zero.jsonl.gz: the file is empty (0 bytes)"),
+    ]
+    assert reconciliation(classified)[DAY] == {"lines": 4, "valid": 1, "quarantined": 3, "duplicates": 0}

@@ -1,13 +1,14 @@
 """Rows of an events table and of a videos table as the raw stage reads them (issue 25 items 1-2)."""
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 
 from video_assets.io.spark import literal_frame
-from video_assets.transforms import catalog, events, source_rows
-from video_assets_tests.builders import rows_of
+from video_assets.settings import EngagementSettings
+from video_assets.transforms import catalog, events, platforms, sessions, source_rows
+from video_assets_tests.builders import catalog_frame, rows_of
 
 DAYS = ["2024-01-15"]
 
@@ -97,3 +98,63 @@ def test_a_catalog_table_without_a_video_id_or_with_a_wrong_type_is_refused_nami
         catalog.load_catalog_table(_table(spark, [], "id string, title string"), "t")
     with pytest.raises(catalog.CatalogHeaderError, match="column 'duration' is BOOLEAN"):
         catalog.load_catalog_table(_table(spark, [], "videoId string, duration boolean"), "t")
+
+
+@pytest.mark.parametrize("column_type", ["double", "float"])
+def test_a_table_position_that_is_nan_infinite_or_negative_is_bad_position_with_the_value_as_read(
+    spark, tmp_path, column_type
+):
+    """Issue 39 item 4: NaN had been reported as missing_current_time, and missing from raw_line."""
+    path = str(tmp_path / "bronze")
+    spark.sql(
+        f"SELECT TIMESTAMP'2024-01-15 10:00:00+00:00' + make_interval(0, 0, 0, 0, 0, 0, id) AS timestamp, 'u' AS userId, "
+        f"'v' AS videoId, 'video_play' AS eventName, CAST(element_at(array('NaN', 'Infinity', '-Infinity', '-2.5', "
+        f"'7.5'), CAST(id + 1 AS INT)) AS {column_type}) AS currentTime FROM range(5)"
+    ).write.format("delta").save(path)
+    table = spark.read.format("delta").load(path)
+    columns = source_rows.recognized_columns(table.schema, "timestamp", "t")
+    classified = events.classify_lines(source_rows.rows_as_lines(table, columns, path, DAYS))
+    quarantined = rows_of(events.quarantined_records(classified), ["raw_line"])
+    assert [(q["reason"], json.loads(q["raw_line"])["currentTime"]) for q in quarantined] == [
+        ("bad_position", "NaN"), ("bad_position", "Infinity"), ("bad_position", "-Infinity"), ("bad_position", -2.5)]
+    assert [r["position_seconds"] for r in rows_of(events.clean_events(classified))] == [7.5]
+
+
+def test_a_platform_column_feeds_the_platform_summary_as_a_landing_file_does(spark):
+    """SEMANTICS.md 9d through a table source: ' Roku ' is trimmed (raw stage) and lower-cased (session); an
+    all-blank platform is none, so u2's session is `unknown`; and the table's rows give what the same lines
+    of a landing file give."""
+    rows = [
+        (datetime(2024, 1, 15, 10, 0, 0), "u1", "v1", "play", 0.0, None),
+        (datetime(2024, 1, 15, 10, 0, 30), "u1", "v1", "pause", 30.0, " Roku "),
+        (datetime(2024, 1, 15, 11, 0, 0), "u2", "v1", "play", 0.0, "   "),
+        (datetime(2024, 1, 15, 11, 0, 10), "u2", "v1", "pause", 10.0, None),
+    ]
+    table = _table(
+        spark, rows,
+        "timestamp timestamp_ntz, userId string, videoId string, eventName string, currentTime double, platform string",
+    )
+    columns = source_rows.recognized_columns(table.schema, "timestamp", "t")
+    assert columns["platform"] == "platform"
+    from_table = events.clean_events(events.classify_lines(source_rows.rows_as_lines(table, columns, "t", DAYS)))
+    lines = [
+        json.dumps({"timestamp": f"{when.isoformat()}Z", "userId": user, "videoId": video, "eventName": name,
+                    "currentTime": position, **({"platform": platform} if platform is not None else {})})
+        for when, user, video, name, position, platform in rows
+    ]
+    landing = literal_frame(
+        spark, [(datetime(2024, 1, 15).date(), "events.jsonl", line) for line in lines],
+        "partition_date date, source_file string, raw_line string",
+    )
+    from_file = events.clean_events(events.classify_lines(landing))
+    compared = ["event_ts", "user_id", "event_name", "position_seconds", "platform"]
+    assert rows_of(from_table.select(compared), compared) == rows_of(from_file.select(compared), compared)
+
+    settings = EngagementSettings()
+    first = date(2024, 1, 15)
+    annotated = sessions.annotate_events(from_table, catalog_frame(spark, {"v1": 100}), settings, first, first)
+    session_rows = sessions.video_sessions(sessions.summarize_sessions(annotated), settings)
+    summary = rows_of(platforms.video_platform_summary(session_rows), ["platform"])
+    assert [(r["platform"], r["sessions"], r["total_watch_seconds"]) for r in summary] == [
+        ("roku", 1, 30.0), ("unknown", 1, 10.0),
+    ]

@@ -1,11 +1,11 @@
-"""Unique-seconds union, tier and video summaries (SEMANTICS.md 8-9), the lifetime rollup (9b)."""
+"""Unique-seconds union, tier and video summaries (SEMANTICS.md 8-9), the lifetime rollups (9b, 9e)."""
 
 import pytest
 
 from video_assets.io.spark import literal_frame
 from video_assets.settings import EngagementSettings
-from video_assets.transforms import lifetime, metrics
-from video_assets_tests.builders import F, day, event, rows_of, run_engagement
+from video_assets.transforms import lifetime, metrics, video_lifetime
+from video_assets_tests.builders import F, day, event, rows_of, run_engagement, ts, watch
 
 
 def test_union_of_nested_and_overlapping_ranges(spark):
@@ -34,17 +34,6 @@ def test_tier_thresholds_at_their_boundaries(spark):
     scores = literal_frame(spark, [(s,) for s in (70.0, 69.9, 40.0, 39.9, 20.0, 19.9, 0.0, 100.0)], "score double")
     tiers = [r["tier"] for r in rows_of(scores.select(metrics.engagement_tier(scores["score"], settings).alias("tier")))]
     assert tiers == ["High", "Medium", "Medium", "Low", "Low", "Minimal", "Minimal", "High"]
-
-
-def watch(user, video, date, start_clock, start, end):
-    """A play at `start` and a pause at `end`, `end - start` seconds later."""
-    hours, minutes, seconds = (int(x) for x in start_clock.split(":"))
-    stop = hours * 3600 + minutes * 60 + seconds + int(end - start)
-    stop_clock = f"{stop // 3600:02d}:{stop % 3600 // 60:02d}:{stop % 60:02d}"
-    return [
-        event(user, video, f"{date} {start_clock}", "play", start),
-        event(user, video, f"{date} {stop_clock}", "pause", end),
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +120,35 @@ def test_pairs_whose_daily_tables_disagree_are_named(two_days):
     assert (ann["user_id"], ann["video_id"], ann["metrics_seconds"], ann["interval_seconds"]) == ("ann", "v180", 240.0, 60.0)
     [only_metrics] = rows_of(lifetime.disagreeing_pairs(metrics, intervals.where("user_id <> 'bob'")))
     assert (only_metrics["user_id"], only_metrics["metrics_seconds"], only_metrics["interval_seconds"]) == ("bob", 300.0, None)
+
+
+def test_video_lifetime_rows_sum_up_the_all_time_pairs_of_each_video(two_days):
+    """SEMANTICS.md 9e over the two days: ann on v180 on both days; ann and bob on v300 on the first."""
+    rows = {r["video_id"]: r for r in rows_of(two_days["video_lifetime_summary"])}
+    v180, v300 = rows["v180"], rows["v300"]
+    counts = ("viewers", "total_watch_seconds", "completed_viewers", "completion_rate", "returning_viewers")
+    assert tuple(v180[c] for c in counts) == (1, 240.0, 1, 1.0, 1)  # 60 + 180 s, completed on day 2, two days
+    assert tuple(v300[c] for c in counts) == (2, 420.0, 1, 0.5, 0)  # 120 + 300 s, bob completed
+    assert (v180["first_watch_ts"], v180["last_watch_ts"]) == (ts("2025-01-15 10:00:00"), ts("2025-01-16 10:03:00"))
+    assert (v300["first_watch_ts"], v300["last_watch_ts"]) == (ts("2025-01-15 11:00:00"), ts("2025-01-15 11:05:00"))
+    assert (v180["first_metric_date"], v180["last_metric_date"]) == (day("2025-01-15"), day("2025-01-16"))
+    assert v180["avg_engagement_score"] == 90.0
+    # ann 100·(0.45·0.4 + 0.35·0.4 + 0.10·1/3) = 35.3, bob 100·(0.45 + 0.35 + 0.10·1/3) = 83.3: mean 59.3
+    assert v300["avg_engagement_score"] == 59.3
+    assert v300["video_title"] == "Title of v300"
+
+
+def test_a_run_merges_only_the_videos_whose_row_changed(two_days):
+    fresh = two_days["video_lifetime_summary"]
+    assert rows_of(video_lifetime.changed_rows(fresh, fresh)) == []  # a rerun changes nothing
+    # As a run stopped after user_video_engagement's MERGE leaves it: v180 as of day 1 only, v300 right (but for
+    # float noise of another summation order), and v999, whose pairs are gone since.
+    stored = (
+        fresh.where("video_id = 'v180'").withColumn("total_watch_seconds", F.lit(60.0))
+        .unionByName(fresh.where("video_id = 'v300'").withColumn("total_watch_seconds", F.lit(420.0 + 1e-9)))
+        .unionByName(fresh.where("video_id = 'v300'").withColumn("video_id", F.lit("v999")))
+    )
+    changed = {r["video_id"]: r for r in rows_of(video_lifetime.changed_rows(fresh, stored))}
+    assert sorted(changed) == ["v180", "v999"]
+    assert (changed["v180"]["_gone"], changed["v180"]["total_watch_seconds"]) == (False, 240.0)
+    assert (changed["v999"]["_gone"], changed["v999"]["viewers"]) == (True, None)
