@@ -82,7 +82,7 @@ def main() -> None:
     _write_landing(work / "landing")
 
     from video_assets.definitions import defs
-    from video_assets.environment import build_resources
+    from video_assets.config import build_resources
 
     resources = build_resources()
     conf = {**resources["spark"].conf}

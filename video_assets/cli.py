@@ -70,7 +70,7 @@ def print_summary() -> None:
     """Rows per table and the quarantine by reason (small aggregates read back from Delta)."""
     from pyspark.sql import functions as F  # noqa: PLC0415
 
-    from video_assets.environment import build_resources  # noqa: PLC0415
+    from video_assets.config import build_resources  # noqa: PLC0415
     from video_assets.tables import TABLES  # noqa: PLC0415
 
     resources = build_resources()
@@ -105,7 +105,7 @@ def _demo(argv: list[str]) -> int:
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--regenerate", action="store_true", help="write the sample landing again")
     args = parser.parse_args(argv)
-    from video_assets.environment import landing_location, load_environment_config  # noqa: PLC0415
+    from video_assets.config import landing_location, load_environment_config  # noqa: PLC0415
 
     landing = Path(landing_location(load_environment_config("local")))
     last_day = (date.fromisoformat(DEMO_START) + timedelta(days=DEMO_DAYS - 1)).isoformat()
@@ -183,7 +183,7 @@ def _connect_server(argv: list[str]) -> int:
     )
     parser.add_argument("--port", type=int, default=15002, help="gRPC port (default 15002, Spark's own)")
     args = parser.parse_args(argv)
-    from video_assets.environment import build_resources  # noqa: PLC0415
+    from video_assets.config import build_resources  # noqa: PLC0415
 
     spark = build_resources("local")["spark"]
     session = spark.model_copy(update={"remote": None}).serve_spark_connect(args.port)
@@ -220,7 +220,7 @@ def _export(argv: list[str]) -> int:
         check_request(args.table, args.format, args.first_day, args.last_day)
     except ValueError as error:
         parser.error(str(error))
-    from video_assets.environment import build_resources  # noqa: PLC0415
+    from video_assets.config import build_resources  # noqa: PLC0415
 
     resources = build_resources()
     try:
@@ -251,7 +251,7 @@ def _databricks(argv: list[str]) -> int:
         help="how long the task may take, compute start included (default 900: a new job cluster starts in 3-6 min)",
     )
     args = parser.parse_args(argv)
-    from video_assets.io.databricks_check import OK, check_workspace  # noqa: PLC0415
+    from video_assets.databricks.workspace_check import OK, check_workspace  # noqa: PLC0415
 
     print("video-assets databricks check: resources/databricks.yaml, DATABRICKS_HOST, DATABRICKS_TOKEN")
     results = check_workspace(task_timeout_seconds=args.timeout)

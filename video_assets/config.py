@@ -25,7 +25,22 @@ step may set; io/spark.py honours it as pyspark does) and
 io/spark.py takes the session the compute provides). ``export`` is the one
 place that *sets* variables: on a cluster, what the launcher forwarded.
 
-This module imports neither Dagster nor Spark, so any module can ask it.
+The one helper that decides where the graph runs is here too: ``VIDEO_ASSETS_ENV``
+selects ``resources/<env>.yaml`` (``local`` by default; ``databricks``, every
+Spark step a Databricks run through the step launcher; ``databricks-connect``,
+the steps here with their Spark on Databricks through Databricks Connect), and
+``build_resources`` gives every environment the same resource keys, so assets
+never know which one they run in:
+
+    spark         SparkResource          (lazy SparkSession)
+    warehouse     DeltaWarehouse         (where the tables live; every asset writes through it)
+    io_manager    DeltaIOManager         (one Delta table per asset, built on the warehouse)
+    landing       LandingZone            (where events and the catalog come from: files or tables)
+    engagement    EngagementSettings     (the contract's parameters)
+    step_launcher Databricks step launcher, or nothing locally
+
+This module imports neither Dagster nor Spark at import time (``build_resources``
+imports them when called), so any module can ask it.
 """
 
 import importlib.resources
@@ -577,3 +592,71 @@ def allow_empty_overwrite(config: Mapping[str, Any]) -> bool:
     if override is not None:
         return override
     return bool(config.get("warehouse", {}).get("allow_empty_overwrite", False))
+
+
+# --- the environment's resources ------------------------------------------------------------------
+
+
+def current_environment() -> str:
+    """VIDEO_ASSETS_ENV: ``local`` (default) or ``databricks``."""
+    return from_environment().environment
+
+
+def build_resources(env: str | None = None) -> dict[str, Any]:
+    """The resources for one environment, all under the same keys (Dagster and the resources' modules are
+    imported here, so that the rest of this module stays cheap to import)."""
+    import dagster as dg  # noqa: PLC0415
+
+    from video_assets.io.delta import DeltaIOManager, DeltaWarehouse  # noqa: PLC0415
+    from video_assets.io.spark import SparkResource  # noqa: PLC0415
+    from video_assets.settings import EngagementSettings  # noqa: PLC0415
+    from video_assets.sources.landing_zone import LandingZone  # noqa: PLC0415
+
+    env = env or current_environment()
+    yaml_config = load_environment_config(env)
+    sources = table_sources(yaml_config)
+    spark = SparkResource(**spark_settings(env, yaml_config))
+    warehouse = DeltaWarehouse(
+        location=warehouse_location(yaml_config),
+        allow_empty_overwrite=allow_empty_overwrite(yaml_config),
+        spark=spark,
+    )
+    resources: dict[str, Any] = {
+        "spark": spark,
+        "io_manager": DeltaIOManager(warehouse=warehouse),
+        "warehouse": warehouse,
+        "landing": LandingZone(
+            location=landing_location(yaml_config),
+            location_source=landing_location_source(env),
+            events_table=sources.events_table,
+            events_time_column=sources.events_time_column,
+            videos_table=sources.videos_table,
+        ),
+        "engagement": EngagementSettings(**yaml_config.get("engagement", {})),
+        "step_launcher": dg.ResourceDefinition.none_resource(description="Steps run in this process."),
+    }
+    # On Databricks the step already runs remotely: its launcher stays the none resource above, and
+    # dagster-databricks (whose requirements include pyspark) need not be installed there.
+    if env == "databricks" and not from_environment().on_databricks:
+        from video_assets.databricks.launcher import build_step_launcher  # noqa: PLC0415 - the launching side only
+
+        resources["step_launcher"] = build_step_launcher(yaml_config.get("databricks", {}), yaml_config)
+    return resources
+
+
+def spark_settings(env: str, yaml_config: dict[str, Any]) -> dict[str, Any]:
+    """The Spark resource's config: the YAML's `spark:` section, with its remote and Databricks Connect
+    settings checked (and the variables that win over them applied)."""
+    connect = databricks_connect(yaml_config)
+    if connect is not None and "databricks" in yaml_config:
+        raise ConfigurationError(
+            f"resources/{env}.yaml has both spark.databricks_connect (Spark reached from this process) and a "
+            "databricks: section (every step run on Databricks by the step launcher): keep one "
+            "(docs/databricks.md, 'Databricks Connect or the step launcher')."
+        )
+    settings = {**(yaml_config.get("spark") or {}), "remote": spark_remote(yaml_config)}
+    if connect is not None:
+        settings["databricks_connect"] = {
+            "serverless": connect.serverless, "cluster_id": connect.cluster_id, "profile": connect.profile
+        }
+    return settings

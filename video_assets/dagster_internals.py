@@ -1,7 +1,8 @@
 """The one door to Dagster's private modules: every ``dagster._…`` name the runtime code uses, and why.
 
-Private names can move in any Dagster release. Keeping them here means an
-upgrade breaks in one place, and ``video_assets_tests/test_dagster_internals.py``
+Private names can move in any Dagster release. Keeping them here (and the
+step launcher's own in ``databricks/dagster_internals.py``) means an upgrade
+breaks in one place, and ``video_assets_tests/test_dagster_internals.py``
 fails loudly, naming the import, before anything else runs.
 """
 
@@ -22,24 +23,6 @@ from dagster._utils.schedules import get_next_cron_tick, get_smallest_cron_inter
 # RunRequest.for_asset_graph_subset takes an AssetGraphSubset, which only the private module exports.
 from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset  # noqa: F401
 from dagster._core.definitions.events import AssetKeyPartitionKey  # noqa: F401
-
-# The Databricks step launcher: validating its config the way Dagster will (to fail early with our own
-# message), and the name of the pickled step file the stock launcher uploads (we upload it ourselves).
-from dagster._config import process_config  # noqa: F401
-from dagster._core.execution.plan.external_step import PICKLED_STEP_RUN_REF_FILE_NAME  # noqa: F401
-
-# Our launch loop (io/databricks.py: volume or DBFS staging, serverless submits) and the serverless
-# entry point (io/remote_step.py): a step as a pickled reference and back, the events file both sides
-# read and write in dagster-databricks' format, and the interrupt window that lets a run be cancelled.
-from dagster._core.errors import raise_execution_interrupts  # noqa: F401
-from dagster._core.execution.plan.external_step import (  # noqa: F401
-    PICKLED_EVENTS_FILE_NAME,
-    external_instance_from_step_run_ref,
-    run_step_from_ref,
-    step_context_to_step_run_ref,
-)
-from dagster._serdes import deserialize_value, serialize_value  # noqa: F401
-from dagster._utils.backoff import backoff  # noqa: F401
 
 # The quiet console reads the Dagster event a log record carries (step finished, materialization,
 # check result) to print one line per step; the attribute's name is private.

@@ -10,7 +10,7 @@ from video_assets.automation.freshness import (
     with_freshness_policies,
 )
 from video_assets.automation.schedules import daily_engagement_schedule
-from video_assets.environment import build_resources
+from video_assets.config import build_resources
 from video_assets.jobs import video_engagement_job
 
 assets = with_freshness_policies(dg.load_assets_from_modules([raw, engagement, summaries]))

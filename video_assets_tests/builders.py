@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 
 from pyspark.sql import functions as F
 
-from video_assets.io.spark import literal_frame
+from video_assets.frames import literal_frame
 from video_assets.settings import EngagementSettings
 from video_assets.transforms import intervals, lifetime, metrics, platforms, sessions, summaries, video_lifetime
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from video_assets.environment import build_resources
+from video_assets.config import build_resources
 
 
 def use_folders(monkeypatch, landing_dir, warehouse_dir):

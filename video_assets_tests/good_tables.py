@@ -2,8 +2,8 @@
 
 from datetime import date
 
-from video_assets.io.spark import literal_frame
-from video_assets.transforms import catalog as catalog_transforms
+from video_assets.frames import literal_frame
+from video_assets.sources.catalog import load_catalog_file
 from video_assets.transforms import events as event_transforms
 from video_assets_tests.builders import catalog_frame, event, events_frame, run_engagement
 
@@ -64,6 +64,6 @@ def build_good_tables(spark, tmp_path_factory):
 
     csv = tmp_path_factory.mktemp("catalog") / "videos.csv"
     csv.write_text("video_id,title,duration_seconds\nvideo_001,One,300\nvideo_002,Two,200\nvideo_003,Three,\n")
-    result["video_catalog"] = materialized(catalog_transforms.read_catalog(spark, str(csv)))
+    result["video_catalog"] = materialized(load_catalog_file(spark, str(csv)).videos)
     result["catalog"] = catalog_frame(spark, VIDEOS)
     return result

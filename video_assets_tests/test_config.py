@@ -248,24 +248,29 @@ def _imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_the_databricks_module_does_not_import_environment():
-    # environment.py imports io/databricks.py (for the step launcher); the other way round would be a cycle.
-    assert "video_assets.environment" not in _imported_modules(PACKAGE_DIR / "io" / "databricks.py")
-    assert "video_assets.config" in _imported_modules(PACKAGE_DIR / "io" / "databricks.py")
-    assert "video_assets.config" in _imported_modules(PACKAGE_DIR / "environment.py")
+def test_config_imports_the_launcher_only_when_it_builds_the_resources():
+    # The launcher reads its settings from config; config builds the launcher inside build_resources only, so
+    # importing either never imports the other first (no cycle at import time).
+    launcher = PACKAGE_DIR / "databricks" / "launcher.py"
+    assert "video_assets.config" in _imported_modules(launcher)
+    module_level = {
+        node.module for node in ast.parse((PACKAGE_DIR / "config.py").read_text()).body
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert not {m for m in module_level if m.startswith("video_assets.") and m != "video_assets.sql_names"}
+    assert "video_assets.databricks.launcher" in _imported_modules(PACKAGE_DIR / "config.py")
 
 
-def test_config_is_cheap_and_databricks_imports_without_environment():
+def test_config_is_cheap_and_the_launcher_imports():
     """In a fresh interpreter: config pulls in neither Dagster nor Spark (only sql_names, which needs neither);
-    io.databricks loads without environment."""
+    the launcher loads too."""
     script = (
         "import sys\n"
         "import video_assets.config\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'pyspark', 'video_assets')"
         " and m not in ('video_assets', 'video_assets.config', 'video_assets.sql_names'))\n"
         "assert heavy == [], heavy\n"
-        "import video_assets.io.databricks\n"
-        "assert 'video_assets.environment' not in sys.modules\n"
+        "import video_assets.databricks.launcher\n"
         "print('ok')\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
@@ -364,7 +369,7 @@ def test_a_built_wheel_carries_the_yaml_and_finds_it_without_the_source_tree(tmp
 
 def test_on_a_cluster_the_yaml_is_found_in_the_unpacked_code_zip(tmp_path):
     """What a Databricks cluster does with code.zip: unpack it, put the folder on sys.path, import from it."""
-    from video_assets.io import databricks
+    from video_assets.databricks import launcher as databricks
 
     names = databricks.build_code_zip(tmp_path / "code.zip")
     assert {"resources/local.yaml", "resources/databricks.yaml"} <= set(names)

@@ -10,7 +10,7 @@ import types
 import dagster as dg
 import pytest
 
-from video_assets import config, environment
+from video_assets import config
 from video_assets.config import ConfigurationError, DatabricksConnect
 from video_assets.io import spark as spark_module
 from video_assets.io.spark import SparkResource, SparkStartupError
@@ -100,21 +100,21 @@ def test_a_token_in_the_spark_connect_address_is_refused_without_showing_it(monk
 
 
 def test_the_committed_environment_builds_a_serverless_session_resource():
-    resources = environment.build_resources("databricks-connect")
+    resources = config.build_resources("databricks-connect")
     spark = resources["spark"]
     assert spark.databricks_connect.serverless and spark.databricks_connect.cluster_id is None
     assert spark.remote is None
     # No step launcher: every step runs in the Dagster process, only its Spark is remote.
     assert resources["step_launcher"].resource_fn(dg.build_init_resource_context()) is None
-    assert "databricks" not in environment.load_environment_config("databricks-connect")
+    assert "databricks" not in config.load_environment_config("databricks-connect")
 
 
 def test_databricks_connect_and_the_step_launcher_together_are_refused(monkeypatch):
-    committed = environment.load_environment_config("databricks")
+    committed = config.load_environment_config("databricks")
     both = {**committed, "spark": {**committed["spark"], "databricks_connect": {"serverless": True}}}
-    monkeypatch.setattr(environment, "load_environment_config", lambda _env: both)
+    monkeypatch.setattr(config, "load_environment_config", lambda _env: both)
     with pytest.raises(ConfigurationError, match="both spark.databricks_connect .* and a databricks: section"):
-        environment.build_resources("databricks")
+        config.build_resources("databricks")
 
 
 def test_the_variable_selects_the_environment(monkeypatch):
@@ -171,7 +171,7 @@ def fake_databricks_connect(monkeypatch):
 
 
 def _resource(yaml_config: dict) -> SparkResource:
-    return SparkResource(**environment.spark_settings("databricks-connect", yaml_config))
+    return SparkResource(**config.spark_settings("databricks-connect", yaml_config))
 
 
 def test_serverless_with_a_profile_goes_through_databricks_session(fake_databricks_connect):

@@ -45,10 +45,10 @@ def _initialized(resources: dict) -> dict:
 
 
 def test_every_resource_key_exists_in_both_environments(monkeypatch, tmp_path):
-    from video_assets.environment import PROJECT_ROOT, build_resources
-    from video_assets.io.databricks import VideoAssetsStepLauncher
+    from video_assets.config import PROJECT_ROOT, build_resources
+    from video_assets.databricks.launcher import VideoAssetsStepLauncher
     from video_assets.io.delta import DeltaIOManager, DeltaWarehouse
-    from video_assets.io.landing import LandingZone
+    from video_assets.sources.landing_zone import LandingZone
     from video_assets.io.spark import SparkResource
     from video_assets.settings import EngagementSettings
 

@@ -8,7 +8,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from video_assets.io.delta import DeltaTableLocation, DeltaWarehouse
-from video_assets.io.spark import literal_frame
+from video_assets.frames import literal_frame
 from video_assets.tables import table_spec
 
 TABLE = "watch_intervals"  # partitioned by session_date

@@ -1,6 +1,6 @@
-"""io/dependency_check.py: reading a resolver's answer, and which requirement brings a Spark of its own (fast)."""
+"""databricks/dependency_check.py: reading a resolver's answer, and which requirement brings a Spark of its own (fast)."""
 
-from video_assets.io.dependency_check import Resolution, parse_uv_compile, requirement_name
+from video_assets.databricks.dependency_check import Resolution, parse_uv_compile, requirement_name
 
 # `uv pip compile` output for ["pyyaml>=6", "pandera[pyspark]>=0.35,<0.36"], shortened.
 UV_OUTPUT = """\

@@ -17,7 +17,7 @@ from video_assets import cli
 from video_assets.io.delta import DeltaWarehouse
 from video_assets.io.export import ExportError, export_table
 from video_assets.io.export_folder import MARKER
-from video_assets.io.spark import literal_frame
+from video_assets.frames import literal_frame
 from video_assets.tables import column_names, ddl_schema, table_spec
 from video_assets_tests.builders import ts
 

@@ -6,9 +6,10 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from video_assets.automation import late_data, table_changes
-from video_assets.io.landing import LandingZone
-from video_assets.io.spark import literal_frame
+from video_assets.automation import late_data
+from video_assets.sources import delta_log, event_table
+from video_assets.sources.landing_zone import LandingZone
+from video_assets.frames import literal_frame
 
 SCHEMA = "timestamp timestamp, userId string, videoId string, eventName string, currentTime double"
 
@@ -71,13 +72,13 @@ def test_the_days_of_a_commit_come_from_the_time_statistics_in_utc_and_unknown_w
     ]
     for version, actions in enumerate(commits):
         (log / f"{version:020d}.json").write_text("\n".join(json.dumps(action) for action in actions) + "\n")
-    found = table_changes.commits_after(tmp_path / "t", -1, "TS")
+    found = delta_log.commits_after(tmp_path / "t", -1, "TS")
     assert found == [
-        table_changes.Commit(0, frozenset({"2024-01-16", "2024-01-17"})),  # 23:00 at -02:00 is the 16th in UTC
-        table_changes.Commit(1, None),
+        delta_log.Commit(0, frozenset({"2024-01-16", "2024-01-17"})),  # 23:00 at -02:00 is the 16th in UTC
+        delta_log.Commit(1, None),
     ]
-    assert table_changes.latest_version(tmp_path / "t") == 2
-    assert late_data.find_changed_days_in_table(found, {"2024-01-16": 0, "2024-01-17": None}, ["2024-01-16", "2024-01-17", "2024-01-18"]) == [
+    assert delta_log.latest_version(tmp_path / "t") == 2
+    assert event_table.find_changed_days(found, {"2024-01-16": 0, "2024-01-17": None}, ["2024-01-16", "2024-01-17", "2024-01-18"]) == [
         "2024-01-16", "2024-01-17", "2024-01-18"]
 
 

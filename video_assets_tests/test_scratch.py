@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from video_assets.assets.common import run_state_in
 from video_assets.io.scratch import owner_tag, remove_abandoned, scratch_rows
-from video_assets.io.spark import literal_frame
+from video_assets.frames import literal_frame
 from video_assets_tests.observation_guard import refuse_analysis_of_observed_frames
 
 ROWS = [(1, "a", True), (2, "b", False), (3, "c", False)]

@@ -14,7 +14,7 @@ import pytest
 
 from video_assets import config
 from video_assets.io.delta import DeltaTableLocation, DeltaWarehouse
-from video_assets.io.spark import literal_frame
+from video_assets.frames import literal_frame
 from video_assets.sql_names import (
     TableReference,
     parse_table_reference,

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from video_assets.checks.results import backfill_result
 from video_assets.io.delta import DeltaWarehouse
-from video_assets.io.spark import literal_frame
+from video_assets.frames import literal_frame
 from video_assets.io.table_upgrades import BACKFILL_PROPERTY, IncompatibleTableChange
 from video_assets.tables import table_spec
 

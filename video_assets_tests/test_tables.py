@@ -10,7 +10,7 @@ from pyspark.sql import types as T
 
 from video_assets import tables
 from video_assets.checks.schemas import SCHEMAS, field_rules
-from video_assets.io.spark import literal_frame
+from video_assets.frames import literal_frame
 from video_assets.tables import DOUBLE, LONG, STRING_ARRAY, TABLES, Column, TableSpec, column_schema, project
 
 

@@ -1,16 +1,18 @@
-"""What every asset wrapper shares: the partition range of the run, the write-and-check of a table, timing."""
+"""What every asset wrapper shares: the partition range of the run, the write-and-check of a table, timing,
+and the events a step reports (``materialized``)."""
 
 import functools
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Optional
+from typing import Any, Optional
 
 import dagster as dg
 
 from video_assets.checks.in_step import Invariant, TableChecks, WrittenTable, evaluate_written, selected_checks
-from video_assets.checks.results import COLUMNS_BACKFILLED, backfill_result, verdicts
+from video_assets.checks.results import COLUMNS_BACKFILLED, backfill_result, per_day_evaluations, verdicts
 from video_assets.io.delta import DeltaWarehouse, WriteResult
 from video_assets.io.scratch import RunState, remove_abandoned
 from video_assets.settings import EngagementSettings
@@ -165,3 +167,34 @@ def merge_checked(
     if check_results:
         context.log.info(f"{table}: {verdicts(check_results)} (over the merged rows)")
     return metadata, check_results
+
+
+@dataclass
+class Output:
+    """One asset a step materialized: its metadata (plain values; lists and dicts shown as JSON) and the
+    check results evaluated for it."""
+
+    asset: str
+    metadata: dict[str, Any]
+    checks: list[dg.AssetCheckResult] = field(default_factory=list)
+
+
+def as_metadata(values: dict[str, Any]) -> dict[str, Any]:
+    """Plain values as Dagster metadata: a list or dict is shown as JSON, the rest as it is."""
+    return {
+        key: dg.MetadataValue.json(value) if isinstance(value, list | dict) else value for key, value in values.items()
+    }
+
+
+def materialized(
+    outputs: list[Output], days: list[str], stage_checks: list[dg.AssetCheckResult] = ()
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
+    """What a step reports: one materialization per output with its check results (and those of
+    ``stage_checks``, checks over several tables, that belong to it), then each check's verdict per day of
+    a range run (``per_day_evaluations``)."""
+    for output in outputs:
+        own = [found for found in stage_checks if found.asset_key.to_user_string() == output.asset]
+        yield dg.MaterializeResult(
+            asset_key=output.asset, metadata=as_metadata(output.metadata), check_results=[*output.checks, *own]
+        )
+    yield from per_day_evaluations([*(found for o in outputs for found in o.checks), *stage_checks], list(days))

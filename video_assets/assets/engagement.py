@@ -5,9 +5,11 @@ from pyspark.sql import functions as F
 
 from video_assets.assets.common import (
     SPARK_KINDS,
+    Output,
     StepLauncherParam,
     TableWrite,
     day_range,
+    materialized,
     partition_days,
     remove_abandoned_scratch,
     timed_step,
@@ -21,7 +23,6 @@ from video_assets.checks.results import (
     WATCH_SECONDS_MATCH,
     check_spec,
     contract_specs,
-    per_day_evaluations,
 )
 from video_assets.io.delta import DeltaWarehouse
 from video_assets.io.scratch import scratch_rows
@@ -142,26 +143,15 @@ def video_sessions(
         f"{session_write.rows_written} sessions closing {first_day}..{last_day}, {watched_hours} watch hours, "
         f"by ended_by {by_ended}"
     )
-    yield dg.MaterializeResult(
-        asset_key="video_sessions",
-        metadata={
-            **session_write.metadata,
-            "sessions_by_ended_by": dg.MetadataValue.json(by_ended),
-            "total_watch_hours": watched_hours,
-            "compute_seconds": timing["seconds"],
-        },
-        check_results=session_checks,
+    common = {"total_watch_hours": watched_hours, "compute_seconds": timing["seconds"]}
+    yield from materialized(
+        [
+            Output("video_sessions", {**session_write.metadata, "sessions_by_ended_by": by_ended, **common},
+                   session_checks),
+            Output("watch_intervals", {**interval_write.metadata, **common}, interval_checks),
+        ],
+        days,
     )
-    yield dg.MaterializeResult(
-        asset_key="watch_intervals",
-        metadata={
-            **interval_write.metadata,
-            "total_watch_hours": watched_hours,
-            "compute_seconds": timing["seconds"],
-        },
-        check_results=interval_checks,
-    )
-    yield from per_day_evaluations([*session_checks, *interval_checks], days)
 
 
 @dg.asset(
@@ -215,16 +205,12 @@ def user_video_metrics(
         )
     tiers = {tier: int(write.observed.get(f"tier:{tier}") or 0) for tier in TIERS}
     context.log.info(f"user_video_metrics: {write.rows_written} user-video-days, by tier {tiers}")
-    yield dg.MaterializeResult(
-        metadata={
-            **write.metadata,
-            "pairs": write.rows_written,
-            "pairs_by_tier": dg.MetadataValue.json(tiers),
-            "score_histogram": asset_pictures.score_histogram_picture(
-                aggregates.score_bins_observed(write.observed), engagement
-            ),
-            "compute_seconds": timing["seconds"],
-        },
-        check_results=check_results,
-    )
-    yield from per_day_evaluations(check_results, days)
+    histogram = asset_pictures.score_histogram_picture(aggregates.score_bins_observed(write.observed), engagement)
+    metadata = {
+        **write.metadata,
+        "pairs": write.rows_written,
+        "pairs_by_tier": tiers,
+        "score_histogram": histogram,
+        "compute_seconds": timing["seconds"],
+    }
+    yield from materialized([Output("user_video_metrics", metadata, check_results)], days)

@@ -7,8 +7,10 @@ import dagster as dg
 
 from video_assets.assets.common import (
     SPARK_KINDS,
+    Output,
     StepLauncherParam,
     day_range,
+    materialized,
     merge_checked,
     partition_days,
     timed_step,
@@ -23,7 +25,6 @@ from video_assets.checks.results import (
     VIEWERS_MATCH,
     check_spec,
     contract_specs,
-    per_day_evaluations,
 )
 from video_assets.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
@@ -90,15 +91,8 @@ def engagement_tier_summary(
             observe=aggregates.tier_mix_counters(days),
         )
     mix = aggregates.tier_mix_observed(write.observed, days)  # days x 4 rows, as the table holds them
-    yield dg.MaterializeResult(
-        metadata={
-            **write.metadata,
-            "compute_seconds": timing["seconds"],
-            "tier_mix": asset_pictures.tier_mix_picture(mix),
-        },
-        check_results=check_results,
-    )
-    yield from per_day_evaluations(check_results, days)
+    metadata = {**write.metadata, "compute_seconds": timing["seconds"], "tier_mix": asset_pictures.tier_mix_picture(mix)}
+    yield from materialized([Output("engagement_tier_summary", metadata, check_results)], days)
 
 
 @dg.asset(
@@ -146,15 +140,9 @@ def video_engagement_summary(
             ),
         )
     top = aggregates.top_videos(warehouse.read_range("video_engagement_summary", days), asset_pictures.TOP_VIDEOS)
-    yield dg.MaterializeResult(
-        metadata={
-            **write.metadata,
-            "compute_seconds": timing["seconds"],
-            "retention_top_videos": asset_pictures.retention_picture(top),
-        },
-        check_results=check_results,
-    )
-    yield from per_day_evaluations(check_results, days)
+    picture = asset_pictures.retention_picture(top)
+    metadata = {**write.metadata, "compute_seconds": timing["seconds"], "retention_top_videos": picture}
+    yield from materialized([Output("video_engagement_summary", metadata, check_results)], days)
 
 
 @dg.asset(
@@ -205,15 +193,9 @@ def video_platform_summary(
             ),
         )
     mix = aggregates.platform_mix(warehouse.read_range("video_platform_summary", days))
-    yield dg.MaterializeResult(
-        metadata={
-            **write.metadata,
-            "compute_seconds": timing["seconds"],
-            "platform_mix": asset_pictures.platform_mix_picture(mix),
-        },
-        check_results=check_results,
-    )
-    yield from per_day_evaluations(check_results, days)
+    picture = asset_pictures.platform_mix_picture(mix)
+    metadata = {**write.metadata, "compute_seconds": timing["seconds"], "platform_mix": picture}
+    yield from materialized([Output("video_platform_summary", metadata, check_results)], days)
 
 
 def run_days(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
@@ -293,10 +275,8 @@ def _write_lifetime(context, warehouse: DeltaWarehouse, engagement: EngagementSe
                 merged_rows=lambda: warehouse.read_range(LIFETIME, []).join(pairs, ["user_id", "video_id"], "left_semi"),
             )
         metadata = {**metadata, "mode": "merge", "days": f"{first_day}..{last_day}"}
-    metadata = {**metadata, "input_versions": dg.MetadataValue.json(inputs.versions)}
-    yield dg.MaterializeResult(
-        metadata={**metadata, "compute_seconds": timing["seconds"]}, check_results=check_results
-    )
+    metadata = {**metadata, "input_versions": inputs.versions, "compute_seconds": timing["seconds"]}
+    yield from materialized([Output(LIFETIME, metadata, check_results)], [])
 
 
 @dg.asset(
@@ -344,11 +324,5 @@ def video_lifetime_summary(
                 merged_rows=lambda: warehouse.read_range(VIDEO_LIFETIME, []),  # one row per video: all of them
             )
         metadata = {**metadata, "mode": "merge of the changed videos"}
-    yield dg.MaterializeResult(
-        metadata={
-            **metadata,
-            "input_versions": dg.MetadataValue.json({LIFETIME: source_version}),
-            "compute_seconds": timing["seconds"],
-        },
-        check_results=check_results,
-    )
+    metadata = {**metadata, "input_versions": {LIFETIME: source_version}, "compute_seconds": timing["seconds"]}
+    yield from materialized([Output(VIDEO_LIFETIME, metadata, check_results)], [])

@@ -27,31 +27,22 @@ Off by default. Turn it on in the UI (Automation → late_data_sensor) or with
 ``dagster sensor start late_data_sensor``. It evaluates at most every
 ``VIDEO_ASSETS_LATE_DATA_INTERVAL_SECONDS`` seconds (default 300).
 
-Only a local landing zone (a folder, or a ``file:`` URI) can be listed from the
-daemon; for any other location the sensor skips with a reason.
-
-With an events table instead of files (``landing.events_table``), a day is
-changed when a commit newer than the table version its materialization read
-touched it (``table_changes``: the Delta log's statistics of the time column);
-the cursor is then the last table version looked at. Only a Delta table in a
-local folder is read.
+What "changed" means is the event source's to say (``sources``: the landing
+zone's file listing, or an events table's Delta log); a source that cannot be
+looked at from the daemon (cloud storage, a catalog table) makes the sensor
+skip with the reason.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date, timedelta
-from pathlib import Path
 
 import dagster as dg
 
 from video_assets import config
-from video_assets.automation import table_changes
 from video_assets.dagster_internals import AssetGraphSubset, AssetKeyPartitionKey
-from video_assets.io.landing import LandingZone, is_landing_data_file
+from video_assets.sources.landing_zone import LandingZone
 
 SENSOR_NAME = "late_data_sensor"
 INTERVAL_ENV = config.LATE_DATA_INTERVAL_VARIABLE
@@ -62,8 +53,6 @@ RAW_QUARANTINE = dg.AssetKey("raw_video_events_quarantine")
 
 TRIGGER_TAG = "video_assets/trigger"
 DAYS_TAG = "video_assets/late_data_days"
-CURSOR_VERSION = 1
-NO_FILES = "-"  # fingerprint of a day whose folder is missing or holds no data file
 
 
 def interval_seconds() -> int:
@@ -71,56 +60,7 @@ def interval_seconds() -> int:
     return config.from_environment().late_data_interval_seconds
 
 
-# --- fingerprints and cursor ---------------------------------------------------------------------
-
-
-def local_events_root(location: str) -> Path | None:
-    """<landing>/events as a local folder, or None when the landing zone is not on this machine."""
-    if location.startswith("file://"):
-        location = location[len("file://") :]
-    elif location.startswith("file:"):
-        location = location[len("file:") :]
-    elif "://" in location or ":" in location.split("/")[0]:
-        return None
-    return Path(location) / "events"
-
-
-def _data_files(folder: Path) -> list[os.DirEntry]:
-    """The files the raw stage would read: data suffixes, hidden (./_) names skipped."""
-    try:
-        entries = list(os.scandir(folder))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return [entry for entry in entries if entry.is_file() and is_landing_data_file(entry.name)]
-
-
-def day_listing(events_root: Path, day: str) -> tuple[str, float | None]:
-    """(fingerprint, newest modification time) of one day's landing folder, from its listing only."""
-    files = _data_files(events_root / f"date={day}")
-    if not files:
-        return NO_FILES, None
-    stats = sorted((entry.name, entry.stat()) for entry in files)
-    listing = [[name, stat.st_size, stat.st_mtime_ns] for name, stat in stats]
-    digest = hashlib.blake2b(json.dumps(listing, separators=(",", ":")).encode(), digest_size=8).hexdigest()
-    return digest, max(stat.st_mtime for _, stat in stats)
-
-
-def read_cursor(cursor: str | None) -> dict[str, str]:
-    """Last fingerprint per day; an unreadable or older cursor starts afresh."""
-    if not cursor:
-        return {}
-    try:
-        payload = json.loads(cursor)
-    except json.JSONDecodeError:
-        return {}
-    if not isinstance(payload, dict) or payload.get("v") != CURSOR_VERSION:
-        return {}
-    days = payload.get("days", {})
-    return {str(day): str(value) for day, value in days.items()} if isinstance(days, dict) else {}
-
-
-def write_cursor(fingerprints: Mapping[str, str]) -> str:
-    return json.dumps({"v": CURSOR_VERSION, "days": dict(sorted(fingerprints.items()))}, separators=(",", ":"))
+# --- what changed ---------------------------------------------------------------------------------
 
 
 def describe_days(days: Iterable[str]) -> str:
@@ -135,50 +75,43 @@ def describe_days(days: Iterable[str]) -> str:
     return ",".join(start.isoformat() if start == end else f"{start}..{end}" for start, end in runs)
 
 
-# --- what changed ---------------------------------------------------------------------------------
+class InstanceMaterializations:
+    """What the Dagster instance knows of raw_video_events' materializations per day (sources' Materializations)."""
 
+    def __init__(self, instance: dg.DagsterInstance):
+        self.instance = instance
 
-def _materialization_run_starts(instance: dg.DagsterInstance, days: list[str]) -> dict[str, float]:
-    """For each day, the start time of the run that last materialized raw_video_events for it."""
-    if not days:
-        return {}
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=RAW_EVENTS, asset_partitions=days), limit=max(1000, 20 * len(days))
-    ).records
-    latest: dict[str, tuple[str, float]] = {}
-    for record in records:  # newest first
-        partition = record.partition_key
-        if partition and partition not in latest:
-            latest[partition] = (record.run_id, record.timestamp)
-    run_ids = sorted({run_id for run_id, _ in latest.values() if run_id})
-    starts = {}
-    if run_ids:
-        for run_record in instance.get_run_records(filters=dg.RunsFilter(run_ids=run_ids)):
-            if run_record.start_time is not None:
-                starts[run_record.dagster_run.run_id] = run_record.start_time
-    return {day: starts.get(run_id, timestamp) for day, (run_id, timestamp) in latest.items()}
+    def _latest(self, days: list[str]) -> dict[str, "dg.EventLogRecord"]:
+        """For each day, its latest raw_video_events materialization record."""
+        if not days:
+            return {}
+        records = self.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=RAW_EVENTS, asset_partitions=days), limit=max(1000, 20 * len(days))
+        ).records
+        latest = {}
+        for record in records:  # newest first
+            if record.partition_key and record.partition_key not in latest:
+                latest[record.partition_key] = record
+        return latest
 
+    def run_starts(self, days: list[str]) -> dict[str, float]:
+        """For each day, the start time of the run that last materialized raw_video_events for it."""
+        latest = self._latest(days)
+        run_ids = sorted({record.run_id for record in latest.values() if record.run_id})
+        starts = {}
+        if run_ids:
+            for run_record in self.instance.get_run_records(filters=dg.RunsFilter(run_ids=run_ids)):
+                if run_record.start_time is not None:
+                    starts[run_record.dagster_run.run_id] = run_record.start_time
+        return {day: starts.get(record.run_id, record.timestamp) for day, record in latest.items()}
 
-def find_changed_days(
-    instance: dg.DagsterInstance, events_root: Path, materialized_days: Iterable[str], previous: Mapping[str, str]
-) -> tuple[list[str], dict[str, str]]:
-    """(changed days, fingerprints to remember) for the materialized days."""
-    fingerprints: dict[str, str] = {}
-    changed: list[str] = []
-    unseen: dict[str, float | None] = {}
-    for day in sorted(materialized_days):
-        fingerprint, newest = day_listing(events_root, day)
-        fingerprints[day] = fingerprint
-        if day not in previous:
-            unseen[day] = newest
-        elif previous[day] != fingerprint:
-            changed.append(day)
-    candidates = [day for day, newest in unseen.items() if newest is not None]
-    starts = _materialization_run_starts(instance, candidates)
-    for day in candidates:
-        if day in starts and unseen[day] > starts[day]:
-            changed.append(day)
-    return sorted(changed), fingerprints
+    def versions_read(self, days: list[str]) -> dict[str, int | None]:
+        """For each day, the source table version its latest raw_video_events materialization read (None: unknown)."""
+        found = {}
+        for day, record in self._latest(days).items():
+            value = record.asset_materialization.metadata.get("source_table_version")
+            found[day] = int(value.value) if value is not None else None
+        return found
 
 
 # --- what to rerun --------------------------------------------------------------------------------
@@ -259,13 +192,14 @@ def late_data_sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
     if not asset_graph.has(RAW_EVENTS):
         return dg.SkipReason(f"{RAW_EVENTS.to_user_string()} is not in this code location.")
     materialized_days = context.instance.get_materialized_partitions(RAW_EVENTS)
-    if landing.events_table:
-        found = _changed_days_in_table(context, landing, materialized_days)
-    else:
-        found = _changed_days_in_landing(context, landing, materialized_days)
-    if isinstance(found, dg.SkipReason):
-        return found
-    changed, new_cursor, where = found
+    found = landing.events().changed_days(
+        context.cursor, materialized_days, InstanceMaterializations(context.instance), context.log
+    )
+    if isinstance(found, str):
+        return dg.SkipReason(found)
+    for warning in found.warnings:
+        context.log.warning(warning)
+    changed, new_cursor, where = found.days, found.cursor, found.looked_at
     if not changed:
         return dg.SensorResult(
             skip_reason=f"No changes in the {len(materialized_days)} materialized day(s) of {where}.",
@@ -286,94 +220,3 @@ def late_data_sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
     )
     backfill = dg.RunRequest.for_asset_graph_subset(subset, tags={TRIGGER_TAG: SENSOR_NAME, DAYS_TAG: days_text[:200]})
     return dg.SensorResult(run_requests=[backfill], cursor=new_cursor)
-
-
-def _changed_days_in_landing(context, landing: LandingZone, materialized_days):
-    """(changed days, new cursor, what was looked at) for a landing zone of files, or a SkipReason."""
-    events_root = local_events_root(landing.location)
-    if events_root is None:
-        return dg.SkipReason(
-            f"The landing zone {landing.location} is not a local folder; this sensor lists local folders only."
-        )
-    previous = read_cursor(context.cursor)
-    changed, fingerprints = find_changed_days(context.instance, events_root, materialized_days, previous)
-    return changed, write_cursor(fingerprints), f"the landing zone {events_root}"
-
-
-# --- a table source --------------------------------------------------------------------------------
-
-
-def read_table_cursor(cursor: str | None, table: str) -> int | None:
-    """The last table version the sensor looked at, when the cursor is about this table."""
-    try:
-        payload = json.loads(cursor or "")
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(payload, dict) or payload.get("v") != CURSOR_VERSION or payload.get("table") != table:
-        return None
-    version = payload.get("table_version")
-    return version if isinstance(version, int) else None
-
-
-def write_table_cursor(table: str, version: int) -> str:
-    return json.dumps({"v": CURSOR_VERSION, "table": table, "table_version": version}, separators=(",", ":"))
-
-
-def versions_read(instance: dg.DagsterInstance, days: list[str]) -> dict[str, int | None]:
-    """For each day, the source table version its latest raw_video_events materialization read (None: unknown)."""
-    if not days:
-        return {}
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=RAW_EVENTS, asset_partitions=days), limit=max(1000, 20 * len(days))
-    ).records
-    found: dict[str, int | None] = {}
-    for record in records:  # newest first
-        if record.partition_key and record.partition_key not in found:
-            value = record.asset_materialization.metadata.get("source_table_version")
-            found[record.partition_key] = int(value.value) if value is not None else None
-    return found
-
-
-def find_changed_days_in_table(
-    commits: list[table_changes.Commit], read_at: Mapping[str, int | None], materialized_days: Iterable[str]
-) -> list[str]:
-    """The materialized days that a commit newer than the version each was read at touched.
-
-    A commit whose days are unknown touches every materialized day. A day
-    with no recorded version (materialized from files) counts every commit.
-    """
-    materialized = set(materialized_days)
-    changed = set()
-    for commit in commits:
-        for day in materialized if commit.days is None else commit.days & materialized:
-            version = read_at.get(day)
-            if version is None or commit.version > version:
-                changed.add(day)
-    return sorted(changed)
-
-
-def _changed_days_in_table(context, landing: LandingZone, materialized_days):
-    """(changed days, new cursor, what was looked at) for an events table, or a SkipReason."""
-    folder = table_changes.local_table_folder(landing.events_table)
-    if folder is None:
-        return dg.SkipReason(
-            f"The events table {landing.events_table} is not a Delta table in a local folder; this sensor reads "
-            "local Delta logs only. Rerun days that received late rows with a backfill of raw_video_events "
-            "and its downstream assets (docs/from-a-notebook.md)."
-        )
-    current = table_changes.latest_version(folder)
-    if current is None:
-        return dg.SkipReason(f"{folder} holds no Delta table (no _delta_log).")
-    read_at = versions_read(context.instance, sorted(materialized_days))
-    start = read_table_cursor(context.cursor, landing.events_table)
-    if start is None:
-        known = [version for version in read_at.values() if version is not None]
-        start = min(known) if known else current
-    commits = table_changes.commits_after(folder, start, landing.events_time_column)
-    changed = find_changed_days_in_table(commits, read_at, materialized_days)
-    if any(commit.days is None for commit in commits):
-        context.log.warning(
-            f"A commit of {landing.events_table} after version {start} has no statistics for "
-            f"{landing.events_time_column}: every materialized day it may touch is rerun."
-        )
-    return changed, write_table_cursor(landing.events_table, current), f"the events table {landing.events_table}"

@@ -23,7 +23,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from video_assets.checks.schemas import SCHEMAS, Rule, table_rules
-from video_assets.io.spark import literal_frame
+from video_assets.frames import literal_frame
 from video_assets.settings import EngagementSettings
 from video_assets.tables import relaxed_type, table_spec
 

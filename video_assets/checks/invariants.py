@@ -16,7 +16,7 @@ from pyspark.sql.window import Window
 
 from video_assets.checks.evaluation import Reference
 from video_assets.checks.schemas import FLOAT_TOLERANCE
-from video_assets.io.spark import literal_frame
+from video_assets.frames import literal_frame
 from video_assets.settings import TIERS
 
 # ---------------------------------------------------------------- references at a table's grain

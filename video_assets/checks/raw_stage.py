@@ -7,9 +7,11 @@ All three are decided from counts the raw step observes while it writes
 from dataclasses import dataclass
 
 import dagster as dg
+from pyspark.sql import functions as F
 
 from video_assets.checks import results
 from video_assets.checks.evaluation import Comparison
+from video_assets.checks.in_step import per_day, rows_per_day
 from video_assets.checks.results import (
     HAS_EVENTS,
     LINES_RECONCILE,
@@ -17,6 +19,9 @@ from video_assets.checks.results import (
     max_quarantine_share,
     result,
 )
+
+
+CLEAN_TABLE, QUARANTINE_TABLE = "raw_video_events", "raw_video_events_quarantine"
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,34 @@ class RawCounts:
 
     def duplicates(self, day: str) -> int:
         return self.candidates.get(day, 0) - self.valid.get(day, 0)
+
+    @classmethod
+    def observed(cls, lines: dict, quarantine_write, clean_write, days: list[str]) -> "RawCounts":
+        """From what the parse observed (``line_counters``) and the two writes' observations and row counts."""
+        return cls(
+            lines=per_day(lines, "lines:", days),
+            quarantined=per_day(quarantine_write.observed, f"{QUARANTINE_TABLE}:day:", days),
+            candidates=per_day(lines, "candidates:", days),
+            valid=per_day(clean_write.observed, "valid:", days),
+            rows_written={CLEAN_TABLE: clean_write.rows_written, QUARANTINE_TABLE: quarantine_write.rows_written},
+        )
+
+
+def line_counters(days: list[str], reasons: tuple[str, ...]) -> dict:
+    """The aggregates observed on the one pass that classifies the landing lines: lines and candidates per
+    day, and lines per quarantine reason. The two writes count what they write (``valid:`` per day on the
+    clean table, rows per day on the quarantine): the reconciliation adds up three independent counts."""
+    return {
+        "lines": F.count(F.lit(1)),
+        **rows_per_day("partition_date", days, "lines:"),
+        **rows_per_day("partition_date", days, "candidates:", F.col("reason").isNull()),
+        **{f"reason:{reason}": F.count_if(F.col("reason") == reason) for reason in reasons},
+    }
+
+
+def valid_counters(days: list[str]) -> dict:
+    """Clean rows per event day, observed on the clean table's write (``RawCounts.valid``)."""
+    return rows_per_day("event_date", days, "valid:")
 
 
 def reconcile_lines(counts: RawCounts, days: list[str]) -> Comparison:

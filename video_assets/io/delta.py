@@ -464,14 +464,17 @@ class DeltaWarehouse(dg.ConfigurableResource):
 
 
 class DeltaIOManager(dg.ConfigurableIOManager):
-    """Stores each asset as a Delta table; partitioned assets replace exactly their day range."""
+    """Stores each asset as a Delta table of the warehouse; partitioned assets replace exactly their day range."""
 
-    warehouse: str = Field(description="Folder/URI holding one table per asset, or a Unity Catalog 'catalog.schema'.")
-    spark: dg.ResourceDependency[SparkResource]
+    warehouse: dg.ResourceDependency[DeltaWarehouse]
 
     @property
     def tables(self) -> DeltaWarehouse:
-        return DeltaWarehouse(location=self.warehouse, spark=self.spark)
+        return self.warehouse
+
+    @property
+    def spark(self) -> SparkResource:
+        return self.warehouse.spark
 
     def location(self, asset_name: str) -> DeltaTableLocation:
         return self.tables.table(asset_name)

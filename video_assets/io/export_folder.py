@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from video_assets.io.paths import local_path
+
 MARKER = "_video_assets_export"
 OUT_OPTION = "--out"
 
@@ -44,15 +46,6 @@ def export_target(spark, out: str | Path):
     if local is not None:
         return LocalExportFolder.checked(local)
     return RemoteExportFolder.checked(spark, text)
-
-
-def local_path(text: str) -> Path | None:
-    """The local folder a plain path or a ``file:`` URI names (absolute); None for another file system's URI."""
-    if text.lower().startswith("file:"):
-        return Path(unquote(urlparse(text).path)).absolute()
-    if "://" in text or ":" in text.split("/")[0]:
-        return None
-    return Path(text).expanduser().absolute()
 
 
 def _occupied(folder: str, held: list[str]) -> ExportError:
@@ -145,7 +138,7 @@ class RemoteExportFolder:
 
     @classmethod
     def checked(cls, spark, uri: str) -> "RemoteExportFolder":
-        from video_assets.io.landing import path_exists  # noqa: PLC0415
+        from video_assets.io.paths import path_exists  # noqa: PLC0415
         from video_assets.io.spark import spark_errors  # noqa: PLC0415
 
         folder = cls(uri)
@@ -165,7 +158,7 @@ class RemoteExportFolder:
         return folder
 
     def write(self, spark, write: Callable[[str], None], info: dict) -> None:
-        from video_assets.io.spark import literal_frame  # noqa: PLC0415
+        from video_assets.frames import literal_frame  # noqa: PLC0415
 
         write(self.path)
         files = sorted(_spark_listing(spark, self.path))

@@ -29,7 +29,8 @@ from contextlib import contextmanager
 from enum import Enum
 
 from video_assets.io.delta import DeltaTableLocation
-from video_assets.io.spark import literal_frame, observed, spark_errors
+from video_assets.frames import literal_frame
+from video_assets.io.spark import observed, spark_errors
 from video_assets.sql_names import dotted_sql, parse_warehouse
 
 SCRATCH_FOLDER = "_scratch"

@@ -50,7 +50,7 @@ class ReportData:
 
 
 def default_report_path(first_day: date, last_day: date) -> Path:
-    from video_assets.environment import PROJECT_ROOT  # noqa: PLC0415
+    from video_assets.config import PROJECT_ROOT  # noqa: PLC0415
 
     return PROJECT_ROOT / "data" / "reports" / f"engagement-{first_day.isoformat()}_{last_day.isoformat()}.html"
 
@@ -126,7 +126,7 @@ def load_report_data(
 
 def write_report(first_day: date | None, last_day: date | None, out: Path | None) -> Path:
     """Reads the tables of the current environment, writes the page, returns its absolute path."""
-    from video_assets.environment import build_resources  # noqa: PLC0415
+    from video_assets.config import build_resources  # noqa: PLC0415
 
     resources = build_resources()
     thresholds = charts.tier_thresholds(resources["engagement"])

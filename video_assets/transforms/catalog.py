@@ -35,7 +35,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.window import Window
 
-from video_assets.io.spark import literal_frame
+from video_assets.frames import literal_frame
 from video_assets.tables import column_names, ddl_schema, project
 
 CATALOG_COLUMNS = column_names("video_catalog")
@@ -123,14 +123,14 @@ class CatalogFile:
         return _count_outcomes(self.outcomes, self.ignored_columns)
 
 
-def load_catalog(spark: SparkSession, csv_path: str) -> CatalogFile:
-    """Read the catalog file; raises :class:`CatalogHeaderError` when its header is unusable.
+def load_catalog(lines: DataFrame, source: str) -> CatalogFile:
+    """The catalog from the numbered lines of a CSV file (``line_number``, 1-based, and ``raw_line``);
+    raises :class:`CatalogHeaderError` when its header is unusable.
 
     Runs one small Spark query now (to read the header line); the rows are
     read when ``videos`` is written or ``counts`` is asked for.
     """
-    lines = _numbered_lines(spark, csv_path)
-    header_line_number, columns = _read_header(lines, csv_path)
+    header_line_number, columns = _read_header(lines, source)
     positions = {name: columns.index(name) for name in CATALOG_COLUMNS if name in columns}
     ignored = tuple(name for name in columns if name not in CATALOG_COLUMNS)
 
@@ -146,7 +146,7 @@ def load_catalog(spark: SparkSession, csv_path: str) -> CatalogFile:
         _value(positions, "category").alias("category"),
         F.try_to_timestamp(_value(positions, "published_at")).alias("published_at"),
     )
-    return CatalogFile(source=csv_path, outcomes=_with_outcomes(typed), ignored_columns=ignored)
+    return CatalogFile(source=source, outcomes=_with_outcomes(typed), ignored_columns=ignored)
 
 
 # A catalog table's columns: the table's column (any letter case) for each catalog column, in preference order.
@@ -245,38 +245,7 @@ def _with_outcomes(typed: DataFrame) -> DataFrame:
     ).drop("rejection_reason")
 
 
-def read_catalog(spark: SparkSession, csv_path: str) -> DataFrame:
-    """One row per video: video_id, title, duration_seconds, category, published_at.
-
-    duration_seconds is the video's length in seconds when the file gives a
-    finite number > 0 (a plain decimal such as ``300`` or ``2.5e2``); anything
-    else (empty, NaN, Infinity, 1e400, 0, negative, ``1,234``, text) is null,
-    so section 5's fallbacks (player-reported, then inferred) apply to that
-    video. Values are trimmed; an empty title, category or published_at is
-    null, and published_at is null when it is not a timestamp. Rejected rows
-    are not in the table (see :func:`catalog_counts`).
-    """
-    return load_catalog(spark, csv_path).videos
-
-
-def catalog_counts(spark: SparkSession, csv_path: str) -> CatalogCounts:
-    """Rows read, videos, duplicate rows, rejected rows by reason, videos without a duration."""
-    return load_catalog(spark, csv_path).counts
-
-
-def _numbered_lines(spark: SparkSession, csv_path: str) -> DataFrame:
-    """line_number (1-based) and raw_line (UTF-8, invalid bytes replaced) for each line of the file.
-
-    The whole file is one text value (the catalog is small), so line numbers
-    are exact and independent of how Spark would split the file.
-    """
-    text = spark.read.text(csv_path, wholetext=True)
-    without_bom = F.regexp_replace("value", "^\uFEFF", "")
-    numbered = text.select(F.posexplode(F.split(without_bom, r"\r?\n")).alias("index", "raw_line"))
-    return numbered.select((F.col("index") + 1).alias("line_number"), "raw_line")
-
-
-def _read_header(lines: DataFrame, csv_path: str) -> tuple[int, list[str]]:
+def _read_header(lines: DataFrame, source: str) -> tuple[int, list[str]]:
     """The first non-blank line's number and its column names (lower case, trimmed, unquoted)."""
     first = (
         lines.where(~F.col("raw_line").rlike(_BLANK))
@@ -292,18 +261,18 @@ def _read_header(lines: DataFrame, csv_path: str) -> tuple[int, list[str]]:
     )
     expected = f"expected the header {EXPECTED_HEADER}"
     if not first:
-        raise CatalogHeaderError(f"Catalog {csv_path} has no header line ({expected}).")
+        raise CatalogHeaderError(f"Catalog {source} has no header line ({expected}).")
     header = first[0]
     if not header["is_record"]:
         raise CatalogHeaderError(
-            f"Catalog {csv_path}: the header line {header['raw_line']!r} is not a CSV record ({expected})."
+            f"Catalog {source}: the header line {header['raw_line']!r} is not a CSV record ({expected})."
         )
     names = list(header["names"])
     missing = [name for name in REQUIRED_COLUMNS if name not in names]
     repeated = sorted({name for name in names if name and names.count(name) > 1})
     if missing or repeated:
         problem = f"lacks {', '.join(missing)}" if missing else f"repeats {', '.join(repeated)}"
-        raise CatalogHeaderError(f"Catalog {csv_path}: the header {header['raw_line']!r} {problem} ({expected}).")
+        raise CatalogHeaderError(f"Catalog {source}: the header {header['raw_line']!r} {problem} ({expected}).")
     return header["line_number"], names
 
 

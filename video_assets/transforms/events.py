@@ -1,7 +1,7 @@
 """Stage 1: landing lines -> clean, de-duplicated events + quarantine (SEMANTICS.md 1-2).
 
-``read_landing_lines`` turns the day folders into one row per non-blank line
-(plus one row per file that cannot be read); ``classify_lines`` gives every row
+An event source (``video_assets.sources``) gives one row per record in
+LINE_COLUMNS (plus one row per file that cannot be read); ``classify_lines`` gives every row
 its parsed event columns and a ``reason`` (a quarantine reason code, or null
 for a candidate event) without any shuffle. From that one lazy frame:
 
@@ -14,13 +14,11 @@ by construction, per partition_date.
 
 from functools import reduce
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.window import Window
 
-from video_assets.io.landing import DayFiles, readable_path, same_file
-from video_assets.io.spark import literal_frame, spark_errors
 from video_assets.sql_names import string_literal
 from video_assets.tables import column_names
 
@@ -98,9 +96,7 @@ RAW_EVENT_COLUMNS = column_names("raw_video_events")
 QUARANTINE_COLUMNS = column_names("raw_video_events_quarantine")
 
 # Unicode White_Space plus U+FEFF (a byte-order mark): a line of only these is blank, not a record.
-_BLANK_LINE = r"^[\p{IsWhite_Space}\x{FEFF}]*$"
 _BOM = "\ufeff"
-_ERROR_TEXT_LIMIT = 300
 
 
 def normalize_event_name_key(name: Column) -> Column:
@@ -132,199 +128,6 @@ def _literal_map(pairs: dict[str, str]) -> Column:
     # Spark per string (canonical_event_name: 633 Py4J round trips, now 49).
     quoted = (string_literal(x) for pair in sorted(pairs.items()) for x in pair)
     return F.expr(f"map({', '.join(quoted)})")
-
-
-# ---------------------------------------------------------------- reading
-
-
-def _is_gzip(path: str) -> bool:
-    return path.lower().endswith(".gz")
-
-
-def _file_name(path: str) -> str:
-    return readable_path(path).rsplit("/", 1)[-1]
-
-
-def _error_text(error: Exception) -> str:
-    """The innermost Java cause of a failed read, on one short line."""
-    java = getattr(error, "java_exception", None) or getattr(error, "_origin", None)
-    if java is not None:
-        while java.getCause() is not None:
-            java = java.getCause()
-        text = java.toString()
-    else:
-        text = str(error)
-    first_line = " ".join(text.split("\n", 1)[0].split())
-    return first_line[:_ERROR_TEXT_LIMIT]
-
-
-def _unreadable_gzip_files(spark: SparkSession, paths: list[str]) -> dict[str, str]:
-    """The gzip files that cannot be decompressed to their end, with the error of each.
-
-    A truncated gzip is only visible at its end, so the probe decompresses
-    every .gz file once more than the real read does: one Spark job over all
-    of them (one task per file, gzip is not splittable), and, only when that
-    job fails, one small job per file to tell which. Plain .jsonl files are
-    never probed. A 0-byte .gz file is not gzip at all (a gzip stream has a
-    header even when it holds nothing), though Spark reads it as no lines:
-    the probe's first job asks for the files' sizes (their content unread).
-    """
-    unreadable = {
-        path: f"cannot read gzip file {_file_name(path)}: the file is empty (0 bytes)"
-        for path in _empty_files(spark, paths)
-    }
-    decompressed = [path for path in paths if path not in unreadable]
-    if not decompressed:
-        return unreadable
-    try:
-        spark.read.option("lineSep", "\n").text([readable_path(path) for path in decompressed]).count()
-        return unreadable
-    except spark_errors():
-        pass
-    for path in decompressed:
-        try:
-            spark.read.option("lineSep", "\n").text(readable_path(path)).count()
-        except spark_errors() as error:
-            unreadable[path] = f"cannot read gzip file {_file_name(path)}: {_error_text(error)}"
-    return unreadable
-
-
-def _empty_files(spark: SparkSession, paths: list[str]) -> list[str]:
-    """The files of ``paths`` that have 0 bytes: one job over the files' names, their content never read.
-
-    A file scan gives no row for a 0-byte file (it has no split), so those are the listed files without one.
-    """
-    if not paths:
-        return []
-    scanned = spark.read.format("binaryFile").load([readable_path(path) for path in paths]).select("path")
-    non_empty = {same_file(row["path"]) for row in scanned.collect()}
-    return [path for path in paths if same_file(path) not in non_empty]
-
-
-def _parquet_file_json(spark: SparkSession, path: str) -> DataFrame:
-    """One Parquet file's rows as (source_file, JSON text). Reading its schema reads its footer only."""
-    frame = spark.read.parquet(readable_path(path))
-    frame.schema  # noqa: B018 - resolves now, on Spark Connect too: a corrupt footer fails here, not in the write
-    return frame.select(
-        F.col("_metadata.file_path").alias("source_file"), F.to_json(F.struct("*")).alias("_text")
-    )
-
-
-def _text_source(spark: SparkSession, paths: list[str]) -> DataFrame:
-    """(source_file, _text): every line of the text files, split on \\n only."""
-    return spark.read.option("lineSep", "\n").text([readable_path(path) for path in paths]).select(
-        F.col("_metadata.file_path").alias("source_file"), F.col("value").alias("_text")
-    )
-
-
-def _non_blank(lines: DataFrame) -> DataFrame:
-    # A line that starts with "{" (nearly all) is not blank: no regular expression, nor the line as a Java string.
-    return lines.where(F.startswith("raw_line", F.lit("{")) | ~F.col("raw_line").rlike(_BLANK_LINE))
-
-
-def _folder_date(path: Column) -> Column:
-    """The date of a landing file's folder (.../date=YYYY-MM-DD/file), null when its folder is not one."""
-    folder = F.substring_index(F.substring_index(path, "/", -2), "/", 1)
-    return F.when(folder.rlike(r"^date=\d{4}-\d{2}-\d{2}$"), F.to_date(F.substr(folder, F.lit(6))))
-
-
-def _lines_from_text(frame: DataFrame) -> DataFrame:
-    """(source_file, _text) -> the line columns; ``_text`` holds the line's bytes as read."""
-    original = F.col("_text").cast("binary")
-    # A line ends at \n; the \r of a \r\n ending is not part of it (a \r elsewhere is).
-    line_bytes = F.when(
-        F.endswith(F.col("_text"), F.lit("\r")), F.substring(original, F.lit(1), F.octet_length(original) - 1)
-    ).otherwise(original)
-    text = line_bytes.cast("string")
-    return frame.select(
-        _folder_date(F.col("source_file")).alias("partition_date"),
-        "source_file",
-        F.make_valid_utf8(text).alias("raw_line"),
-        F.when(~F.is_valid_utf8(text), line_bytes).alias("raw_bytes"),
-        F.lit(None).cast("string").alias("read_error"),
-    )
-
-
-def day_has_records(spark: SparkSession, files: DayFiles) -> bool:
-    """Whether the day's landing files hold at least one record (a non-blank line, a row or an unreadable file).
-
-    Reads until the first record: the first split of a normal day, with no
-    gzip probe (a file that fails to read is itself a record, unreadable_file).
-    False for files of blank lines only, the case the raw stage must not let
-    replace a day that holds rows. An entry that is never read (outside the
-    landing zone, a folder) and a 0-byte .gz file are records themselves.
-    """
-    if files.outside_files or files.folder_files:
-        return True
-    try:
-        if files.text_files and _non_blank(_lines_from_text(_text_source(spark, list(files.text_files)))).take(1):
-            return True
-        if any(spark.read.parquet(readable_path(path)).take(1) for path in files.parquet_files):
-            return True
-    except spark_errors():
-        return True
-    return bool(_empty_files(spark, [path for path in files.text_files if _is_gzip(path)]))
-
-
-def read_landing_lines(spark: SparkSession, days: list[DayFiles]) -> DataFrame:
-    """One row per non-blank landing line, plus one row per landing file that cannot be read.
-
-    Columns (LINE_COLUMNS): partition_date (the folder's date), source_file (as
-    Spark names it), raw_line (the line as valid UTF-8: invalid bytes become
-    U+FFFD), raw_bytes (the line's exact bytes when they differ from raw_line,
-    else null) and read_error (null, or for an unreadable file a one-line
-    error text, repeated in raw_line).
-
-    Text files are split on \\n only. A Parquet row becomes its JSON text, so
-    both formats share one parser and the quarantine can always show the
-    original record; each Parquet file is read on its own, so two files of a
-    day may give a column different types.
-
-    Eager work done here, before the returned frame is used: each Parquet
-    file's footer is read (one small Spark job per file), and gzip files are
-    probed (see ``_unreadable_gzip_files``). A file that fails either becomes
-    a read_error row instead of lines; the rest of the day is read normally.
-    """
-    text_files = [f for day in days for f in day.text_files]
-    unreadable = _unreadable_gzip_files(spark, [f for f in text_files if _is_gzip(f)])
-    for day in days:
-        for path in day.folder_files:
-            unreadable[path] = f"cannot read {_file_name(path)}: it is a folder, not a file"
-        for path in day.outside_files:
-            unreadable[path] = f"{OUTSIDE_LANDING_ZONE}: {_file_name(path)} resolves outside the landing zone; not read"
-    sources = []
-    readable_text = [f for f in text_files if f not in unreadable]
-    if readable_text:
-        sources.append(_text_source(spark, readable_text))
-    for path in (f for day in days for f in day.parquet_files):
-        try:
-            sources.append(_parquet_file_json(spark, path))
-        except spark_errors() as error:
-            unreadable[path] = f"cannot read Parquet file {_file_name(path)}: {_error_text(error)}"
-
-    frames = []
-    if sources:
-        lines = _lines_from_text(reduce(DataFrame.unionByName, sources))
-        frames.append(_non_blank(lines))
-    day_of = {
-        f: day.day
-        for day in days
-        for f in (*day.text_files, *day.parquet_files, *day.folder_files, *day.outside_files)
-    }
-    failed = [(day_of[path], path, error) for path, error in unreadable.items()]
-    if failed:
-        frames.append(
-            literal_frame(spark, failed, "day string, source_file string, read_error string").select(
-                F.to_date("day").alias("partition_date"),
-                "source_file",
-                F.col("read_error").alias("raw_line"),
-                F.lit(None).cast("binary").alias("raw_bytes"),
-                "read_error",
-            )
-        )
-    if not frames:
-        return literal_frame(spark, [], LINE_SCHEMA)
-    return reduce(DataFrame.unionByName, frames)
 
 
 # ---------------------------------------------------------------- parsing

@@ -5,7 +5,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from video_assets.io.spark import literal_frame
+from video_assets.frames import literal_frame
 from video_assets.settings import TIERS, EngagementSettings
 from video_assets.tables import project
 from video_assets.transforms import audience

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 from pyspark.sql import types as T
 
-from video_assets.io.spark import literal_frame
+from video_assets.frames import literal_frame
 from video_assets.tables import TABLES
 from video_assets_tests.assets.small_landing import ALL, DAYS, record, write_day
 from video_assets_tests.dagster_runs import materialize, use_folders

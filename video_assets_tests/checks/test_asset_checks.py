@@ -9,9 +9,10 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from video_assets.automation.freshness import DEADLINE_CRON_ENV, freshness_policy
 from video_assets.assets.common import write_checked
 from video_assets.checks.results import MAX_QUARANTINE_SHARE_ENV, contract_specs, max_quarantine_share
-from video_assets.environment import build_resources
+from video_assets.config import build_resources
 from video_assets.io.delta import DeltaWarehouse
-from video_assets.io.spark import SparkResource, literal_frame
+from video_assets.frames import literal_frame
+from video_assets.io.spark import SparkResource
 from video_assets.settings import EngagementSettings
 from video_assets.partitions import daily_partitions
 from video_assets_tests.builders import event, events_frame

@@ -21,7 +21,7 @@ import dagster as dg
 import pytest
 from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
 
-from video_assets import environment
+from video_assets import config as project_config
 from video_assets_tests.databricks.emulator import DEFAULT_CLUSTER_ID, DatabricksEmulator
 
 # Random per test session, so no file or log left over from another run can contain them by chance: the
@@ -95,7 +95,7 @@ def _error_text(error) -> str:
 
 def databricks_overrides(**databricks) -> dict:
     """resources/databricks.yaml as committed, with the given keys of its `databricks:` section replaced."""
-    config = environment.load_environment_config("databricks")
+    config = project_config.load_environment_config("databricks")
     return {**config, "databricks": {**config["databricks"], **databricks}}
 
 
@@ -105,7 +105,7 @@ def fresh_definitions(monkeypatch, env: dict[str, str], config: dict | None = No
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     if config is not None:
-        monkeypatch.setattr(environment, "load_environment_config", lambda _env: config)
+        monkeypatch.setattr(project_config, "load_environment_config", lambda _env: config)
     _forget_definitions()
     try:
         yield
@@ -138,7 +138,7 @@ def run_asset_job(
     """
     with fresh_definitions(monkeypatch, env, config), dg.instance_for_test() as instance:
         repository = ReconstructableRepository.for_module(
-            DEFINITIONS_MODULE, "defs", working_directory=str(environment.PROJECT_ROOT)
+            DEFINITIONS_MODULE, "defs", working_directory=str(project_config.PROJECT_ROOT)
         )
         job = repository.get_reconstructable_job(IMPLICIT_ASSET_JOB)
         tags = {"dagster/partition": partition} if partition else {}

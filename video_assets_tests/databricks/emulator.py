@@ -1,7 +1,7 @@
 """A local Databricks workspace emulator: the REST endpoints the step launcher calls, nothing more.
 
 Endpoints (found by reading dagster_databricks 0.29 and databricks-sdk 0.60,
-see docs/databricks.md): DBFS create / add-block / close / read / delete, the
+see docs/databricks.md): DBFS create / add-block / close / read / get-status / delete, the
 Files API on volumes, Workspace mkdirs / import / get-status / delete (the
 entry script as a workspace file), SCIM ``Me`` (who the token is), Jobs 2.2
 runs/submit, runs/get and runs/cancel. Anything else answers
@@ -562,6 +562,15 @@ class DatabricksEmulator:
             target.unlink()
         return {}  # deleting what is not there succeeds, as on Databricks
 
+    def _dbfs_get_status(self, query, _body) -> dict:
+        path = _required(query, "path")
+        target = self.local_path(path)
+        if not target.exists():
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"No file or directory exists on path {path}.")
+        stat = target.stat()
+        return {"path": path, "is_dir": target.is_dir(), "file_size": 0 if target.is_dir() else stat.st_size,
+                "modification_time": int(stat.st_mtime * 1000)}
+
     def _dbfs_read(self, query, _body) -> dict:
         path = _required(query, "path")
         target = self.local_path(path)
@@ -856,6 +865,7 @@ _ROUTES = {
     ("POST", "/api/2.0/dbfs/add-block"): DatabricksEmulator._dbfs_add_block,
     ("POST", "/api/2.0/dbfs/close"): DatabricksEmulator._dbfs_close,
     ("GET", "/api/2.0/dbfs/read"): DatabricksEmulator._dbfs_read,
+    ("GET", "/api/2.0/dbfs/get-status"): DatabricksEmulator._dbfs_get_status,
     ("POST", "/api/2.0/dbfs/delete"): DatabricksEmulator._dbfs_delete,
     ("POST", "/api/2.2/jobs/runs/submit"): DatabricksEmulator._runs_submit,
     ("GET", "/api/2.2/jobs/runs/get"): DatabricksEmulator._runs_get,

@@ -3,7 +3,7 @@
 import pytest
 
 from video_assets import cli
-from video_assets.io import databricks_check
+from video_assets.databricks import workspace_check as databricks_check
 from video_assets_tests.databricks.conftest import DBFS_STAGING, TOKEN, databricks_overrides
 from video_assets_tests.databricks.emulator import DEFAULT_CLUSTER_ID
 

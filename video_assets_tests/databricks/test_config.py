@@ -12,19 +12,19 @@ import pytest
 from dagster._core.code_pointer import FileCodePointer, ModuleCodePointer
 from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
 
-from video_assets import environment
-from video_assets.io import databricks
+from video_assets import config
+from video_assets.databricks import launcher as databricks
 
 pytestmark = pytest.mark.databricks
 
 
 
 def _committed() -> dict:
-    return environment.load_environment_config("databricks")
+    return config.load_environment_config("databricks")
 
 
 def test_the_committed_yaml_builds_a_step_launcher_without_credentials():
-    resources = environment.build_resources("databricks")
+    resources = config.build_resources("databricks")
     assert isinstance(resources["step_launcher"], dg.ResourceDefinition)
     settings = databricks.validate_databricks_config(_committed()["databricks"])
     assert settings["run_config"]["cluster"]["new"]["spark_version"]
@@ -32,7 +32,7 @@ def test_the_committed_yaml_builds_a_step_launcher_without_credentials():
 
 
 def test_the_yaml_holds_no_credentials():
-    text = (environment.RESOURCES_DIR / "databricks.yaml").read_text()
+    text = (config.RESOURCES_DIR / "databricks.yaml").read_text()
     assert not re.search(r"dapi[0-9a-f]{8,}", text)
     assert not set(_committed()["databricks"]) & set(databricks._RESERVED_KEYS)
 
@@ -59,7 +59,7 @@ def _name(requirement: str) -> str:
 def test_the_step_gets_the_core_dependencies_with_dagster_pinned():
     """The YAML's libraries are pyproject.toml's core dependencies, dagster aside (the launcher pins it to the
     version installed here): what the remote step imports that Databricks does not provide. No extras."""
-    core = tomllib.loads((environment.PROJECT_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    core = tomllib.loads((config.PROJECT_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     dependencies = databricks.pinned_dependencies(_committed()["databricks"]["run_config"])
     assert sorted(dependencies) == sorted(
         [*(requirement for requirement in core if _name(requirement) != "dagster"), f"dagster=={dg.__version__}"]
@@ -88,12 +88,12 @@ def test_other_libraries_and_extras_pass():
 
 def test_on_databricks_the_definitions_import_no_launcher():
     """The remote step rebuilds the definitions where dagster-databricks is not installed (its requirements include
-    pyspark): there the step launcher is the none resource, and io/databricks.py is never imported."""
+    pyspark): there the step launcher is the none resource, and databricks/launcher.py is never imported."""
     script = (
         "import sys\n"
         "import video_assets.definitions as definitions\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dagster_databricks', 'dagster_pyspark')"
-        " or m == 'video_assets.io.databricks')\n"
+        " or m == 'video_assets.databricks.launcher')\n"
         "assert loaded == [], loaded\n"
         "print(definitions.defs.resources['step_launcher'].description)\n"
     )
@@ -117,7 +117,7 @@ def test_code_zip_holds_the_package_and_the_yamls_only(tmp_path):
 
 def test_code_zip_leaves_out_the_sample_data_generator(tmp_path):
     names = databricks.build_code_zip(tmp_path / "code.zip")
-    assert (environment.PROJECT_ROOT / "video_assets" / "sample_data" / "__init__.py").is_file()
+    assert (config.PROJECT_ROOT / "video_assets" / "sample_data" / "__init__.py").is_file()
     assert not [n for n in names if n.startswith("video_assets/sample_data/")]
     assert "video_assets/definitions.py" in names
     assert "video_assets/transforms/events.py" in names
@@ -128,7 +128,7 @@ def _job(pointer) -> ReconstructableJob:
 
 
 def test_the_remote_step_does_not_import_from_the_launching_checkout():
-    pointer = ModuleCodePointer("video_assets.definitions", "defs", str(environment.PROJECT_ROOT))
+    pointer = ModuleCodePointer("video_assets.definitions", "defs", str(config.PROJECT_ROOT))
     recon_job = databricks.detach_from_local_checkout(_job(pointer))
     assert recon_job.repository.pointer == ModuleCodePointer("video_assets.definitions", "defs", None)
 
@@ -169,7 +169,7 @@ def test_credentials_come_from_the_environment_only(monkeypatch):
     launcher = resource.resource_fn(dg.build_init_resource_context())
     assert isinstance(launcher, databricks.VideoAssetsStepLauncher)
     assert launcher.databricks_host == "https://adb-1.2.azuredatabricks.net"
-    assert launcher.local_dagster_job_package_path == str(environment.PROJECT_ROOT)
+    assert launcher.local_dagster_job_package_path == str(config.PROJECT_ROOT)
     assert launcher.env_variables["VIDEO_ASSETS_ENV"] == "databricks"
 
 
@@ -199,7 +199,7 @@ def test_the_default_serverless_environment_is_the_newest_whose_client_the_tests
 
 
 def test_the_committed_yaml_stages_on_a_volume_with_the_dbfs_lines_commented():
-    text = (environment.RESOURCES_DIR / "databricks.yaml").read_text()
+    text = (config.RESOURCES_DIR / "databricks.yaml").read_text()
     committed = _committed()
     assert committed["databricks"]["staging_prefix"].startswith("/Volumes/")
     assert committed["landing"]["location"].startswith("/Volumes/")

@@ -33,7 +33,7 @@ import pytest
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 from dagster._serdes import serialize_value
 
-from video_assets import environment
+from video_assets import config as project_config
 from video_assets_tests.databricks.conftest import (
     DEFINITIONS_MODULE,
     IMPLICIT_ASSET_JOB,
@@ -79,7 +79,7 @@ def run_keeping_the_evidence(monkeypatch, env, *, selection, config, instance_di
         dg.instance_for_test(temp_dir=str(instance_dir)) as instance,
     ):
         repository = ReconstructableRepository.for_module(
-            DEFINITIONS_MODULE, "defs", working_directory=str(environment.PROJECT_ROOT)
+            DEFINITIONS_MODULE, "defs", working_directory=str(project_config.PROJECT_ROOT)
         )
         job = repository.get_reconstructable_job(IMPLICIT_ASSET_JOB)
         result = dg.execute_job(job, instance=instance, asset_selection=selection, raise_on_error=False)

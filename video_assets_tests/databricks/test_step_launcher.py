@@ -17,8 +17,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from video_assets import environment
-from video_assets.io import databricks
+from video_assets import config as project_config
+from video_assets.databricks import launcher as databricks
 from video_assets_tests.databricks.conftest import (
     DBFS_STAGING,
     SECRETS,
@@ -163,6 +163,7 @@ def _remote_run_matching_local(emulator, spark, local_reference, tmp_path, monke
     )
     before = _last_run_id(emulator)
     submits_before, mismatches_before = _submits(emulator), len(emulator.sdk_mismatches)
+    unknown_before = len(emulator.unknown_requests)  # the emulator is shared: this run's requests only
     remote = run_asset_job(
         monkeypatch, databricks_env(emulator, landing, tmp_path / "remote"), partition=DAY, config=config,
         selection=[dg.AssetKey(name) for name in only] if only else None,
@@ -179,7 +180,7 @@ def _remote_run_matching_local(emulator, spark, local_reference, tmp_path, monke
     assert len(runs) == len(spark_steps) == expected_runs
     assert _submits(emulator) - submits_before == expected_runs
     assert all(run.result_state == "SUCCESS" and run.life_cycle_state == "TERMINATED" for run in runs)
-    assert emulator.unknown_requests == []
+    assert emulator.unknown_requests[unknown_before:] == []
     assert {f"{r.method} {r.path}" for r in emulator.requests} <= set(ENDPOINTS)
     assert emulator.sdk_mismatches[mismatches_before:] == [], "fields databricks-sdk's request classes do not know"
     # Every check the local run evaluated came back from the remote steps (the freshness checks, evaluated
@@ -219,7 +220,7 @@ def test_a_step_on_an_existing_cluster_with_dbfs_staging_matches_a_local_run(
         # The step imported video_assets from the uploaded code.zip (extracted into the run's TMPDIR),
         # not from the project checkout that is on this machine.
         assert report["video_assets_file"].startswith(str(run.run_dir / "tmp")), report
-        assert not report["video_assets_file"].startswith(str(environment.PROJECT_ROOT)), report
+        assert not report["video_assets_file"].startswith(str(project_config.PROJECT_ROOT)), report
         assert report["attached"], "a run on an existing cluster reuses the cluster's Spark"
         # The cluster saw the launching side's settings and the exported secret, not this process's env.
         assert report["environment"]["VIDEO_ASSETS_ENV"] == "databricks"

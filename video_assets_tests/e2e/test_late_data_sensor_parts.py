@@ -7,6 +7,8 @@ import dagster as dg
 import pytest
 
 from video_assets.automation import late_data
+from video_assets.io.paths import local_path
+from video_assets.sources import event_files
 
 pytestmark = pytest.mark.e2e
 
@@ -21,10 +23,10 @@ def _write(path, text="{}\n", mtime=None):
 def test_fingerprint_follows_names_sizes_and_times_of_data_files_only(tmp_path):
     events = tmp_path / "events"
     day = "2024-01-15"
-    assert late_data.day_listing(events, day) == (late_data.NO_FILES, None)
+    assert event_files.day_listing(events, day) == (event_files.NO_FILES, None)
 
     _write(events / f"date={day}" / "part-0.jsonl", mtime=1_700_000_000)
-    first, newest = late_data.day_listing(events, day)
+    first, newest = event_files.day_listing(events, day)
     assert newest == 1_700_000_000
     assert len(first) == 16
 
@@ -32,27 +34,27 @@ def test_fingerprint_follows_names_sizes_and_times_of_data_files_only(tmp_path):
     _write(events / f"date={day}" / ".part-1.jsonl.tmp")
     _write(events / f"date={day}" / "_SUCCESS")
     _write(events / f"date={day}" / "notes.txt")
-    assert late_data.day_listing(events, day)[0] == first
+    assert event_files.day_listing(events, day)[0] == first
 
     _write(events / f"date={day}" / "part-0.jsonl", "{}\n{}\n", mtime=1_700_000_000)  # grew
-    grown = late_data.day_listing(events, day)[0]
+    grown = event_files.day_listing(events, day)[0]
     assert grown != first
     _write(events / f"date={day}" / "part-0.jsonl", "{}\n{}\n", mtime=1_700_000_100)  # touched
-    assert late_data.day_listing(events, day)[0] != grown
+    assert event_files.day_listing(events, day)[0] != grown
     _write(events / f"date={day}" / "part-1.jsonl.gz", "x")  # added
-    assert late_data.day_listing(events, day)[1] > 1_700_000_100
+    assert event_files.day_listing(events, day)[1] > 1_700_000_100
 
 
 def test_cursor_round_trips_compactly_and_starts_afresh_when_unreadable():
     days = {"2024-01-16": "-", "2024-01-15": "0c861cde636e490e"}
-    cursor = late_data.write_cursor(days)
+    cursor = event_files.write_cursor(days)
     assert cursor == '{"v":1,"days":{"2024-01-15":"0c861cde636e490e","2024-01-16":"-"}}'
-    assert late_data.read_cursor(cursor) == days
+    assert event_files.read_cursor(cursor) == days
     for unreadable in (None, "", "not json", "[]", json.dumps({"v": 0, "days": days})):
-        assert late_data.read_cursor(unreadable) == {}
+        assert event_files.read_cursor(unreadable) == {}
     # About 32 bytes a day: some 12 KB for a year of days.
     year = {f"2024-{m:02d}-{d:02d}": "0c861cde636e490e" for m in range(1, 13) for d in range(1, 29)}
-    assert len(late_data.write_cursor(year)) < 33 * len(year)
+    assert len(event_files.write_cursor(year)) < 33 * len(year)
 
 
 def test_days_are_described_as_ranges():
@@ -63,11 +65,11 @@ def test_days_are_described_as_ranges():
 
 
 def test_only_local_landing_zones_are_listed(tmp_path):
-    assert late_data.local_events_root(str(tmp_path)) == tmp_path / "events"
-    assert late_data.local_events_root(f"file://{tmp_path}") == tmp_path / "events"
-    assert late_data.local_events_root(f"file:{tmp_path}") == tmp_path / "events"
+    assert local_path(str(tmp_path)) == tmp_path
+    assert local_path(f"file://{tmp_path}") == tmp_path
+    assert local_path(f"file:{tmp_path}") == tmp_path
     for remote in ("dbfs:/mnt/landing", "s3://bucket/landing", "abfss://c@a.dfs.core.windows.net/x"):
-        assert late_data.local_events_root(remote) is None
+        assert local_path(remote) is None
 
 
 def test_interval_comes_from_the_environment(monkeypatch):
@@ -95,7 +97,7 @@ def test_sensor_is_registered_off_by_default_and_targets_raw_and_downstream():
 
 def test_a_remote_landing_zone_is_skipped_with_a_reason():
     from video_assets.definitions import defs
-    from video_assets.io.landing import LandingZone
+    from video_assets.sources.landing_zone import LandingZone
 
     with dg.instance_for_test() as instance:
         context = dg.build_sensor_context(

@@ -349,7 +349,7 @@ def _execute_subset(subset, defs, instance):
     groups: dict[tuple, list[str]] = {}
     for name, keys in partitions_by_asset(subset).items():
         groups.setdefault(tuple(keys), []).append(name)
-    from video_assets.environment import build_resources
+    from video_assets.config import build_resources
 
     results = []
     for keys, names in sorted(groups.items(), key=lambda item: min(order[n] for n in item[1])):
@@ -370,7 +370,7 @@ def _execute_subset(subset, defs, instance):
 def test_late_data_sensor_reruns_the_changed_day_and_what_reads_it(ui, first_backfill, spark, monkeypatch):
     from video_assets.automation.late_data import DAYS_TAG, late_data_sensor, partitions_by_asset
     from video_assets.definitions import defs
-    from video_assets.io.landing import LandingZone
+    from video_assets.sources.landing_zone import LandingZone
 
     # The UI has done its part; the sensor is evaluated in process against the same instance.
     ui.server.stop()

@@ -4,7 +4,8 @@ from datetime import date
 
 import pytest
 
-from video_assets.io.spark import literal_frame, observed
+from video_assets.frames import literal_frame
+from video_assets.io.spark import observed
 from video_assets.reporting import aggregates
 
 DAY1, DAY2, DAY3, DAY4 = date(2025, 1, 15), date(2025, 1, 16), date(2025, 1, 17), date(2025, 1, 18)

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from video_assets import cli
-from video_assets.io.spark import literal_frame
+from video_assets.frames import literal_frame
 from video_assets.reporting.html_report import ReportData, default_report_path, render_html
 from video_assets.settings import TIERS
 from video_assets_tests.builders import day, event, events_frame, run_engagement

@@ -3,13 +3,16 @@
 import pytest
 from pyspark.sql import functions as F
 
-from video_assets.transforms.catalog import (
-    CATALOG_COLUMNS,
-    CatalogHeaderError,
-    catalog_counts,
-    load_catalog,
-    read_catalog,
-)
+from video_assets.sources.catalog import load_catalog_file as load_catalog
+from video_assets.transforms.catalog import CATALOG_COLUMNS, CatalogHeaderError
+
+
+def read_catalog(spark, csv: str):
+    return load_catalog(spark, csv).videos
+
+
+def catalog_counts(spark, csv: str):
+    return load_catalog(spark, csv).counts
 
 
 def write_csv(tmp_path, content: bytes) -> str:

@@ -8,8 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from video_assets.io.landing import LandingZone, list_day_files
-from video_assets.io.spark import literal_frame
+from video_assets.sources.event_files import read_landing_lines
+from video_assets.sources.file_listing import list_day_files
+from video_assets.frames import literal_frame
 from video_assets.transforms import events
 from video_assets_tests.builders import rows_of
 
@@ -139,9 +140,9 @@ def test_reads_jsonl_gzip_and_parquet_and_skips_blank_lines(spark, landing_dir):
         folder / "c.parquet",
     )
     (folder / "_SUCCESS").write_text("")
-    files = list_day_files(spark, LandingZone(location=str(landing_dir)), DAY)
+    files = list_day_files(spark, str(landing_dir), DAY)
     assert (len(files.text_files), len(files.parquet_files)) == (2, 1)
-    classified = events.classify_lines(events.read_landing_lines(spark, [files]))
+    classified = events.classify_lines(read_landing_lines(spark, [files]))
     clean = {r["event_id"]: r for r in rows_of(events.clean_events(classified))}
     assert sorted(clean) == ["g", "j", "p"]
     assert clean["p"]["event_name"] == "video_pause" and clean["p"]["position_seconds"] == 4.0
@@ -149,9 +150,9 @@ def test_reads_jsonl_gzip_and_parquet_and_skips_blank_lines(spark, landing_dir):
 
 
 def test_missing_day_folder_reads_as_no_lines(spark, landing_dir):
-    files = list_day_files(spark, LandingZone(location=str(landing_dir)), "2024-02-01")
+    files = list_day_files(spark, str(landing_dir), "2024-02-01")
     assert files.is_empty
-    assert events.read_landing_lines(spark, [files]).count() == 0
+    assert read_landing_lines(spark, [files]).count() == 0
 
 
 GOOD = line(eventId="g")

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from video_assets.io.landing import LandingZone, list_day_files
+from video_assets.sources.event_files import day_has_records, read_landing_lines
+from video_assets.sources.file_listing import list_day_files
 from video_assets.transforms import events
 from video_assets_tests.builders import rows_of
 
@@ -41,8 +42,8 @@ def day_folder(landing_dir, day=DAY):
 
 
 def read_day(spark, landing_dir, day=DAY):
-    files = list_day_files(spark, LandingZone(location=str(landing_dir)), day)
-    classified = events.classify_lines(events.read_landing_lines(spark, [files])).cache()
+    files = list_day_files(spark, str(landing_dir), day)
+    classified = events.classify_lines(read_landing_lines(spark, [files])).cache()
     return files, classified
 
 
@@ -360,9 +361,9 @@ def test_a_day_has_records_exactly_when_its_landing_lines_are_not_empty(spark, l
             pq.write_table(pa.table({"eventId": ["p1"]}), folder / name)
         else:
             (folder / name).write_bytes(content)
-    day = list_day_files(spark, LandingZone(location=str(landing_dir)), DAY)
-    assert events.day_has_records(spark, day) is has_records
-    assert (events.read_landing_lines(spark, [day]).count() > 0) is has_records
+    day = list_day_files(spark, str(landing_dir), DAY)
+    assert day_has_records(spark, day) is has_records
+    assert (read_landing_lines(spark, [day]).count() > 0) is has_records
 
 
 def _records(classified) -> list[tuple]:

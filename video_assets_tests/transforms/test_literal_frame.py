@@ -5,7 +5,7 @@ from datetime import date, datetime
 import pyspark.sql.pandas.types
 from pyspark.sql.types import StructType
 
-from video_assets.io.spark import arrow_schema_in_utc, literal_frame
+from video_assets.frames import arrow_schema_in_utc, literal_frame
 
 
 def test_the_rows_come_back_with_the_schemas_names_and_types(spark):

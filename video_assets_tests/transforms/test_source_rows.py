@@ -5,9 +5,10 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from video_assets.io.spark import literal_frame
+from video_assets.frames import literal_frame
 from video_assets.settings import EngagementSettings
-from video_assets.transforms import catalog, events, platforms, sessions, source_rows
+from video_assets.sources import table_rows
+from video_assets.transforms import catalog, events, platforms, sessions
 from video_assets_tests.builders import catalog_frame, rows_of
 
 DAYS = ["2024-01-15"]
@@ -24,7 +25,7 @@ def _table(spark, rows, schema):
 def test_recognized_columns_match_any_spelling_and_case_and_ignore_the_rest(spark):
     table = _table(spark, [], "event_time timestamp, USERID string, video_id bigint, eventName string, "
                               "current_time string, sessionId string, campaign string, timestamp string")
-    assert source_rows.recognized_columns(table.schema, "event_time", "t") == {
+    assert table_rows.recognized_columns(table.schema, "event_time", "t") == {
         "timestamp": "event_time", "userId": "USERID", "video_id": "video_id", "eventName": "eventName",
         "current_time": "current_time", "sessionId": "sessionId",
     }
@@ -32,9 +33,9 @@ def test_recognized_columns_match_any_spelling_and_case_and_ignore_the_rest(spar
 
 def test_a_missing_time_column_names_the_setting_and_the_columns_found(spark):
     table = _table(spark, [], "ts timestamp, userId string")
-    with pytest.raises(source_rows.SourceSchemaError, match=r"t has no column 'timestamp'.*its columns: ts, userId"
+    with pytest.raises(table_rows.SourceSchemaError, match=r"t has no column 'timestamp'.*its columns: ts, userId"
                        r".*events_time_column"):
-        source_rows.recognized_columns(table.schema, "timestamp", "t")
+        table_rows.recognized_columns(table.schema, "timestamp", "t")
 
 
 def test_rows_become_json_lines_of_their_utc_day_only(spark):
@@ -49,13 +50,13 @@ def test_rows_become_json_lines_of_their_utc_day_only(spark):
         ],
         "timestamp timestamp, userId string, currentTime double",
     )
-    columns = source_rows.recognized_columns(table.schema, "timestamp", "t")
-    lines = rows_of(source_rows.rows_as_lines(table, columns, "main.bronze.events", DAYS), ["raw_line"])
+    columns = table_rows.recognized_columns(table.schema, "timestamp", "t")
+    lines = rows_of(table_rows.rows_as_lines(table, columns, "main.bronze.events", DAYS), ["raw_line"])
     assert [(r["partition_date"].isoformat(), r["source_file"], json.loads(r["raw_line"])) for r in lines] == [
         ("2024-01-15", "main.bronze.events", {"timestamp": "2024-01-15T00:00:00.000250Z", "userId": "ann", "currentTime": 12.5}),
         ("2024-01-15", "main.bronze.events", {"timestamp": "2024-01-15T23:59:59.000000Z", "currentTime": 3.0}),
     ]
-    per_day = {r["day"]: r["rows"] for r in rows_of(source_rows.rows_by_day(table, columns, DAYS))}
+    per_day = {r["day"]: r["rows"] for r in rows_of(table_rows.rows_by_day(table, columns, DAYS))}
     assert per_day == {datetime(2024, 1, 15).date(): 2, None: 1}
 
 
@@ -69,8 +70,8 @@ def test_typed_columns_are_cleaned_as_a_landing_line_is(spark):
         ],
         "timestamp timestamp_ntz, userId int, videoId string, eventName string, currentTime string",
     )
-    columns = source_rows.recognized_columns(table.schema, "timestamp", "t")
-    classified = events.classify_lines(source_rows.rows_as_lines(table, columns, "t", DAYS))
+    columns = table_rows.recognized_columns(table.schema, "timestamp", "t")
+    classified = events.classify_lines(table_rows.rows_as_lines(table, columns, "t", DAYS))
     rows = rows_of(classified.select("event_ts", "user_id", "event_name", "position_seconds", "reason"), ["event_ts"])
     assert [(r["event_ts"].hour, r["user_id"], r["event_name"], r["position_seconds"], r["reason"]) for r in rows] == [
         (10, "42", "video_play", 12.5, None),  # TIMESTAMP_NTZ taken as UTC: the session's time zone is UTC
@@ -112,8 +113,8 @@ def test_a_table_position_that_is_nan_infinite_or_negative_is_bad_position_with_
         f"'7.5'), CAST(id + 1 AS INT)) AS {column_type}) AS currentTime FROM range(5)"
     ).write.format("delta").save(path)
     table = spark.read.format("delta").load(path)
-    columns = source_rows.recognized_columns(table.schema, "timestamp", "t")
-    classified = events.classify_lines(source_rows.rows_as_lines(table, columns, path, DAYS))
+    columns = table_rows.recognized_columns(table.schema, "timestamp", "t")
+    classified = events.classify_lines(table_rows.rows_as_lines(table, columns, path, DAYS))
     quarantined = rows_of(events.quarantined_records(classified), ["raw_line"])
     assert [(q["reason"], json.loads(q["raw_line"])["currentTime"]) for q in quarantined] == [
         ("bad_position", "NaN"), ("bad_position", "Infinity"), ("bad_position", "-Infinity"), ("bad_position", -2.5)]
@@ -134,9 +135,9 @@ def test_a_platform_column_feeds_the_platform_summary_as_a_landing_file_does(spa
         spark, rows,
         "timestamp timestamp_ntz, userId string, videoId string, eventName string, currentTime double, platform string",
     )
-    columns = source_rows.recognized_columns(table.schema, "timestamp", "t")
+    columns = table_rows.recognized_columns(table.schema, "timestamp", "t")
     assert columns["platform"] == "platform"
-    from_table = events.clean_events(events.classify_lines(source_rows.rows_as_lines(table, columns, "t", DAYS)))
+    from_table = events.clean_events(events.classify_lines(table_rows.rows_as_lines(table, columns, "t", DAYS)))
     lines = [
         json.dumps({"timestamp": f"{when.isoformat()}Z", "userId": user, "videoId": video, "eventName": name,
                     "currentTime": position, **({"platform": platform} if platform is not None else {})})

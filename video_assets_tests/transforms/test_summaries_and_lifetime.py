@@ -2,7 +2,7 @@
 
 import pytest
 
-from video_assets.io.spark import literal_frame
+from video_assets.frames import literal_frame
 from video_assets.settings import EngagementSettings
 from video_assets.transforms import lifetime, metrics, video_lifetime
 from video_assets_tests.builders import F, day, event, rows_of, run_engagement, ts, watch

@@ -20,7 +20,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from video_assets.io.source_table import describe_type
+from video_assets.sources.source_table import describe_type
 from video_assets.transforms.events import FIELD_SPELLINGS, LINE_COLUMNS
 
 TIME_FIELD = "timestamp"

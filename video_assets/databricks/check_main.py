@@ -6,7 +6,7 @@ importable:
     python check_main.py <code.zip> <warehouse location> <result.json>
 
 It unpacks code.zip onto ``sys.path`` and hands over to
-``video_assets.io.check_task``; whatever stops it before that (code.zip
+``video_assets.databricks.check_task``; whatever stops it before that (code.zip
 unreadable, the package not importable) is written to the result file too,
 which the launching side reads back.
 """
@@ -25,7 +25,7 @@ def main(code_zip_path: str, warehouse: str, result_path: str) -> int:
             with zipfile.ZipFile(code_zip_path) as archive:
                 archive.extractall(unpacked)
             site.addsitedir(unpacked)
-            from video_assets.io.check_task import run_check  # noqa: PLC0415 - importable only now
+            from video_assets.databricks.check_task import run_check  # noqa: PLC0415 - importable only now
 
             return run_check(warehouse, result_path, globals().get("dbutils"))
     except Exception as error:  # noqa: BLE001 - reported to the launching side, which says what to do

@@ -4,9 +4,9 @@
 ``step_launcher`` key. For every step, the launching process (the Dagster run
 worker; it never starts Spark) uploads four files to its staging folder
 ``<staging_prefix>/<run id>/<step key>/`` (a Unity Catalog volume through the
-Files API, or DBFS; ``io/databricks_staging.py``):
+Files API, or DBFS; ``databricks/staging.py``):
 
-    step_main.py              the entry point, run as a spark_python_task (io/step_main.py; dagster-
+    step_main.py              the entry point, run as a spark_python_task (databricks/step_main.py; dagster-
                               databricks' databricks_step_main.py only with storage keys)
     code.zip                  the video_assets package (less sample_data/) and resources/*.yaml
     step_run_ref.pkl          which step of which run, with the run's config
@@ -58,7 +58,7 @@ from databricks.sdk.service import compute, jobs
 from databricks.sdk.service.workspace import ImportFormat
 
 from video_assets import config
-from video_assets.dagster_internals import (
+from video_assets.databricks.dagster_internals import (
     PICKLED_EVENTS_FILE_NAME,
     PICKLED_STEP_RUN_REF_FILE_NAME,
     backoff,
@@ -67,8 +67,8 @@ from video_assets.dagster_internals import (
     raise_execution_interrupts,
     step_context_to_step_run_ref,
 )
-from video_assets.io import step_main
-from video_assets.io.databricks_staging import StagedFiles, normalized_prefix
+from video_assets.databricks import step_main
+from video_assets.databricks.staging import StagedFiles, normalized_prefix
 
 HOST_VARIABLE = config.DATABRICKS_HOST_VARIABLE
 TOKEN_VARIABLE = config.DATABRICKS_TOKEN_VARIABLE
@@ -159,7 +159,7 @@ def _requirement_name(requirement: str) -> tuple[str, set[str]]:
 def pinned_dependencies(run_config: Mapping[str, Any]) -> list[str]:
     """The pip requirements of the remote step: the YAML's PyPI libraries, plus dagster as installed here.
 
-    Only what the step imports (io/step_main.py, io/remote_step.py and the definitions they rebuild, which never
+    Only what the step imports (databricks/step_main.py, databricks/remote_step.py and the definitions they rebuild, which never
     import dagster-databricks there); Databricks provides Spark, Delta, pandas, pyarrow and databricks-sdk.
     A serverless environment's dependencies, and a cluster's libraries. A library that would install pyspark,
     pyspark-client or delta-spark over Databricks' own is refused, naming the setting.

@@ -2,7 +2,7 @@
 
 Imports dagster and the project only, never dagster-databricks (whose
 requirements include pyspark from PyPI): config.pkl is plain data here. The
-launching side (``io/databricks.py``) reads back what this writes next
+launching side (``databricks/launcher.py``) reads back what this writes next
 to the step's files, in the format dagster-databricks' launcher reads:
 ``<attempt>_events.pkl`` (the step's event records, gzipped pickle of
 ``serialize_value``, rewritten as events arrive), ``stdout`` and ``stderr``.
@@ -18,7 +18,7 @@ import time
 import traceback
 
 from video_assets import config
-from video_assets.dagster_internals import (
+from video_assets.databricks.dagster_internals import (
     PICKLED_EVENTS_FILE_NAME,
     external_instance_from_step_run_ref,
     run_step_from_ref,

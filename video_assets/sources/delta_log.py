@@ -33,17 +33,6 @@ class Commit:
     days: frozenset[str] | None
 
 
-def local_table_folder(location: str) -> Path | None:
-    """The table's folder when it is on this machine (a path or a ``file:`` URI), else None."""
-    if location.startswith("file://"):
-        location = location[len("file://") :]
-    elif location.startswith("file:"):
-        location = location[len("file:") :]
-    elif "://" in location or ":" in location.split("/")[0] or "/" not in location:
-        return None  # cloud storage, a volume seen from a cluster, or a catalog name
-    return Path(location)
-
-
 def latest_version(table_folder: Path) -> int | None:
     """The newest commit's version, or None when the folder holds no Delta log."""
     versions = _commit_versions(table_folder)

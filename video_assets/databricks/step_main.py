@@ -8,7 +8,7 @@ before the project's code is importable:
 dagster-databricks' own entry point hands a ``SparkContext`` (``sc``) to its
 set-up, and serverless compute and standard-access clusters are Spark
 Connect: there is none. This one unpacks code.zip onto ``sys.path`` and hands
-over to ``video_assets.io.remote_step``, which needs only the files and
+over to ``video_assets.databricks.remote_step``, which needs only the files and
 ``dbutils``. (The launcher falls back to dagster-databricks' entry point only
 for ``storage:`` keys, which need a SparkContext.)
 """
@@ -24,7 +24,7 @@ def main(step_run_ref_path: str, config_path: str, code_zip_path: str) -> int:
         with zipfile.ZipFile(code_zip_path) as archive:
             archive.extractall(unpacked)
         site.addsitedir(unpacked)
-        from video_assets.io.remote_step import run_staged_step  # noqa: PLC0415 - importable only now
+        from video_assets.databricks.remote_step import run_staged_step  # noqa: PLC0415 - importable only now
 
         return run_staged_step(step_run_ref_path, config_path, globals().get("dbutils"))
 

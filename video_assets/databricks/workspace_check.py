@@ -7,7 +7,7 @@ passed (the others say "skipped"):
     auth          DATABRICKS_HOST / DATABRICKS_TOKEN are accepted (who the token is)
     staging       a file can be written, read back and deleted in the staging folder (and, with volume
                   staging, in the workspace folder of the entry scripts)
-    dependencies  the environment's dependencies resolve without pyspark (io/dependency_check.py)
+    dependencies  the environment's dependencies resolve without pyspark (databricks/dependency_check.py)
     task          a one-task run on the configured compute imports the package from code.zip, opens Spark,
                   writes and reads back a one-row Delta table in the warehouse, and removes it
 
@@ -26,9 +26,9 @@ from typing import Any
 from databricks.sdk.errors import PermissionDenied, Unauthenticated
 
 from video_assets import config
-from video_assets.io import check_main, databricks
-from video_assets.io.databricks_staging import StagedFiles, StagingLocationError
-from video_assets.io.dependency_check import SPARK_DISTRIBUTIONS, ResolutionFailed, resolve
+from video_assets.databricks import check_main, databricks
+from video_assets.databricks.staging import StagedFiles, StagingLocationError
+from video_assets.databricks.dependency_check import SPARK_DISTRIBUTIONS, ResolutionFailed, resolve
 
 OK, FAILED, SKIPPED = "ok", "FAILED", "skipped"
 TASK_TIMEOUT_SECONDS = 900  # a new job cluster takes 3-6 minutes to start

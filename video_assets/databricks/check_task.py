@@ -23,13 +23,13 @@ def run_check(warehouse: str, result_path: str, dbutils=None) -> int:
     result: dict = {"ok": False}
     try:
         import video_assets  # noqa: PLC0415 - the first thing checked is that the package imports
-        from video_assets import environment  # noqa: PLC0415
+        from video_assets import config  # noqa: PLC0415
         from video_assets.io.delta import DeltaTableLocation  # noqa: PLC0415
         from video_assets.io.spark import SparkResource  # noqa: PLC0415
 
         result["package"] = video_assets.__file__
-        yaml_config = environment.load_environment_config("databricks")
-        spark = SparkResource(**environment.spark_settings("databricks", yaml_config)).get_session()
+        yaml_config = config.load_environment_config("databricks")
+        spark = SparkResource(**config.spark_settings("databricks", yaml_config)).get_session()
         result["spark"] = spark.version
         location = DeltaTableLocation(warehouse, f"{CHECK_TABLE_PREFIX}{uuid.uuid4().hex[:12]}")
         result["table"] = location.name
