@@ -26,7 +26,8 @@ from typing import Any
 from databricks.sdk.errors import PermissionDenied, Unauthenticated
 
 from video_assets import config
-from video_assets.databricks import check_main, databricks
+from video_assets.databricks import check_main
+from video_assets.databricks import launcher as databricks
 from video_assets.databricks.staging import StagedFiles, StagingLocationError
 from video_assets.databricks.dependency_check import SPARK_DISTRIBUTIONS, ResolutionFailed, resolve
 
