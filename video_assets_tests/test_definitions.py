@@ -82,7 +82,7 @@ def test_every_resource_key_exists_in_both_environments(monkeypatch, tmp_path):
     assert local["spark"].master == "local[*]" and local["spark"].use_delta_packages is True
     # A Unity Catalog schema and volume: what accounts opened today have (no DBFS root).
     assert remote["warehouse"].location == "main.video_assets"
-    assert remote["io_manager"].warehouse is remote["warehouse"]  # one store: the IO manager is built on it
+    assert remote["io_manager"].warehouse == remote["warehouse"]  # one store: the IO manager is built on it
     assert remote["landing"].location == "/Volumes/main/video_assets/landing/landing"
     assert remote["spark"].use_delta_packages is False
     assert remote["step_launcher"].staging_prefix == "/Volumes/main/video_assets/staging/dagster"
