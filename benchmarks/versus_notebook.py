@@ -29,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from whole_graph import LandingShape, landing_for  # noqa: E402
+from whole_graph import LandingShape, add_landing_arguments, landing_for  # noqa: E402
 
 TARGETS = {1_000_000: 1.5, 10_000_000: 2.0}  # graph / notebook, must
 DROPPED_KEYS = ("eventId", "event_id", "sessionId", "session_id", "deviceId", "device_id")
@@ -101,13 +101,7 @@ def graph_child(mode: str, first: str, last: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--days", type=int, default=3)
-    parser.add_argument("--start-date", default="2024-01-15")
-    parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--videos", type=int, default=LandingShape.videos)
-    parser.add_argument("--bad-line-share", type=float, default=LandingShape.bad_line_share)
-    parser.add_argument("--duplicate-share", type=float, default=LandingShape.duplicate_share)
+    add_landing_arguments(parser)
     parser.add_argument("--short-lines", action="store_true", help="~155-byte lines without eventId")
     parser.add_argument("--child", choices=["catalog", "range"], help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -347,19 +347,24 @@ def lifetime_history(args) -> int:
     return 0
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_landing_arguments(parser: argparse.ArgumentParser) -> None:
+    """The generated landing's size and shape (shared with versus_notebook.py, which reuses the same landing)."""
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--start-date", default="2024-01-15")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--videos", type=int, default=LandingShape.videos, help="videos in the generated catalog")
+    parser.add_argument("--bad-line-share", type=float, default=LandingShape.bad_line_share)
+    parser.add_argument("--duplicate-share", type=float, default=LandingShape.duplicate_share)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_landing_arguments(parser)
     parser.add_argument("--skip-floor", action="store_true", help="do not run the floor job")
     parser.add_argument("--lifetime-history", action="store_true", help="measure the all-time step vs history")
     parser.add_argument("--events-per-day", type=int, default=100_000)
     parser.add_argument("--floor-only", action="store_true", help="run only the floor job")
-    parser.add_argument("--videos", type=int, default=LandingShape.videos, help="videos in the generated catalog")
-    parser.add_argument("--bad-line-share", type=float, default=LandingShape.bad_line_share)
-    parser.add_argument("--duplicate-share", type=float, default=LandingShape.duplicate_share)
     args = parser.parse_args()
     if args.lifetime_history:
         return lifetime_history(args)
