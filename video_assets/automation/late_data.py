@@ -192,9 +192,8 @@ def late_data_sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
     if not asset_graph.has(RAW_EVENTS):
         return dg.SkipReason(f"{RAW_EVENTS.to_user_string()} is not in this code location.")
     materialized_days = context.instance.get_materialized_partitions(RAW_EVENTS)
-    found = landing.events().changed_days(
-        context.cursor, materialized_days, InstanceMaterializations(context.instance), context.log
-    )
+    history = InstanceMaterializations(context.instance)
+    found = landing.events().changed_days(context.cursor, materialized_days, history)
     if isinstance(found, str):
         return dg.SkipReason(found)
     for warning in found.warnings:

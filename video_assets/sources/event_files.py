@@ -95,7 +95,7 @@ class LandingFiles(EventSource):
         )
 
     def changed_days(
-        self, cursor: str | None, materialized_days: Iterable[str], history: Materializations, log: RunLog
+        self, cursor: str | None, materialized_days: Iterable[str], history: Materializations
     ) -> Changes | str:
         root = local_path(self.location)
         if root is None:

@@ -74,7 +74,7 @@ class EventsTable(EventSource):
         )
 
     def changed_days(
-        self, cursor: str | None, materialized_days: Iterable[str], history: Materializations, log: RunLog
+        self, cursor: str | None, materialized_days: Iterable[str], history: Materializations
     ) -> Changes | str:
         name = self.table.name
         reference = self.table.reference

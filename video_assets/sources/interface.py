@@ -88,7 +88,7 @@ class EventSource(ABC):
 
     @abstractmethod
     def changed_days(
-        self, cursor: str | None, materialized_days: Iterable[str], history: Materializations, log: RunLog
+        self, cursor: str | None, materialized_days: Iterable[str], history: Materializations
     ) -> Changes | str:
         """The materialized days whose records changed since the cursor, or the reason (text) the sensor skips."""
 

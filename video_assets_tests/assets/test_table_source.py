@@ -8,7 +8,7 @@ from pyspark.sql import types as T
 
 from video_assets.frames import literal_frame
 from video_assets.tables import TABLES
-from video_assets_tests.assets.small_landing import ALL, DAYS, record, write_day
+from video_assets_tests.assets.small_landing import ALL, DAYS, write_day
 from video_assets_tests.dagster_runs import materialize, use_folders
 
 # Rows a bronze table of a tracking pipeline holds (the notebook's shape: typed columns, sessionId), besides
