@@ -115,6 +115,11 @@ def field_rules(table: str) -> list[Rule]:
 # ---------------------------------------------------------------- row rules (between columns)
 
 
+def _at_most(smaller: str, larger: str) -> Rule:
+    """The rule ``smaller <= larger`` between two columns of a row."""
+    return Rule(f"{smaller} <= {larger}", F.col(smaller) <= F.col(larger), (smaller, larger))
+
+
 def _approx_le(smaller: str, larger: str) -> Column:
     return F.col(smaller) <= F.col(larger) + FLOAT_TOLERANCE
 
@@ -177,11 +182,7 @@ def _engagement_rules(settings: EngagementSettings) -> list[Rule]:
             _approx_le("max_position_seconds", "video_duration_seconds"),
             ("max_position_seconds", "video_duration_seconds"),
         ),
-        Rule(
-            "completion_count <= session_count",
-            F.col("completion_count") <= F.col("session_count"),
-            ("completion_count", "session_count"),
-        ),
+        _at_most("completion_count", "session_count"),
     ]
 
 
@@ -194,11 +195,7 @@ ROW_RULES: dict[str, RowRules] = {
     ],
     "raw_video_events_quarantine": lambda settings: [],
     "video_sessions": lambda settings: [
-        Rule(
-            "first_event_ts <= last_event_ts",
-            F.col("first_event_ts") <= F.col("last_event_ts"),
-            ("first_event_ts", "last_event_ts"),
-        ),
+        _at_most("first_event_ts", "last_event_ts"),
         Rule(
             "session_date = UTC date of closed_at",
             F.col("session_date") == F.to_date("closed_at"),
@@ -220,12 +217,8 @@ ROW_RULES: dict[str, RowRules] = {
         _normalized_platform_rule("normalized_platform"),
     ],
     "watch_intervals": lambda settings: [
-        Rule(
-            "start_position_seconds <= end_position_seconds",
-            F.col("start_position_seconds") <= F.col("end_position_seconds"),
-            ("start_position_seconds", "end_position_seconds"),
-        ),
-        Rule("wall_start_ts <= wall_end_ts", F.col("wall_start_ts") <= F.col("wall_end_ts"), ("wall_start_ts", "wall_end_ts")),
+        _at_most("start_position_seconds", "end_position_seconds"),
+        _at_most("wall_start_ts", "wall_end_ts"),
         Rule(
             "segment_count = size(segments)",
             F.col("segment_count") == F.size("segments"),
@@ -239,16 +232,12 @@ ROW_RULES: dict[str, RowRules] = {
             F.col("replay_count") == F.col("session_count") - 1,
             ("replay_count", "session_count"),
         ),
-        Rule(
-            "first_event_ts <= last_event_ts",
-            F.col("first_event_ts") <= F.col("last_event_ts"),
-            ("first_event_ts", "last_event_ts"),
-        ),
+        _at_most("first_event_ts", "last_event_ts"),
         Rule("quality_flags are known flags", _flags_within("quality_flags", METRIC_FLAGS), ("quality_flags",)),
     ],
     "engagement_tier_summary": lambda settings: [
-        Rule("user_count <= pair_count", F.col("user_count") <= F.col("pair_count"), ("user_count", "pair_count")),
-        Rule("video_count <= pair_count", F.col("video_count") <= F.col("pair_count"), ("video_count", "pair_count")),
+        _at_most("user_count", "pair_count"),
+        _at_most("video_count", "pair_count"),
     ],
     "video_engagement_summary": lambda settings: [
         Rule(
@@ -268,7 +257,7 @@ ROW_RULES: dict[str, RowRules] = {
             F.forall("retention_curve", lambda share: share.between(0, 1)),
             ("retention_curve",),
         ),
-        Rule("engaged_viewers <= viewers", F.col("engaged_viewers") <= F.col("viewers"), ("engaged_viewers", "viewers")),
+        _at_most("engaged_viewers", "viewers"),
         Rule(
             f"furthest_point_shares has {FURTHEST_POINT_BUCKETS} points",
             F.size("furthest_point_shares") == FURTHEST_POINT_BUCKETS,
@@ -286,22 +275,14 @@ ROW_RULES: dict[str, RowRules] = {
         ),
     ],
     "video_platform_summary": lambda settings: [
-        Rule("viewers <= sessions", F.col("viewers") <= F.col("sessions"), ("viewers", "sessions")),
-        Rule(
-            "completed_sessions <= sessions",
-            F.col("completed_sessions") <= F.col("sessions"),
-            ("completed_sessions", "sessions"),
-        ),
+        _at_most("viewers", "sessions"),
+        _at_most("completed_sessions", "sessions"),
         _normalized_platform_rule("platform"),
     ],
     "user_video_engagement": lambda settings: [
         *_engagement_rules(settings),
         Rule("is_replay = (session_count > 1)", F.col("is_replay") == (F.col("session_count") > 1), ("is_replay", "session_count")),
-        Rule(
-            "first_watch_ts <= last_watch_ts",
-            F.col("first_watch_ts") <= F.col("last_watch_ts"),
-            ("first_watch_ts", "last_watch_ts"),
-        ),
+        _at_most("first_watch_ts", "last_watch_ts"),
         Rule(
             "active_days <= days from first to last metric_date",
             F.col("active_days") <= F.datediff("last_metric_date", "first_metric_date") + 1,
@@ -309,26 +290,10 @@ ROW_RULES: dict[str, RowRules] = {
         ),
     ],
     "video_lifetime_summary": lambda settings: [
-        Rule(
-            "completed_viewers <= viewers",
-            F.col("completed_viewers") <= F.col("viewers"),
-            ("completed_viewers", "viewers"),
-        ),
-        Rule(
-            "returning_viewers <= viewers",
-            F.col("returning_viewers") <= F.col("viewers"),
-            ("returning_viewers", "viewers"),
-        ),
-        Rule(
-            "first_watch_ts <= last_watch_ts",
-            F.col("first_watch_ts") <= F.col("last_watch_ts"),
-            ("first_watch_ts", "last_watch_ts"),
-        ),
-        Rule(
-            "first_metric_date <= last_metric_date",
-            F.col("first_metric_date") <= F.col("last_metric_date"),
-            ("first_metric_date", "last_metric_date"),
-        ),
+        _at_most("completed_viewers", "viewers"),
+        _at_most("returning_viewers", "viewers"),
+        _at_most("first_watch_ts", "last_watch_ts"),
+        _at_most("first_metric_date", "last_metric_date"),
     ],
 }
 
