@@ -1,5 +1,5 @@
-"""The summaries: engagement_tier_summary, video_engagement_summary, video_platform_summary (daily);
-user_video_engagement and video_lifetime_summary (all time)."""
+"""The summaries: engagement_tier_summary, video_engagement_summary + video_platform_summary (daily, one step);
+user_video_engagement + video_lifetime_summary (all time, one step)."""
 
 from datetime import date
 
@@ -9,11 +9,13 @@ from video_assets.assets.common import (
     SPARK_KINDS,
     Output,
     StepLauncherParam,
+    TableWrite,
     day_range,
     materialized,
     merge_checked,
     partition_days,
     timed_step,
+    write_all_checked,
     write_checked,
 )
 from video_assets.assets.daily_inputs import agreeing_daily_inputs
@@ -95,107 +97,119 @@ def engagement_tier_summary(
     yield from materialized([Output("engagement_tier_summary", metadata, check_results)], days)
 
 
-@dg.asset(
-    group_name=SUMMARY_GROUP,
-    kinds=SPARK_KINDS,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="writes_video_engagement_summary",
-    metadata={"dagster/column_schema": column_schema("video_engagement_summary")},
+VIDEO_SUMMARY, PLATFORM_SUMMARY = "video_engagement_summary", "video_platform_summary"
+
+
+@dg.multi_asset(
+    outs={
+        VIDEO_SUMMARY: dg.AssetOut(
+            group_name=SUMMARY_GROUP,
+            kinds=SPARK_KINDS,
+            is_required=False,
+            metadata={"dagster/column_schema": column_schema(VIDEO_SUMMARY)},
+            description=(
+                "One row per (metric_date, video): viewers, sessions, watch seconds, completion, viewers per "
+                "tier, the audience retention curve (share of viewers covering each of N evenly spaced "
+                "moments), engaged viewers, milestones reached (25/50/75/95 %), where viewers stop (furthest "
+                "point), and retention relative to the day's videos of similar length."
+            ),
+        ),
+        PLATFORM_SUMMARY: dg.AssetOut(
+            group_name=SUMMARY_GROUP,
+            kinds=SPARK_KINDS,
+            is_required=False,
+            metadata={"dagster/column_schema": column_schema(PLATFORM_SUMMARY)},
+            description=(
+                "One row per (metric_date, video, platform): sessions, distinct viewers, watch seconds, "
+                "completed sessions and completion rate. A session's platform is its first event's non-empty "
+                "platform (lower-cased), `unknown` when none has one. Its sessions are checked against "
+                "video_engagement_summary's."
+            ),
+        ),
+    },
+    ins={"user_video_metrics": dg.AssetIn(), "watch_intervals": dg.AssetIn(), "video_sessions": dg.AssetIn()},
+    internal_asset_deps={
+        VIDEO_SUMMARY: {dg.AssetKey("user_video_metrics"), dg.AssetKey("watch_intervals")},
+        PLATFORM_SUMMARY: {dg.AssetKey("video_sessions"), dg.AssetKey(VIDEO_SUMMARY)},
+    },
     check_specs=[
-        *contract_specs("video_engagement_summary"),
+        *contract_specs(VIDEO_SUMMARY),
         check_spec(
             VIEWERS_MATCH,
-            "video_engagement_summary",
+            VIDEO_SUMMARY,
             "Per (day, video): viewers = distinct users with a user_video_metrics row.",
             additional_deps=["user_video_metrics"],
         ),
+        *contract_specs(PLATFORM_SUMMARY),
+        check_spec(
+            PLATFORM_SESSIONS_MATCH,
+            PLATFORM_SUMMARY,
+            "Per (day, video): sessions summed over the platforms = video_engagement_summary.sessions.",
+        ),
     ],
-    description=(
-        "One row per (metric_date, video): viewers, sessions, watch seconds, completion, viewers per tier, "
-        "the audience retention curve (share of viewers covering each of N evenly spaced moments), engaged "
-        "viewers, milestones reached (25/50/75/95 %), where viewers stop (furthest point), and retention "
-        "relative to the day's videos of similar length."
-    ),
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="writes_video_engagement_summary",
+    # One step for both per-video tables: one launch, one check query for both (either can run alone).
+    can_subset=True,
 )
 def video_engagement_summary(
     context: dg.AssetExecutionContext,
     user_video_metrics,
     watch_intervals,
-    warehouse: DeltaWarehouse,
-    engagement: EngagementSettings,
-    step_launcher: StepLauncherParam,
-):
-    days = partition_days(context)
-    with timed_step(context, "video_engagement_summary: aggregate, retention, write") as timing:
-        write, check_results = write_checked(
-            context,
-            warehouse,
-            "video_engagement_summary",
-            summaries.video_engagement_summary(user_video_metrics, watch_intervals, engagement),
-            engagement,
-            days,
-            invariant=Invariant(
-                VIEWERS_MATCH, "viewers = distinct users in metrics", invariants.viewers_match(user_video_metrics)
-            ),
-        )
-    top = aggregates.top_videos(warehouse.read_range("video_engagement_summary", days), asset_pictures.TOP_VIDEOS)
-    picture = asset_pictures.retention_picture(top)
-    metadata = {**write.metadata, "compute_seconds": timing["seconds"], "retention_top_videos": picture}
-    yield from materialized([Output("video_engagement_summary", metadata, check_results)], days)
-
-
-@dg.asset(
-    group_name=SUMMARY_GROUP,
-    kinds=SPARK_KINDS,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="writes_video_platform_summary",
-    metadata={"dagster/column_schema": column_schema("video_platform_summary")},
-    check_specs=[
-        *contract_specs("video_platform_summary"),
-        check_spec(
-            PLATFORM_SESSIONS_MATCH,
-            "video_platform_summary",
-            "Per (day, video): sessions summed over the platforms = video_engagement_summary.sessions.",
-            additional_deps=["video_engagement_summary"],
-        ),
-    ],
-    description=(
-        "One row per (metric_date, video, platform): sessions, distinct viewers, watch seconds, completed "
-        "sessions and completion rate. A session's platform is its first event's non-empty platform "
-        "(lower-cased), `unknown` when none has one. Runs after video_engagement_summary, which its "
-        "sessions are checked against."
-    ),
-)
-def video_platform_summary(
-    context: dg.AssetExecutionContext,
     video_sessions,
-    video_engagement_summary,
     warehouse: DeltaWarehouse,
     engagement: EngagementSettings,
     step_launcher: StepLauncherParam,
 ):
-    """Section 9d: the day's sessions by (video, platform)."""
+    """Sections 9a/9c per video and 9d per (video, platform), for the run's days."""
     days = partition_days(context)
-    with timed_step(context, "video_platform_summary: aggregate, write") as timing:
-        write, check_results = write_checked(
-            context,
-            warehouse,
-            "video_platform_summary",
-            platforms.video_platform_summary(video_sessions),
-            engagement,
-            days,
-            invariant=Invariant(
-                PLATFORM_SESSIONS_MATCH,
-                "sessions over the platforms = video_engagement_summary.sessions",
-                invariants.platform_sessions_match(video_engagement_summary),
-            ),
+    selected = {key.to_user_string() for key in context.selected_asset_keys}
+    if VIDEO_SUMMARY not in selected and warehouse.current_version(VIDEO_SUMMARY) is None:
+        raise dg.Failure(
+            description=(
+                f"{PLATFORM_SUMMARY} is checked against {VIDEO_SUMMARY}, which does not exist yet: "
+                f"materialize both (or {VIDEO_SUMMARY} first)."
+            )
         )
-    mix = aggregates.platform_mix(warehouse.read_range("video_platform_summary", days))
-    picture = asset_pictures.platform_mix_picture(mix)
-    metadata = {**write.metadata, "compute_seconds": timing["seconds"], "platform_mix": picture}
-    yield from materialized([Output("video_platform_summary", metadata, check_results)], days)
+    writes = []
+    if VIDEO_SUMMARY in selected:
+        writes.append(
+            TableWrite(
+                VIDEO_SUMMARY,
+                summaries.video_engagement_summary(user_video_metrics, watch_intervals, engagement),
+                invariant=Invariant(
+                    VIEWERS_MATCH, "viewers = distinct users in metrics", invariants.viewers_match(user_video_metrics)
+                ),
+            )
+        )
+    if PLATFORM_SUMMARY in selected:
+        writes.append(
+            TableWrite(
+                PLATFORM_SUMMARY,
+                platforms.video_platform_summary(video_sessions),
+                invariant=Invariant(
+                    PLATFORM_SESSIONS_MATCH,
+                    "sessions over the platforms = video_engagement_summary.sessions",
+                    # Read when the check runs: after this step has written the video summary (if it does).
+                    lambda: invariants.platform_sessions_match(warehouse.read_range(VIDEO_SUMMARY, days)),
+                ),
+            )
+        )
+    label = " and ".join(write.table for write in writes)
+    with timed_step(context, f"{label}: aggregate, write") as timing:
+        written = write_all_checked(context, warehouse, engagement, days, writes)
+    outputs = []
+    for write, (result, check_results) in zip(writes, written, strict=True):
+        metadata = {**result.metadata, "compute_seconds": timing["seconds"]}
+        if write.table == VIDEO_SUMMARY:
+            top = aggregates.top_videos(warehouse.read_range(VIDEO_SUMMARY, days), asset_pictures.TOP_VIDEOS)
+            metadata["retention_top_videos"] = asset_pictures.retention_picture(top)
+        else:
+            mix = aggregates.platform_mix(warehouse.read_range(PLATFORM_SUMMARY, days))
+            metadata["platform_mix"] = asset_pictures.platform_mix_picture(mix)
+        outputs.append(Output(write.table, metadata, check_results))
+    yield from materialized(outputs, days)
 
 
 def run_days(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
@@ -209,21 +223,44 @@ def run_days(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
     return None
 
 
-@dg.asset(
-    group_name=SUMMARY_GROUP,
-    kinds=SPARK_KINDS,
+@dg.multi_asset(
+    outs={
+        LIFETIME: dg.AssetOut(
+            group_name=SUMMARY_GROUP,
+            kinds=SPARK_KINDS,
+            is_required=False,
+            automation_condition=dg.AutomationCondition.eager(),
+            metadata={"dagster/column_schema": column_schema(LIFETIME)},
+            description=(
+                "All-time, one row per (user, video): totals, unique seconds over all days, first/last watch, "
+                "active days, replay, completed at least once, lifetime score and tier. A partitioned run "
+                "merges only the pairs its days touched; a run on its own rebuilds it from the daily tables."
+            ),
+        ),
+        VIDEO_LIFETIME: dg.AssetOut(
+            group_name=SUMMARY_GROUP,
+            kinds=SPARK_KINDS,
+            is_required=False,
+            automation_condition=dg.AutomationCondition.eager(),
+            metadata={"dagster/column_schema": column_schema(VIDEO_LIFETIME)},
+            description=(
+                "All-time, one row per video, from user_video_engagement: viewers, watch seconds, completed "
+                "and returning viewers, first and last watch, mean lifetime score. Each run recomputes the rows "
+                "from user_video_engagement and MERGEs only the videos whose row changed."
+            ),
+        ),
+    },
     deps=["user_video_metrics", "watch_intervals"],
-    automation_condition=dg.AutomationCondition.eager(),
+    internal_asset_deps={
+        LIFETIME: {dg.AssetKey("user_video_metrics"), dg.AssetKey("watch_intervals")},
+        VIDEO_LIFETIME: {dg.AssetKey(LIFETIME)},
+    },
+    check_specs=[*contract_specs(LIFETIME), *contract_specs(VIDEO_LIFETIME)],
     # Unpartitioned, but part of ranged runs (`--select 'raw_video_events*' --partition-range …`).
     backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=contract_specs(LIFETIME),
     pool="writes_user_video_engagement",
-    metadata={"dagster/column_schema": column_schema("user_video_engagement")},
-    description=(
-        "All-time, one row per (user, video): totals, unique seconds over all days, first/last watch, active "
-        "days, replay, completed at least once, lifetime score and tier. A partitioned run merges only the "
-        "pairs its days touched; a run on its own rebuilds it from the daily tables."
-    ),
+    # One step (one launch) for both all-time tables; either can run alone.
+    can_subset=True,
 )
 def user_video_engagement(
     context: dg.AssetExecutionContext,
@@ -231,6 +268,15 @@ def user_video_engagement(
     engagement: EngagementSettings,
     step_launcher: StepLauncherParam,
 ):
+    """Sections 9b (merged for the run's days) and 9e (the videos whose all-time row changed)."""
+    selected = {key.to_user_string() for key in context.selected_asset_keys}
+    if LIFETIME in selected:
+        yield from _user_video_engagement(context, warehouse, engagement)
+    if VIDEO_LIFETIME in selected:
+        yield from _video_lifetime_summary(context, warehouse, engagement)
+
+
+def _user_video_engagement(context: dg.AssetExecutionContext, warehouse: DeltaWarehouse, engagement: EngagementSettings):
     """Section 9b, incrementally: the pairs of the run's days are recomputed and MERGEd (docs/operating.md)."""
     days = run_days(context)
     version = warehouse.current_version(LIFETIME)
@@ -279,28 +325,7 @@ def _write_lifetime(context, warehouse: DeltaWarehouse, engagement: EngagementSe
     yield from materialized([Output(LIFETIME, metadata, check_results)], [])
 
 
-@dg.asset(
-    group_name=SUMMARY_GROUP,
-    kinds=SPARK_KINDS,
-    deps=[LIFETIME],
-    automation_condition=dg.AutomationCondition.eager(),
-    # Unpartitioned, but part of ranged runs, as user_video_engagement is.
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=contract_specs(VIDEO_LIFETIME),
-    pool="writes_video_lifetime_summary",
-    metadata={"dagster/column_schema": column_schema(VIDEO_LIFETIME)},
-    description=(
-        "All-time, one row per video, from user_video_engagement: viewers, watch seconds, completed and "
-        "returning viewers, first and last watch, mean lifetime score. Each run recomputes the rows from "
-        "user_video_engagement and MERGEs only the videos whose row changed."
-    ),
-)
-def video_lifetime_summary(
-    context: dg.AssetExecutionContext,
-    warehouse: DeltaWarehouse,
-    engagement: EngagementSettings,
-    step_launcher: StepLauncherParam,
-):
+def _video_lifetime_summary(context: dg.AssetExecutionContext, warehouse: DeltaWarehouse, engagement: EngagementSettings):
     """Section 9e: the first build writes every video; later runs MERGE the videos whose row changed."""
     source_version = warehouse.current_version(LIFETIME)
     if source_version is None:

@@ -60,7 +60,11 @@ class Invariant:
 
     name: str
     statement: str
-    reference: Reference
+    # Or a function returning it, called only when the check is selected (and after the step's earlier writes).
+    reference: Reference | Callable[[], Reference]
+
+    def resolved(self) -> Reference:
+        return self.reference() if callable(self.reference) else self.reference
 
 
 @dataclass
@@ -141,7 +145,7 @@ class TableChecks:
             self.table,
             with_rules=rules_failed,
             with_key=wants_key,
-            reference=invariant.reference if invariant is not None else None,
+            reference=invariant.resolved() if invariant is not None else None,
         )
         return report, query
 

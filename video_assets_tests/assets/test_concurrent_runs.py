@@ -67,7 +67,7 @@ def test_two_runs_of_one_day_started_together_both_end_correct(
     from video_assets.definitions import defs
 
     pools = {op.pool for op in defs.resolve_job_def("video_engagement_job").all_node_defs if op.pool}
-    assert {"writes_raw_video_events", "writes_user_video_engagement", "writes_video_lifetime_summary"} <= pools, pools
+    assert {"writes_raw_video_events", "writes_user_video_engagement", "writes_video_engagement_summary"} <= pools, pools
     with dg.DagsterInstance.get() as instance:
         for pool in pools:
             instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
