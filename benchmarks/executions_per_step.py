@@ -1,13 +1,14 @@
 """Benchmark: Spark SQL executions and seconds per asset step, for one day of a small landing.
 
-    .venv/bin/python benchmarks/executions_per_step.py            # warm: a first run, then the measured one
-    .venv/bin/python benchmarks/executions_per_step.py --list     # also every execution's description
+    .venv/bin/python benchmarks/executions_per_step.py            # a warm-up run, then the median of 5
+    .venv/bin/python benchmarks/executions_per_step.py --list     # also every execution's description (last run)
 
 On a few rows a step's time is its fixed cost: each Spark SQL execution (analysis, planning,
 a job per stage) costs about 0.1 s whatever the data. This counts them per step from Spark's own
 REST API (the executions' submission times inside each step's STEP_START..STEP_SUCCESS), so a
 change that saves queries shows here as a smaller count. The first run warms the JVM (class
-loading, JIT) and is not reported; the second writes the same day again, as a rerun does.
+loading, JIT) and is not reported; the next ``--runs`` (5) write the same day again, as reruns do, and
+each step's seconds and executions are their median.
 """
 
 import argparse
@@ -18,6 +19,7 @@ import tempfile
 import time
 import urllib.request
 from collections import Counter, defaultdict
+from statistics import median
 from datetime import datetime
 from pathlib import Path
 
@@ -72,6 +74,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--list", action="store_true", help="print every execution's description per step")
     parser.add_argument("--test-settings", action="store_true", help="the tests' Spark settings (no codegen, no AQE)")
+    parser.add_argument("--runs", type=int, default=5, help="measured runs after the warm-up (median reported)")
     args = parser.parse_args()
 
     import dagster as dg
@@ -97,33 +100,44 @@ def main() -> None:
 
     tags = {"dagster/asset_partition_range_start": DAY, "dagster/asset_partition_range_end": DAY}
     job = defs.resolve_job_def("video_engagement_job")
+    run_seconds, windows_per_run = [], []
     with dg.DagsterInstance.ephemeral() as instance:
-        for attempt in ("warm-up", "measured"):
+        for attempt in range(args.runs + 1):
             started = time.time()
             result = job.execute_in_process(tags=tags, resources=resources, instance=instance, raise_on_error=False)
-            seconds = time.time() - started
             if not result.success:
-                raise SystemExit(f"the {attempt} run failed")
-        windows = _step_windows(instance, result.run_id)
+                raise SystemExit(f"run {attempt} failed")
+            if attempt:  # the first warms the JVM
+                run_seconds.append(time.time() - started)
+                windows_per_run.append(_step_windows(instance, result.run_id))
         executions = _executions(ui_url, app_id)
 
-    per_step: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for submitted, description, ran in executions:
-        for step, (start, end) in windows.items():
-            if start <= submitted <= end:
-                per_step[step].append((description, ran))
-    print(f"one day ({DAY}) of the small landing, second run, {'tests' if args.test_settings else 'project'} settings")
+    # Per run, per step: the executions submitted inside the step's window.
+    per_run: list[dict[str, list[tuple[str, float]]]] = []
+    for windows in windows_per_run:
+        per_step: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        for submitted, description, ran in executions:
+            for step, (start, end) in windows.items():
+                if start <= submitted <= end:
+                    per_step[step].append((description, ran))
+        per_run.append(per_step)
+    last_windows, last_steps = windows_per_run[-1], per_run[-1]
+    settings_name = "tests" if args.test_settings else "project"
+    print(f"one day ({DAY}) of the small landing, median of {args.runs} runs after a warm-up, {settings_name} settings")
     print(f"{'step':<40} {'seconds':>8} {'executions':>11} {'their seconds':>14}")
-    for step, (start, end) in sorted(windows.items(), key=lambda item: item[1][0]):
-        ran = sum(r for _, r in per_step[step])
-        print(f"{step:<40} {end - start:>8.2f} {len(per_step[step]):>11} {ran:>14.2f}")
+    for step, _ in sorted(last_windows.items(), key=lambda item: item[1][0]):
+        seconds = median(w[step][1] - w[step][0] for w in windows_per_run)
+        count = median(len(r[step]) for r in per_run)
+        ran = median(sum(t for _, t in r[step]) for r in per_run)
+        print(f"{step:<40} {seconds:>8.2f} {count:>11.0f} {ran:>14.2f}")
         if args.list:
-            counts = Counter(d for d, _ in per_step[step])
-            for description, count in counts.most_common():
-                spent = sum(r for d, r in per_step[step] if d == description)
-                print(f"    {count:>3} x {spent:6.2f} s  {description}")
-    total = sum(len(v) for v in per_step.values())
-    print(f"{'whole run':<40} {seconds:>8.2f} {total:>11}")
+            counts = Counter(d for d, _ in last_steps[step])
+            for description, times in counts.most_common():
+                spent = sum(t for d, t in last_steps[step] if d == description)
+                print(f"    {times:>3} x {spent:6.2f} s  {description}")
+    total = median(sum(len(v) for v in r.values()) for r in per_run)
+    spread = f"(runs {min(run_seconds):.1f}..{max(run_seconds):.1f} s)"
+    print(f"{'whole run':<40} {median(run_seconds):>8.2f} {total:>11.0f}  {spread}")
 
 
 if __name__ == "__main__":
