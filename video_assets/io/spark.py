@@ -31,6 +31,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from video_assets import config
+from video_assets.io import jvm_archive
 
 _DELTA_EXTENSIONS = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -270,7 +271,7 @@ def start_spark_session(settings: dict[str, str]):
     if active is not None:
         return active  # a notebook's, or a test's: used as it is
     builder = SparkSession.builder
-    for key, value in settings.items():
+    for key, value in jvm_archive.with_archive(settings).items():
         builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
