@@ -17,8 +17,9 @@ package). Where an environment variable and the YAML both set a value, the
 variable wins.
 
 Left where they are on purpose: ``DAGSTER_HOME`` (Dagster's own setting, read
-by cli.py only to say where runs are stored), ``JAVA_HOME`` (only echoed in
-io/spark.py's error message when Spark cannot start), ``SPARK_REMOTE``
+by cli.py only to say where runs are stored), ``JAVA_HOME`` (echoed in
+io/spark.py's error message when Spark cannot start; in io/jvm_archive.py, part
+of the class archive's name: which Java it was built for), ``SPARK_REMOTE``
 (Spark's own variable for a Spark Connect address, which the compute running a
 step may set; io/spark.py honours it as pyspark does) and
 ``DATABRICKS_RUNTIME_VERSION`` (set by Databricks on its compute, where
@@ -82,6 +83,7 @@ DATABRICKS_HOST_VARIABLE = "DATABRICKS_HOST"
 DATABRICKS_TOKEN_VARIABLE = "DATABRICKS_TOKEN"
 # Set on the cluster only (the launcher forwards it): there the step already runs remotely.
 ON_DATABRICKS_VARIABLE = "VIDEO_ASSETS_ON_DATABRICKS"
+CACHE_DIR_VARIABLE = "VIDEO_ASSETS_CACHE_DIR"
 
 DEFAULT_ENVIRONMENT = "local"
 DEFAULT_LANDING_LOCATION = "data/landing"
@@ -183,6 +185,12 @@ class Settings:
         "unset",
         "set by the launcher on the cluster only (makes the cluster's step launcher inert); do not set it yourself",
     )
+    cache_dir: str | None = _variable(
+        CACHE_DIR_VARIABLE,
+        "`~/.cache/video-assets`",
+        "where this machine keeps what setup builds once: the JVM class archive (io/jvm_archive.py); never "
+        "forwarded to Databricks",
+    )
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
@@ -212,6 +220,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
         databricks_host=_host(text(DATABRICKS_HOST_VARIABLE)),
         databricks_token=text(DATABRICKS_TOKEN_VARIABLE),
         on_databricks=bool(text(ON_DATABRICKS_VARIABLE)),
+        cache_dir=text(CACHE_DIR_VARIABLE) or None,
     )
 
 
@@ -233,7 +242,7 @@ def export(variables: Mapping[str, str]) -> None:
 
 
 # Settings of the process that launches runs, meaningless where a step runs: never forwarded to a cluster.
-LAUNCH_SIDE_ONLY_VARIABLES = (ON_DATABRICKS_VARIABLE, SPARK_REMOTE_VARIABLE)
+LAUNCH_SIDE_ONLY_VARIABLES = (ON_DATABRICKS_VARIABLE, SPARK_REMOTE_VARIABLE, CACHE_DIR_VARIABLE)
 
 
 def forwarded_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:

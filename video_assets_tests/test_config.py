@@ -34,6 +34,7 @@ DEFAULTS = Settings(
     databricks_host="",
     databricks_token="",
     on_databricks=False,
+    cache_dir=None,
 )
 
 
@@ -65,6 +66,7 @@ def test_every_variable_is_parsed_to_its_type():
             "DATABRICKS_HOST": "adb-1.2.azuredatabricks.net",
             "DATABRICKS_TOKEN": " dapi-abc ",
             "VIDEO_ASSETS_ON_DATABRICKS": "1",
+            "VIDEO_ASSETS_CACHE_DIR": " /var/cache/va ",
         }
     )
     assert settings == Settings(
@@ -84,6 +86,7 @@ def test_every_variable_is_parsed_to_its_type():
         databricks_host="https://adb-1.2.azuredatabricks.net",
         databricks_token="dapi-abc",
         on_databricks=True,
+        cache_dir="/var/cache/va",
     )
     assert from_environment({"VIDEO_ASSETS_ALLOW_EMPTY_OVERWRITE": "0"}).allow_empty_overwrite is False
     assert from_environment({"VIDEO_ASSETS_MAX_QUARANTINE_SHARE": "0.1"}).max_quarantine_share == 0.1
@@ -198,6 +201,7 @@ def test_a_variable_wins_over_the_yaml(monkeypatch):
 ALLOWED_OUTSIDE = {
     ("cli.py", "DAGSTER_HOME"),
     ("io/spark.py", "JAVA_HOME"),
+    ("io/jvm_archive.py", "JAVA_HOME"),
     ("io/spark.py", "SPARK_REMOTE"),
     ("io/spark.py", "DATABRICKS_RUNTIME_VERSION"),
 }

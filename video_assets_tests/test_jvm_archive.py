@@ -1,17 +1,18 @@
 """The JVM class archive is used only by the JVM it was built for, and only where this process starts Spark."""
 
+from video_assets import config
 from video_assets.io import jvm_archive
 
 LOCAL = {"spark.master": "local[*]", "spark.jars.packages": "io.delta:delta-spark_4.2_2.13:4.4.0"}
 
 
 def test_without_an_archive_spark_starts_as_it_always_did(tmp_path, monkeypatch):
-    monkeypatch.setenv(jvm_archive.CACHE_VARIABLE, str(tmp_path))
+    monkeypatch.setenv(config.CACHE_DIR_VARIABLE, str(tmp_path))
     assert jvm_archive.with_archive(LOCAL) == LOCAL
 
 
 def test_an_archive_built_for_these_jars_is_mapped_by_the_local_jvm(tmp_path, monkeypatch):
-    monkeypatch.setenv(jvm_archive.CACHE_VARIABLE, str(tmp_path))
+    monkeypatch.setenv(config.CACHE_DIR_VARIABLE, str(tmp_path))
     archive = jvm_archive.archive_path(LOCAL)
     archive.parent.mkdir(parents=True)
     archive.write_bytes(b"archive")

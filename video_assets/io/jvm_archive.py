@@ -24,14 +24,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-CACHE_VARIABLE = "VIDEO_ASSETS_CACHE_DIR"
+from video_assets import config
+
 OPTION = "spark.driver.defaultJavaOptions"
 # What decides which classes and jars the JVM loads.
 _JAR_SETTINGS = ("spark.jars", "spark.jars.packages", "spark.jars.excludes")
 
 
 def archive_folder() -> Path:
-    return Path(os.environ.get(CACHE_VARIABLE) or "~/.cache/video-assets").expanduser() / "jvm"
+    return Path(config.from_environment().cache_dir or "~/.cache/video-assets").expanduser() / "jvm"
 
 
 def _java_identity() -> str:
