@@ -100,26 +100,32 @@ def engagement_tier_summary(
 VIDEO_SUMMARY, PLATFORM_SUMMARY = "video_engagement_summary", "video_platform_summary"
 
 
+def _table_out(table: str, description: str, **options) -> dg.AssetOut:
+    """One table of a summaries step that writes two: optional, so either can be materialized alone."""
+    return dg.AssetOut(
+        group_name=SUMMARY_GROUP,
+        kinds=SPARK_KINDS,
+        is_required=False,
+        metadata={"dagster/column_schema": column_schema(table)},
+        description=description,
+        **options,
+    )
+
+
 @dg.multi_asset(
     outs={
-        VIDEO_SUMMARY: dg.AssetOut(
-            group_name=SUMMARY_GROUP,
-            kinds=SPARK_KINDS,
-            is_required=False,
-            metadata={"dagster/column_schema": column_schema(VIDEO_SUMMARY)},
-            description=(
+        VIDEO_SUMMARY: _table_out(
+            VIDEO_SUMMARY,
+            (
                 "One row per (metric_date, video): viewers, sessions, watch seconds, completion, viewers per "
                 "tier, the audience retention curve (share of viewers covering each of N evenly spaced "
                 "moments), engaged viewers, milestones reached (25/50/75/95 %), where viewers stop (furthest "
                 "point), and retention relative to the day's videos of similar length."
             ),
         ),
-        PLATFORM_SUMMARY: dg.AssetOut(
-            group_name=SUMMARY_GROUP,
-            kinds=SPARK_KINDS,
-            is_required=False,
-            metadata={"dagster/column_schema": column_schema(PLATFORM_SUMMARY)},
-            description=(
+        PLATFORM_SUMMARY: _table_out(
+            PLATFORM_SUMMARY,
+            (
                 "One row per (metric_date, video, platform): sessions, distinct viewers, watch seconds, "
                 "completed sessions and completion rate. A session's platform is its first event's non-empty "
                 "platform (lower-cased), `unknown` when none has one. Its sessions are checked against "
@@ -225,29 +231,23 @@ def run_days(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
 
 @dg.multi_asset(
     outs={
-        LIFETIME: dg.AssetOut(
-            group_name=SUMMARY_GROUP,
-            kinds=SPARK_KINDS,
-            is_required=False,
-            automation_condition=dg.AutomationCondition.eager(),
-            metadata={"dagster/column_schema": column_schema(LIFETIME)},
-            description=(
+        LIFETIME: _table_out(
+            LIFETIME,
+            (
                 "All-time, one row per (user, video): totals, unique seconds over all days, first/last watch, "
                 "active days, replay, completed at least once, lifetime score and tier. A partitioned run "
                 "merges only the pairs its days touched; a run on its own rebuilds it from the daily tables."
             ),
-        ),
-        VIDEO_LIFETIME: dg.AssetOut(
-            group_name=SUMMARY_GROUP,
-            kinds=SPARK_KINDS,
-            is_required=False,
             automation_condition=dg.AutomationCondition.eager(),
-            metadata={"dagster/column_schema": column_schema(VIDEO_LIFETIME)},
-            description=(
+        ),
+        VIDEO_LIFETIME: _table_out(
+            VIDEO_LIFETIME,
+            (
                 "All-time, one row per video, from user_video_engagement: viewers, watch seconds, completed "
                 "and returning viewers, first and last watch, mean lifetime score. Each run recomputes the rows "
                 "from user_video_engagement and MERGEs only the videos whose row changed."
             ),
+            automation_condition=dg.AutomationCondition.eager(),
         ),
     },
     deps=["user_video_metrics", "watch_intervals"],
