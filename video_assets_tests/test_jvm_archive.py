@@ -27,3 +27,13 @@ def test_an_archive_built_for_these_jars_is_mapped_by_the_local_jvm(tmp_path, mo
     assert jvm_archive.with_archive(remote_master) == remote_master
     own_options = {**LOCAL, jvm_archive.OPTION: "-Xss4m"}
     assert jvm_archive.with_archive(own_options) == own_options
+
+
+def test_an_archive_path_a_jvm_option_cannot_hold_is_never_used(tmp_path, monkeypatch):
+    cache = tmp_path / "my cache"
+    monkeypatch.setenv(config.CACHE_DIR_VARIABLE, str(cache))
+    archive = jvm_archive.archive_path(LOCAL)
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"archive")
+    assert jvm_archive.with_archive(LOCAL) == LOCAL
+    assert jvm_archive.build() is None

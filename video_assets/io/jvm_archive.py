@@ -19,16 +19,22 @@ Databricks Connect and Databricks' own sessions are started elsewhere.
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from video_assets import config
+from video_assets.sql_names import delta_path_sql
 
 OPTION = "spark.driver.defaultJavaOptions"
 # What decides which classes and jars the JVM loads.
 _JAR_SETTINGS = ("spark.jars", "spark.jars.packages", "spark.jars.excludes")
+
+
+# Spark splits a JVM option string on blanks and quotes: an archive path with them would break the JVM's start.
+_PLAIN_PATH = re.compile(r"^[\w./+@,=:-]+$")
 
 
 def archive_folder() -> Path:
@@ -60,7 +66,7 @@ def with_archive(settings: dict[str, str]) -> dict[str, str]:
     if OPTION in settings or not settings.get("spark.master", "").startswith("local"):
         return settings
     archive = archive_path(settings)
-    if not archive.is_file():
+    if not _PLAIN_PATH.match(str(archive)) or not archive.is_file():
         return settings
     return {**settings, OPTION: f"-XX:SharedArchiveFile={archive}"}
 
@@ -89,9 +95,9 @@ def _warm_up(target: str) -> None:
     stored = spark.read.format("delta").load(table)
     stored.groupBy("day", "video_id").agg(F.count_if(F.col("event") == "play"), F.median("position")).collect()
     stored.createOrReplaceTempView("warm_up_source")
-    spark.sql(f"MERGE INTO delta.`{table}` t USING warm_up_source s ON t.user_id = s.user_id "
+    spark.sql(f"MERGE INTO {delta_path_sql(table)} t USING warm_up_source s ON t.user_id = s.user_id "
               "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *").collect()
-    spark.sql(f"DESCRIBE HISTORY delta.`{table}` LIMIT 1").collect()
+    spark.sql(f"DESCRIBE HISTORY {delta_path_sql(table)} LIMIT 1").collect()
     spark.stop()
 
 
@@ -103,6 +109,10 @@ def build() -> Path | None:
     if archive.is_file():
         print(f"JVM class archive: {archive} (already built)")
         return archive
+    if not _PLAIN_PATH.match(str(archive)):
+        print(f"JVM class archive not built: its path {archive} has blanks or quotes, which a JVM option cannot hold "
+              f"(set {config.CACHE_DIR_VARIABLE} to a plain path); Spark starts without it")
+        return None
     archive.parent.mkdir(parents=True, exist_ok=True)
     partial = archive.with_suffix(f".{os.getpid()}.partial")
     scratch = archive.parent / f"warm-up-{os.getpid()}"
