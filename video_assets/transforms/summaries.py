@@ -58,16 +58,18 @@ def engagement_tier_summary(metrics: DataFrame, first_day: date, last_day: date)
     return project(finished.orderBy("metric_date", "tier_order"), "engagement_tier_summary")
 
 
-def coverage_shares(metrics: DataFrame, intervals: DataFrame, buckets: int) -> DataFrame:
-    """Per (metric_date, video_id): retention_curve and the reached_<p>_share milestones, in one pass over the intervals.
+def coverage_counts(metrics: DataFrame, intervals: DataFrame, buckets: int) -> DataFrame:
+    """Per (metric_date, video_id) with intervals: ``_covered``, a map from point number to viewers covering it.
 
-    Point k of the curve is the share of viewers whose watch intervals cover
-    the moment duration * (k + 0.5) / buckets (an interval's span, ends
-    included); only the few k an interval can cover are generated (one
-    either side of the estimate), then tested exactly. The milestones
+    Point k < ``buckets`` is the moment duration * (k + 0.5) / buckets of the
+    retention curve, covered by an interval's span, ends included; only the
+    few k an interval can cover are generated (one either side of the
+    estimate), then tested exactly. The milestones
     (``audience.milestone_points``, the intervals taken as [start, end), as
-    SEMANTICS.md 9c says) are further points of the same count, numbered
-    from ``buckets`` on.
+    SEMANTICS.md 9c says) are further points, numbered from ``buckets`` on.
+
+    The spans are shuffled once, by (metric_date, video_id); the distinct
+    viewers per point and the map are then made within each partition.
     """
     durations = metrics.select("metric_date", "user_id", "video_id", "video_duration_seconds")
     spans = intervals.select(
@@ -86,39 +88,32 @@ def coverage_shares(metrics: DataFrame, intervals: DataFrame, buckets: int) -> D
     points = F.concat(curve_points, audience.milestone_points(start, end, duration, first_point=buckets))
     covered = (
         spans.where(duration > 0)
+        .repartition("metric_date", "video_id")
         .select("metric_date", "video_id", "user_id", F.explode(points).alias("point"))
         .distinct()
     )
     per_point = covered.groupBy("metric_date", "video_id", "point").agg(F.count(F.lit(1)).alias("viewers_covered"))
-    viewers = metrics.groupBy("metric_date", "video_id").agg(F.count(F.lit(1)).alias("_viewers"))
-    shares = per_point.join(viewers, ["metric_date", "video_id"]).groupBy("metric_date", "video_id").agg(
-        F.map_from_entries(
-            F.collect_list(F.struct("point", round_display(F.col("viewers_covered") / F.col("_viewers"), 4)))
-        ).alias("_shares")
+    return per_point.groupBy("metric_date", "video_id").agg(
+        F.map_from_entries(F.collect_list(F.struct("point", "viewers_covered"))).alias("_covered")
     )
-
-    def share_of(point: Column | int) -> Column:
-        return F.coalesce(F.try_element_at("_shares", point if isinstance(point, Column) else F.lit(point)), F.lit(0.0))
-
-    curve = F.transform(F.sequence(F.lit(0), F.lit(buckets - 1)), share_of)
-    milestones = [share_of(buckets + index).alias(name) for index, name in enumerate(audience.MILESTONE_COLUMNS)]
-    return shares.select("metric_date", "video_id", curve.alias("retention_curve"), *milestones)
 
 
 def video_engagement_summary(metrics: DataFrame, intervals: DataFrame, settings: EngagementSettings) -> DataFrame:
     """One row per (metric_date, video_id): audience, watch time, completion, tier counts, retention, 9c's audience.
 
-    viewers = distinct users with a metrics row; avg_watch_seconds is per
-    viewer; completion_rate is the share of viewers who completed. One
-    aggregation of the metrics and one pass over the intervals
-    (``coverage_shares``) give every column.
+    viewers = users with a metrics row (the table's key makes each row one
+    user); avg_watch_seconds is per viewer; completion_rate is the share of
+    viewers who completed. Point k of retention_curve and each
+    reached_<p>_share is the share of viewers covering it
+    (``coverage_counts``). One aggregation of the metrics and one pass over
+    the intervals give every column.
     """
     buckets = settings.retention_buckets
     viewers = metrics.withColumns(audience.viewer_columns(settings))
     per_video = viewers.groupBy("metric_date", "video_id").agg(
         F.first("video_title", ignorenulls=True).alias("video_title"),
         F.first("video_duration_seconds").alias("video_duration_seconds"),
-        F.countDistinct("user_id").alias("viewers"),
+        F.count(F.lit(1)).alias("viewers"),
         F.sum("session_count").alias("sessions"),
         F.sum("total_watch_seconds").alias("total_watch_seconds"),
         F.avg("total_watch_seconds").alias("avg_watch_seconds"),
@@ -127,15 +122,16 @@ def video_engagement_summary(metrics: DataFrame, intervals: DataFrame, settings:
         *[F.count(F.when(F.col("engagement_tier") == tier, 1)).alias(f"{tier.lower()}_tier_count") for tier in TIERS],
         *audience.viewer_aggregates(),
     )
-    shares = coverage_shares(metrics, intervals, buckets)
-    with_shares = (
-        audience.audience_columns(per_video)
-        .join(shares, ["metric_date", "video_id"], "left")
-        .withColumns(
-            {
-                "retention_curve": F.coalesce("retention_curve", F.array_repeat(F.lit(0.0), buckets)),
-                **{name: F.coalesce(name, F.lit(0.0)) for name in audience.MILESTONE_COLUMNS},
-            }
-        )
+    covered = per_video.join(coverage_counts(metrics, intervals, buckets), ["metric_date", "video_id"], "left")
+
+    def share_of(point: Column | int) -> Column:
+        count = F.try_element_at("_covered", point if isinstance(point, Column) else F.lit(point))
+        return round_display(F.coalesce(count, F.lit(0)) / F.col("viewers"), 4)
+
+    with_shares = covered.withColumns(
+        {
+            "retention_curve": F.transform(F.sequence(F.lit(0), F.lit(buckets - 1)), share_of),
+            **{name: share_of(buckets + index) for index, name in enumerate(audience.MILESTONE_COLUMNS)},
+        }
     )
-    return project(with_shares, "video_engagement_summary")
+    return project(audience.audience_columns(with_shares), "video_engagement_summary")
