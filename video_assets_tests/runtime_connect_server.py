@@ -2,7 +2,8 @@
 
 Standalone (only pyspark): it stands for the Spark that Databricks runs, so it uses none of the project's
 code. Its one argument is JSON: port, delta_package (Maven coordinate), settings (extra Spark settings),
-warehouse. It prints VIDEO_ASSETS_CONNECT_SERVER_READY when clients may connect and runs until SIGTERM.
+warehouse. It prints VIDEO_ASSETS_CONNECT_SERVER_READY when clients may connect and runs until SIGTERM, or
+exits with 3 when its SparkContext stops.
 """
 
 import json
@@ -49,7 +50,12 @@ def main() -> None:
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    stopped.wait()
+    # A server whose SparkContext stopped (a JVM error) answers every client with an error: exit instead, so
+    # that ConnectServers starts a new one for the next test.
+    while not stopped.wait(2):
+        if spark.sparkContext._jsc.sc().isStopped():
+            print("VIDEO_ASSETS_CONNECT_SERVER_STOPPED: the SparkContext stopped", flush=True)
+            sys.exit(3)
     spark.stop()
 
 

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -301,6 +302,16 @@ class ConnectServers:
         self._servers: dict[str, tuple[subprocess.Popen, str]] = {}
 
     def address(self, line: str) -> str:
+        """The line's server, started now when it has none or when the one it had has exited (its log kept)."""
+        if line in self._servers and self._servers[line][0].poll() is not None:
+            process, _ = self._servers.pop(line)
+            log = self._log_dir / f"connect-server-{line}.log"
+            kept = log.rename(log.with_name(f"connect-server-{line}-exited-{process.pid}.log"))
+            warnings.warn(
+                f"the Spark {line} Connect server exited with {process.returncode}; starting another "
+                f"(its log: {kept}):\n{kept.read_text(errors='replace')[-2000:]}",
+                stacklevel=2,
+            )
         if line not in self._servers:
             self._servers[line] = self._start(line)
         return self._servers[line][1]
