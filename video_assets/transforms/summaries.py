@@ -126,7 +126,7 @@ def video_engagement_summary(metrics: DataFrame, intervals: DataFrame, settings:
 
     def share_of(point: Column | int) -> Column:
         count = F.try_element_at("_covered", point if isinstance(point, Column) else F.lit(point))
-        return round_display(F.coalesce(count, F.lit(0)) / F.col("viewers"), 4)
+        return round_display(ratio(F.coalesce(count, F.lit(0)), F.col("viewers")), audience.SHARE_DIGITS)
 
     with_shares = covered.withColumns(
         {
