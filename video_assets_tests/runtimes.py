@@ -305,7 +305,7 @@ class ConnectServers:
         """The line's server, started now when it has none or when the one it had has exited (its log kept)."""
         if line in self._servers and self._servers[line][0].poll() is not None:
             process, _ = self._servers.pop(line)
-            log = self._log_dir / f"connect-server-{line}.log"
+            log = self._log_of(line)
             kept = log.rename(log.with_name(f"connect-server-{line}-exited-{process.pid}.log"))
             warnings.warn(
                 f"the Spark {line} Connect server exited with {process.returncode}; starting another "
@@ -316,13 +316,16 @@ class ConnectServers:
             self._servers[line] = self._start(line)
         return self._servers[line][1]
 
+    def _log_of(self, line: str) -> Path:
+        return self._log_dir / f"connect-server-{line}.log"
+
     def _start(self, line: str) -> tuple[subprocess.Popen, str]:
         from video_assets_tests.spark_settings import free_port  # noqa: PLC0415
 
         spark_line = SPARK_LINES[line]
         python = line_env(line)
         port = free_port()
-        log = self._log_dir / f"connect-server-{line}.log"
+        log = self._log_of(line)
         work = self._log_dir / f"connect-server-{line}"
         work.mkdir(parents=True, exist_ok=True)
         arguments = {
