@@ -75,6 +75,9 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="print every execution's description per step")
     parser.add_argument("--test-settings", action="store_true", help="the tests' Spark settings (no codegen, no AQE)")
     parser.add_argument("--runs", type=int, default=5, help="measured runs after the warm-up (median reported)")
+    parser.add_argument(
+        "--conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting on top (repeatable)"
+    )
     args = parser.parse_args()
 
     import dagster as dg
@@ -93,6 +96,7 @@ def main() -> None:
         from video_assets_tests.spark_settings import TEST_SPARK_SETTINGS
 
         conf.update(TEST_SPARK_SETTINGS)
+    conf.update(setting.split("=", 1) for setting in args.conf)
     # Started here with its web UI (the REST API counts executions); every resource then shares it.
     spark = resources["spark"].model_copy(update={"ui_enabled": True, "conf": conf}).get_session()
     app_id = spark.sparkContext.applicationId
@@ -122,7 +126,7 @@ def main() -> None:
                     per_step[step].append((description, ran))
         per_run.append(per_step)
     last_windows, last_steps = windows_per_run[-1], per_run[-1]
-    settings_name = "tests" if args.test_settings else "project"
+    settings_name = ("tests" if args.test_settings else "project") + "".join(f", {c}" for c in args.conf)
     print(f"one day ({DAY}) of the small landing, median of {args.runs} runs after a warm-up, {settings_name} settings")
     print(f"{'step':<40} {'seconds':>8} {'executions':>11} {'their seconds':>14}")
     for step, _ in sorted(last_windows.items(), key=lambda item: item[1][0]):

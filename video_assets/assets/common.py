@@ -15,9 +15,11 @@ from video_assets.checks.in_step import Invariant, TableChecks, WrittenTable, ev
 from video_assets.checks.results import COLUMNS_BACKFILLED, backfill_result, per_day_evaluations, verdicts
 from video_assets.io.delta import DeltaWarehouse, WriteResult
 from video_assets.io.scratch import RunState, remove_abandoned
+from video_assets.io.spark import SparkResource
 from video_assets.settings import EngagementSettings
 
 SPARK_KINDS = {"spark", "delta"}
+RAW_EVENTS_TABLE = "raw_video_events"
 # Every Spark asset takes a `step_launcher: StepLauncherParam` argument: on
 # Databricks that resource takes the step to the cluster; locally it holds
 # nothing and the step runs in process. The asset body never uses it.
@@ -52,6 +54,33 @@ def run_state_in(instance: dg.DagsterInstance):
 def remove_abandoned_scratch(context, warehouse: DeltaWarehouse) -> None:
     """Before a step writes scratch rows: removes those that earlier, killed steps left (io/scratch.py)."""
     remove_abandoned(warehouse.spark.get_session(), warehouse.location, run_state_in(context.instance), context.log)
+
+
+def choose_query_execution(context, warehouse: DeltaWarehouse) -> None:
+    """For a step after the raw stage: its queries run interpreted while raw_video_events is small.
+
+    Every table such a step reads or writes is derived from raw_video_events, so the table's whole row
+    count (which Delta answers from its log) bounds the step's work. The raw stage's steps read the
+    landing, whose size is unknown before reading: they start compiled (``use_interpreted(False)``).
+    """
+    spark = warehouse.spark
+    if spark.interprets_small_runs():
+        events = warehouse.table_rows(RAW_EVENTS_TABLE)
+        interpret_when_few(context, spark, events, f"{RAW_EVENTS_TABLE} holds {events} events")
+
+
+def interpret_when_few(context, spark: SparkResource, rows: int | None, what: str) -> None:
+    """Runs the step's next queries interpreted when ``rows`` (None: unknown) is below
+    ``spark.interpreted_below_events``, compiled otherwise; ``what`` says what was counted, for the log."""
+    if not spark.interprets_small_runs():
+        return
+    interpreted = rows is not None and rows < spark.interpreted_below_events
+    spark.use_interpreted(interpreted)
+    if interpreted:
+        context.log.info(
+            f"{what} (fewer than spark.interpreted_below_events = {spark.interpreted_below_events}): "
+            "the step's queries run interpreted from here, without compiling code"
+        )
 
 
 @contextmanager

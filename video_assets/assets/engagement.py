@@ -8,6 +8,7 @@ from video_assets.assets.common import (
     Output,
     StepLauncherParam,
     TableWrite,
+    choose_query_execution,
     day_range,
     materialized,
     partition_days,
@@ -98,6 +99,7 @@ def video_sessions(
     serverless compute refuses), and both tables and the events_in_sessions
     check are built from them.
     """
+    choose_query_execution(context, warehouse)
     first_day, last_day = day_range(context)
     days = partition_days(context)
     overview = {f"ended_by:{name}": F.count_if(F.col("ended_by") == name) for name in sessions.ENDED_BY}
@@ -184,6 +186,7 @@ def user_video_metrics(
     step_launcher: StepLauncherParam,
 ):
     """Section 8 metrics per user-video-day."""
+    choose_query_execution(context, warehouse)
     days = partition_days(context)
     with timed_step(context, "user_video_metrics: aggregate, score, write") as timing:
         write, check_results = write_checked(

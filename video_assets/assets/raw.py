@@ -10,6 +10,7 @@ from video_assets.assets.common import (
     materialized,
     partition_days,
     remove_abandoned_scratch,
+    interpret_when_few,
     timed_step,
     write_checked,
 )
@@ -70,6 +71,7 @@ def video_catalog(
     step_launcher: StepLauncherParam,
 ):
     """The catalog (file or table) validated row by row (SEMANTICS.md 1); rejected and duration-less rows counted."""
+    spark.use_interpreted(False)  # the file's size is unknown before reading it
     read = landing.catalog().read(spark.get_session(), context.log)
     counts = read.counts
     if (counts is None or counts.videos == 0) and warehouse.has_rows("video_catalog"):
@@ -186,6 +188,7 @@ def raw_video_events(
     the clean table from the other, de-duplicated (one shuffle). Every count
     the checks need is observed on the way (docs/performance.md).
     """
+    spark.use_interpreted(False)  # the landing's size is unknown before reading it
     session = spark.get_session()
     days = partition_days(context)
     read = landing.events().read_days(session, days, context.log, lambda held: warehouse.days_with_rows(CLEAN, held))
@@ -200,6 +203,9 @@ def raw_video_events(
                 _kept_for_the_tables(events.classify_lines(read.lines)), QUARANTINED,
                 observe=line_counters(days, events.QUARANTINE_REASONS),
             )
+        # The rest of the step (both writes and their checks) works on these lines only.
+        lines = int(line_totals.get("lines", 0))
+        interpret_when_few(context, spark, lines, f"{lines} landing lines read")
         with timed_step(context, "raw_video_events_quarantine: write") as quarantine_timing:
             quarantine_write, quarantine_checks = write_checked(
                 context, warehouse, QUARANTINE,

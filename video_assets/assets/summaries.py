@@ -10,6 +10,7 @@ from video_assets.assets.common import (
     Output,
     StepLauncherParam,
     TableWrite,
+    choose_query_execution,
     day_range,
     materialized,
     merge_checked,
@@ -75,6 +76,7 @@ def engagement_tier_summary(
     engagement: EngagementSettings,
     step_launcher: StepLauncherParam,
 ):
+    choose_query_execution(context, warehouse)
     first_day, last_day = day_range(context)
     days = partition_days(context)
     with timed_step(context, "engagement_tier_summary: aggregate, write") as timing:
@@ -169,6 +171,7 @@ def video_engagement_summary(
     step_launcher: StepLauncherParam,
 ):
     """Sections 9a/9c per video and 9d per (video, platform), for the run's days."""
+    choose_query_execution(context, warehouse)
     days = partition_days(context)
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     if VIDEO_SUMMARY not in selected and warehouse.current_version(VIDEO_SUMMARY) is None:
@@ -269,6 +272,7 @@ def user_video_engagement(
     step_launcher: StepLauncherParam,
 ):
     """Sections 9b (merged for the run's days) and 9e (the videos whose all-time row changed)."""
+    choose_query_execution(context, warehouse)
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     if LIFETIME in selected:
         yield from _user_video_engagement(context, warehouse, engagement)

@@ -206,6 +206,14 @@ class DeltaWarehouse(dg.ConfigurableResource):
         present = location.read(spark).where(f"{column} IN ({wanted})").select(column).distinct()
         return sorted(row[0].isoformat() for row in present.collect())
 
+    def table_rows(self, name: str) -> int | None:
+        """Rows the whole table holds (Delta answers from its log, no scan); None when there is no such table."""
+        spark = self.spark.get_session()
+        location = self.table(name)
+        if not location.exists(spark):
+            return None
+        return int(spark.sql(f"SELECT count(*) FROM {location.sql_name}").first()[0])
+
     def has_rows(self, name: str) -> bool:
         spark = self.spark.get_session()
         location = self.table(name)
