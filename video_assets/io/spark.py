@@ -157,10 +157,10 @@ class SparkResource(dg.ConfigurableResource):
         default=50_000,
         ge=0,
         description=(
-            "Steps after the raw stage run their queries interpreted, without generating and compiling Java "
-            "for each, while raw_video_events holds fewer events than this (0: never). On a few thousand rows "
-            "compiling costs more than it saves: a one-day run of a small landing takes about 40 % less. "
-            "Only where this process started Spark itself (the local default)."
+            "Steps run their queries interpreted, without generating and compiling Java for each, while "
+            "raw_video_events holds fewer events than this (the steps after the raw stage), or once the raw "
+            "step has read fewer landing lines (0: never). On a few thousand rows compiling costs more than "
+            "it saves (docs/performance.md). Only where this process started Spark itself (the local default)."
         ),
     )
 
