@@ -7,10 +7,10 @@ from video_assets.assets.common import (
     SPARK_KINDS,
     Output,
     StepLauncherParam,
+    interpret_when_few,
     materialized,
     partition_days,
     remove_abandoned_scratch,
-    interpret_when_few,
     timed_step,
     write_checked,
 )
