@@ -165,7 +165,8 @@ class SparkResource(dg.ConfigurableResource):
     )
 
     _session = PrivateAttr(default=None)
-    _compiled_settings = PrivateAttr(default=None)  # the code-generation settings the session started with
+    _started_here = PrivateAttr(default=False)  # a classic session this process started (or joined locally)
+    _compiled_settings = PrivateAttr(default=None)  # its code-generation settings, read before the first switch
 
     def settings(self) -> dict[str, str]:
         """Every Spark setting this resource applies when it starts a session."""
@@ -218,21 +219,22 @@ class SparkResource(dg.ConfigurableResource):
             elif compute_provides_session():
                 self._session = provided_session(self.session_settings())
             else:
-                session = start_spark_session(self.settings())
-                self._compiled_settings = {key: session.conf.get(key) for key in _INTERPRETED}
-                self._session = session
+                self._session = start_spark_session(self.settings())
+                self._started_here = True
         return self._session
 
     def interprets_small_runs(self) -> bool:
         """Whether steps may switch this process's session to interpreted queries (``use_interpreted``)."""
         self.get_session()
-        return self._compiled_settings is not None and self.interpreted_below_events > 0
+        return self._started_here and self.interpreted_below_events > 0
 
     def use_interpreted(self, interpreted: bool) -> None:
         """Runs the next queries interpreted, or with generated code as the session started; results are the
         same either way (Spark's own tests run both paths). Only on a session this process started."""
         if not self.interprets_small_runs():
             return
+        if self._compiled_settings is None:
+            self._compiled_settings = {key: self._session.conf.get(key) for key in _INTERPRETED}
         for key, value in (_INTERPRETED if interpreted else self._compiled_settings).items():
             self._session.conf.set(key, value)
 
