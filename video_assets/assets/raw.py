@@ -4,6 +4,7 @@ import dagster as dg
 from pyspark.sql import functions as F
 
 from video_assets.assets.common import (
+    RAW_EVENTS_TABLE,
     SPARK_KINDS,
     Output,
     StepLauncherParam,
@@ -37,7 +38,7 @@ from video_assets.tables import column_schema
 from video_assets.transforms import events
 
 RAW_GROUP = "raw"
-CLEAN, QUARANTINE = "raw_video_events", "raw_video_events_quarantine"
+CLEAN, QUARANTINE = RAW_EVENTS_TABLE, "raw_video_events_quarantine"
 QUARANTINED = "_quarantined"  # the scratch rows' split: a line with a quarantine reason or a candidate event
 
 
