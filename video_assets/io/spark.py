@@ -308,30 +308,15 @@ def driver_jvm_options(settings: dict[str, str]) -> dict[str, str]:
     """``settings`` with the default JVM options of a driver this process launches (local master): the
     throughput collector and, when one was built, the class archive (io/jvm_archive.py).
 
-    Settings that name their own ``spark.driver.defaultJavaOptions`` keep exactly what they say; a collector
-    chosen anywhere else the JVM reads options from is kept (two would stop the JVM).
+    Settings that name their own ``spark.driver.defaultJavaOptions``, or a collector in
+    ``spark.driver.extraJavaOptions``, keep exactly what they say.
     """
     if jvm_archive.OPTION in settings or not settings.get("spark.master", "").startswith("local"):
         return settings
     archive = jvm_archive.with_archive(settings).get(jvm_archive.OPTION)
-    collector = None if _collector_chosen_elsewhere(settings) else DRIVER_COLLECTOR
+    collector = None if _COLLECTOR_CHOICE.search(settings.get("spark.driver.extraJavaOptions", "")) else DRIVER_COLLECTOR
     options = " ".join(option for option in (collector, archive) if option)
     return {**settings, jvm_archive.OPTION: options} if options else settings
-
-
-def _collector_chosen_elsewhere(settings: dict[str, str]) -> bool:
-    """Whether the driver's extra options, Java's own option variables or Spark's defaults file choose a
-    collector."""
-    conf_dir = os.environ.get("SPARK_CONF_DIR") or (
-        os.path.join(os.environ["SPARK_HOME"], "conf") if os.environ.get("SPARK_HOME") else None
-    )
-    defaults_file = Path(conf_dir, "spark-defaults.conf") if conf_dir else None
-    places = [
-        settings.get("spark.driver.extraJavaOptions", ""),
-        *(os.environ.get(name, "") for name in ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS")),
-        defaults_file.read_text(errors="replace") if defaults_file and defaults_file.is_file() else "",
-    ]
-    return any(_COLLECTOR_CHOICE.search(place) for place in places)
 
 
 def start_spark_session(settings: dict[str, str]):
