@@ -2,7 +2,6 @@
 
 from video_assets import config
 from video_assets.io import jvm_archive
-from video_assets.io.spark import driver_jvm_options
 
 LOCAL = {"spark.master": "local[*]", "spark.jars.packages": "io.delta:delta-spark_4.2_2.13:4.4.0"}
 
@@ -38,26 +37,3 @@ def test_an_archive_path_a_jvm_option_cannot_hold_is_never_used(tmp_path, monkey
     archive.write_bytes(b"archive")
     assert jvm_archive.with_archive(LOCAL) == LOCAL
     assert jvm_archive.build() is None
-
-
-def test_a_driver_this_process_starts_runs_the_throughput_collector_unless_the_settings_choose(tmp_path, monkeypatch):
-    monkeypatch.setenv(config.CACHE_DIR_VARIABLE, str(tmp_path))
-    assert driver_jvm_options(LOCAL) == {**LOCAL, jvm_archive.OPTION: "-XX:+UseParallelGC"}
-    archive = jvm_archive.archive_path(LOCAL)
-    archive.parent.mkdir(parents=True)
-    archive.write_bytes(b"archive")
-    assert driver_jvm_options(LOCAL) == {
-        **LOCAL, jvm_archive.OPTION: f"-XX:+UseParallelGC -XX:SharedArchiveFile={archive}"
-    }
-    # A collector named in the extra options is the one used (two would stop the JVM): the archive only.
-    own_collector = {**LOCAL, "spark.driver.extraJavaOptions": "-Xss4m -XX:+UseG1GC"}
-    assert driver_jvm_options(own_collector) == {**own_collector, jvm_archive.OPTION: f"-XX:SharedArchiveFile={archive}"}
-    own_defaults = {**LOCAL, jvm_archive.OPTION: "-Xss4m"}
-    assert driver_jvm_options(own_defaults) == own_defaults
-    remote_master = {**LOCAL, "spark.master": "spark://cluster:7077"}
-    assert driver_jvm_options(remote_master) == remote_master
-
-
-def test_the_shared_session_jvm_runs_the_throughput_collector(spark):
-    beans = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()
-    assert sorted(bean.getName() for bean in beans) == ["PS MarkSweep", "PS Scavenge"]

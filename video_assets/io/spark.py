@@ -296,29 +296,6 @@ def provided_session(settings: dict[str, str]):
     return session
 
 
-# The driver JVM's garbage collector where this process starts Spark: the throughput collector, not Java's
-# default G1, whose concurrent marking and write barriers cost a 2-core machine more CPU than its short pauses
-# are worth to a batch run (1M events / 3 days: 191.2 s with G1, 173.0 s with it, peak memory 3.66 -> 3.38 GiB;
-# a one-day small run 39.8 / 49.7 s warm -> 38.1 / 39.2 s; docs/performance.md).
-DRIVER_COLLECTOR = "-XX:+UseParallelGC"
-_COLLECTOR_CHOICE = re.compile(r"-XX:\+Use\w*GC\b")
-
-
-def driver_jvm_options(settings: dict[str, str]) -> dict[str, str]:
-    """``settings`` with the default JVM options of a driver this process launches (local master): the
-    throughput collector and, when one was built, the class archive (io/jvm_archive.py).
-
-    Settings that name their own ``spark.driver.defaultJavaOptions``, or a collector in
-    ``spark.driver.extraJavaOptions``, keep exactly what they say.
-    """
-    if jvm_archive.OPTION in settings or not settings.get("spark.master", "").startswith("local"):
-        return settings
-    archive = jvm_archive.with_archive(settings).get(jvm_archive.OPTION)
-    collector = None if _COLLECTOR_CHOICE.search(settings.get("spark.driver.extraJavaOptions", "")) else DRIVER_COLLECTOR
-    options = " ".join(option for option in (collector, archive) if option)
-    return {**settings, jvm_archive.OPTION: options} if options else settings
-
-
 def start_spark_session(settings: dict[str, str]):
     from pyspark.sql import SparkSession  # noqa: PLC0415 - keep import cost off the launching side
 
@@ -326,7 +303,7 @@ def start_spark_session(settings: dict[str, str]):
     if active is not None:
         return active  # a notebook's, or a test's: used as it is
     builder = SparkSession.builder
-    for key, value in driver_jvm_options(settings).items():
+    for key, value in jvm_archive.with_archive(settings).items():
         builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
