@@ -21,7 +21,8 @@ TEST_SPARK_SETTINGS = {
     "spark.python.sql.dataFrameDebugging.enabled": "false",
     # The throughput collector instead of G1: on two cores G1's concurrent marking and write barriers cost
     # more CPU than its short pauses save a JVM that plans thousands of small queries (transform tests:
-    # 115-128 s with G1, 108-117 s with this, 172-183 busy CPU seconds instead of 187-200).
+    # 115-128 s with G1, 108-117 s with this, 172-183 busy CPU seconds instead of 187-200). Not the
+    # project's default: at 10M events its raw step was slower with it (docs/performance.md).
     "spark.driver.extraJavaOptions": "-XX:+UseParallelGC",
 }
 
