@@ -19,20 +19,13 @@ TEST_SPARK_SETTINGS = {
     # PySpark records the Python call site of every Column function for Spark's error messages: about
     # eight Py4J round trips per function (classify_lines: 6,000 -> 2,600), 15 % of the transform tests.
     "spark.python.sql.dataFrameDebugging.enabled": "false",
-    # The throughput collector instead of G1: on two cores G1's concurrent marking and write barriers cost
-    # more CPU than its short pauses save a JVM that plans thousands of small queries (transform tests:
-    # 115-128 s with G1, 108-117 s with this, 172-183 busy CPU seconds instead of 187-200). Not the
-    # project's default: at 10M events its raw step was slower with it (docs/performance.md).
-    "spark.driver.extraJavaOptions": "-XX:+UseParallelGC",
 }
 
 
 # For a JVM that lives a few minutes (a runtime-matrix run or Connect server): the JIT's first tier only. C2's
 # compilations cost more CPU than they save before such a JVM ends (a Spark 4.0 Connect server through the
 # small graph: 94 CPU s with both tiers, 61-70 s with the first only).
-SHORT_LIVED_JVM_SETTINGS = {
-    "spark.driver.extraJavaOptions": f"{TEST_SPARK_SETTINGS['spark.driver.extraJavaOptions']} -XX:TieredStopAtLevel=1"
-}
+SHORT_LIVED_JVM_SETTINGS = {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"}
 
 
 def spark_defaults_dir(directory: Path, extra: dict[str, str] | None = None) -> Path:
