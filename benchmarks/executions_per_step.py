@@ -95,20 +95,10 @@ def main() -> None:
     from video_assets.jobs import video_engagement_job
     from video_assets.config import build_resources
 
-    resources = build_resources()
-    if args.interpreted_below is not None:
-        from video_assets.io.delta import DeltaIOManager, DeltaWarehouse
-
-        # New instances: Dagster builds a run's resources from their configuration, which model_copy leaves as it was.
-        spark, stored = resources["spark"], resources["warehouse"]
-        spark_resource = type(spark)(**{
-            **{name: getattr(spark, name) for name in type(spark).model_fields},
-            "interpreted_below_events": args.interpreted_below,
-        })
-        warehouse = DeltaWarehouse(
-            location=stored.location, allow_empty_overwrite=stored.allow_empty_overwrite, spark=spark_resource
-        )
-        resources.update(spark=spark_resource, warehouse=warehouse, io_manager=DeltaIOManager(warehouse=warehouse))
+    # Built with the override (Dagster builds a run's resources from their configuration, which model_copy
+    # leaves as it was).
+    overrides = {} if args.interpreted_below is None else {"interpreted_below_events": args.interpreted_below}
+    resources = build_resources(spark_overrides=overrides)
     conf = {**resources["spark"].conf}
     if args.test_settings:
         from video_assets_tests.spark_settings import TEST_SPARK_SETTINGS

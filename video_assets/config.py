@@ -611,9 +611,10 @@ def current_environment() -> str:
     return from_environment().environment
 
 
-def build_resources(env: str | None = None) -> dict[str, Any]:
+def build_resources(env: str | None = None, spark_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The resources for one environment, all under the same keys (Dagster and the resources' modules are
-    imported here, so that the rest of this module stays cheap to import)."""
+    imported here, so that the rest of this module stays cheap to import). ``spark_overrides``: Spark
+    resource fields that win over the YAML's (a benchmark's variant of the same run)."""
     import dagster as dg  # noqa: PLC0415
 
     from video_assets.io.delta import DeltaIOManager, DeltaWarehouse  # noqa: PLC0415
@@ -624,7 +625,7 @@ def build_resources(env: str | None = None) -> dict[str, Any]:
     env = env or current_environment()
     yaml_config = load_environment_config(env)
     sources = table_sources(yaml_config)
-    spark = SparkResource(**spark_settings(env, yaml_config))
+    spark = SparkResource(**{**spark_settings(env, yaml_config), **(spark_overrides or {})})
     warehouse = DeltaWarehouse(
         location=warehouse_location(yaml_config),
         allow_empty_overwrite=allow_empty_overwrite(yaml_config),
