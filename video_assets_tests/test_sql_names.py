@@ -108,11 +108,14 @@ def test_a_warehouse_path_with_backticks_and_a_quote_is_one_table_for_sql_and_th
     _canary(spark, tmp_path / "w`x'q" / "user_video_engagement")
     location = warehouse.table("user_video_engagement")
     assert location.sql_name == f"delta.`{tmp_path}/w````x'q/user_video_engagement`"
-    literal_frame(spark, [("u1", "v1", 1.0)], "user_id string, video_id string, total_watch_seconds double").write.format(
-        "delta").save(location.name)
+    literal_frame(
+        spark, [("u1", "v1", 1.0), ("u3", "v1", 3.0), ("u4", "v1", None)],
+        "user_id string, video_id string, total_watch_seconds double",
+    ).write.format("delta").save(location.name)
     warehouse.enable_deletion_vectors("user_video_engagement")
+    # u3 and u4 come again unchanged (u4's null equal to its null): the MERGE rewrites neither.
     source = literal_frame(
-        spark, [("u1", "v1", 5.0, False), ("u2", "v1", 2.0, False)],
+        spark, [("u1", "v1", 5.0, False), ("u2", "v1", 2.0, False), ("u3", "v1", 3.0, False), ("u4", "v1", None, False)],
         "user_id string, video_id string, total_watch_seconds double, _gone boolean",
     )
 
@@ -127,7 +130,8 @@ def test_a_warehouse_path_with_backticks_and_a_quote_is_one_table_for_sql_and_th
     assert merged["merge_metrics"].value == {
         **merged["merge_metrics"].value, "numTargetRowsInserted": 1, "numTargetRowsUpdated": 1}
     merged_rows = location.read(spark).select("user_id", "video_id", "total_watch_seconds").collect()
-    assert sorted(tuple(r) for r in merged_rows) == [("u1", "v1", 5.0), ("u2", "v1", 2.0)]
+    assert merged["rows_written"] == 2
+    assert sorted(tuple(r) for r in merged_rows) == [("u1", "v1", 5.0), ("u2", "v1", 2.0), ("u3", "v1", 3.0), ("u4", "v1", None)]
     assert location.latest_commit(spark)["operation"] == "MERGE"
     assert _canary_untouched(spark, tmp_path / "w`x'q" / "user_video_engagement")
 

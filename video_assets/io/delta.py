@@ -318,8 +318,10 @@ class DeltaWarehouse(dg.ConfigurableResource):
     def merge_rows(self, name: str, source, keys: tuple[str, ...], gone_column: str, log) -> dict:
         """Upserts ``source`` into an all-time table by ``keys``; rows with ``gone_column`` true are deleted.
 
-        Only the keys in ``source`` are touched; with deletion vectors on, the
-        files of untouched rows are not rewritten. Returns the commit's
+        Only the keys in ``source`` are touched, and of those only the rows whose
+        values differ from the stored ones are rewritten (a rerun of unchanged
+        days writes nothing); with deletion vectors on, the files of untouched
+        rows are not rewritten. Returns the commit's
         metadata with Delta's merge metrics (rows inserted, updated, deleted,
         copied; files added and removed). A MERGE that changes nothing records
         no commit: zero rows, no metrics, the version the table had.
@@ -327,9 +329,11 @@ class DeltaWarehouse(dg.ConfigurableResource):
         spark = self.spark.get_session()
         location = self.table(name)
         upgrade = table_upgrades.prepare(spark, location, name, log, full_rewrite=False)
-        columns = [c for c in source.columns if c != gone_column]
+        fields = [f for f in source.schema.fields if f.name != gone_column]
+        columns = [f.name for f in fields]
         q = quote_identifier
         on = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in keys)
+        changed = _differs_sql([f for f in fields if f.name not in keys])
         view = f"video_assets_merge_source_{uuid.uuid4().hex}"
         log.info(f"Merging {name} by ({', '.join(keys)}) into {location.name}")
         started = time.perf_counter()
@@ -339,7 +343,7 @@ class DeltaWarehouse(dg.ConfigurableResource):
             spark.sql(
                 f"MERGE INTO {location.sql_name} t USING {q(view)} s ON {on} "
                 f"WHEN MATCHED AND s.{q(gone_column)} THEN DELETE "
-                f"WHEN MATCHED THEN UPDATE SET {', '.join(f't.{q(c)} = s.{q(c)}' for c in columns)} "
+                f"WHEN MATCHED AND ({changed}) THEN UPDATE SET {', '.join(f't.{q(c)} = s.{q(c)}' for c in columns)} "
                 f"WHEN NOT MATCHED AND NOT s.{q(gone_column)} THEN INSERT ({', '.join(q(c) for c in columns)}) "
                 f"VALUES ({', '.join(f's.{q(c)}' for c in columns)})"
             ).collect()
@@ -469,6 +473,15 @@ class DeltaWarehouse(dg.ConfigurableResource):
         commits = recent.select("version", "userMetadata").collect()
         ours = [int(row["version"]) for row in commits if writer_id is None or row["userMetadata"] == writer_id]
         return max(ours, default=since)
+
+
+def _differs_sql(fields) -> str:
+    """SQL that is true when a MERGE's target row ``t`` and source row ``s`` differ in any of ``fields``
+    (nulls equal to nulls). Maps cannot be compared in Spark SQL: a map column counts as always changed."""
+    if not fields or any("map<" in f.dataType.simpleString() for f in fields):
+        return "true"
+    q = quote_identifier
+    return "NOT (" + " AND ".join(f"t.{q(f.name)} <=> s.{q(f.name)}" for f in fields) + ")"
 
 
 class DeltaIOManager(dg.ConfigurableIOManager):

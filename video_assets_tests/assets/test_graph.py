@@ -41,6 +41,8 @@ def test_whole_graph_range_then_reruns(spark, landing, warehouse_dir):
         [(name, day) for name in DAILY for day in DAYS] + [("video_catalog", None)] + [(name, None) for name in ALL_TIME]
     )
     assert {name: snapshot(spark, warehouse_dir, name) for name in TABLES} == before
+    # Nothing changed, so the all-time MERGE rewrote no row (it matched every pair of the range).
+    assert written_by(relaunch, "user_video_engagement") == 0
 
     write_day(landing, DAYS[1], [record(DAYS[1], "15:00:00", "bob", "v180", "play", 0),
                                  record(DAYS[1], "15:00:30", "bob", "v180", "pause", 30)], name="late.jsonl")
@@ -63,9 +65,20 @@ def test_whole_graph_range_then_reruns(spark, landing, warehouse_dir):
         if e.asset_key.to_user_string() == "video_lifetime_summary"
     ]
     assert (merge["numTargetRowsUpdated"], merge.get("numTargetRowsInserted", 0)) == (1, 0)
+    # Of the pairs of DAYS[1] recomputed, only bob's v180 differs: the one row the MERGE wrote.
+    assert written_by(late, "user_video_engagement") == 1
     day_one = F.col("metric_date") == DAYS[0]
     assert rows_of(read_table(spark, warehouse_dir, "user_video_metrics").where(day_one), ["user_id"]) == [
         r for r in before["user_video_metrics"] if r["metric_date"].isoformat() == DAYS[0]
     ]
     # The steps' scratch rows (raw lines, annotated events, the merged pairs' rows) are gone with their steps.
     assert sorted(path.name for path in warehouse_dir.iterdir()) == sorted(TABLES)
+
+
+def written_by(result, asset: str) -> int:
+    [rows] = [
+        e.materialization.metadata["rows_written"].value
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == asset
+    ]
+    return rows
