@@ -42,7 +42,7 @@ def test_whole_graph_range_then_reruns(spark, landing, warehouse_dir):
     )
     assert {name: snapshot(spark, warehouse_dir, name) for name in TABLES} == before
     # Nothing changed, so the all-time MERGE rewrote no row (it matched every pair of the range).
-    assert written_by(relaunch, "user_video_engagement") == 0
+    assert metadata_value(relaunch, "user_video_engagement", "rows_written") == 0
 
     write_day(landing, DAYS[1], [record(DAYS[1], "15:00:00", "bob", "v180", "play", 0),
                                  record(DAYS[1], "15:00:30", "bob", "v180", "pause", 30)], name="late.jsonl")
@@ -59,14 +59,10 @@ def test_whole_graph_range_then_reruns(spark, landing, warehouse_dir):
     assert (videos_before["v180"]["viewers"], videos_before["v180"]["total_watch_seconds"]) == (1, 240.0)
     assert (videos_after["v180"]["viewers"], videos_after["v180"]["total_watch_seconds"]) == (2, 270.0)
     assert (videos_after["v300"]["viewers"], videos_after["v300"]["returning_viewers"]) == (2, 0)  # bob, cy
-    [merge] = [
-        e.materialization.metadata["merge_metrics"].value
-        for e in late.get_asset_materialization_events()
-        if e.asset_key.to_user_string() == "video_lifetime_summary"
-    ]
+    merge = metadata_value(late, "video_lifetime_summary", "merge_metrics")
     assert (merge["numTargetRowsUpdated"], merge.get("numTargetRowsInserted", 0)) == (1, 0)
     # Of the pairs of DAYS[1] recomputed, only bob's v180 differs: the one row the MERGE wrote.
-    assert written_by(late, "user_video_engagement") == 1
+    assert metadata_value(late, "user_video_engagement", "rows_written") == 1
     day_one = F.col("metric_date") == DAYS[0]
     assert rows_of(read_table(spark, warehouse_dir, "user_video_metrics").where(day_one), ["user_id"]) == [
         r for r in before["user_video_metrics"] if r["metric_date"].isoformat() == DAYS[0]
@@ -75,10 +71,11 @@ def test_whole_graph_range_then_reruns(spark, landing, warehouse_dir):
     assert sorted(path.name for path in warehouse_dir.iterdir()) == sorted(TABLES)
 
 
-def written_by(result, asset: str) -> int:
-    [rows] = [
-        e.materialization.metadata["rows_written"].value
+def metadata_value(result, asset: str, key: str):
+    """``key``'s value in the one materialization of ``asset`` in the run ``result``."""
+    [value] = [
+        e.materialization.metadata[key].value
         for e in result.get_asset_materialization_events()
         if e.asset_key.to_user_string() == asset
     ]
-    return rows
+    return value
