@@ -68,13 +68,20 @@ def run_graph(first_day: str, last_day: str) -> bool:
 
 def print_summary() -> None:
     """Rows per table and the quarantine by reason (small aggregates read back from Delta)."""
-    from pyspark.sql import functions as F  # noqa: PLC0415
-
     from video_assets.config import build_resources  # noqa: PLC0415
-    from video_assets.tables import TABLES  # noqa: PLC0415
 
     resources = build_resources()
-    warehouse, spark = resources["warehouse"], resources["spark"].get_session()
+    try:
+        _print_tables(resources["warehouse"], resources["spark"].get_session())
+    finally:
+        resources["spark"].release()
+
+
+def _print_tables(warehouse, spark) -> None:
+    from pyspark.sql import functions as F  # noqa: PLC0415
+
+    from video_assets.tables import TABLES  # noqa: PLC0415
+
     print(f"\nWarehouse: {warehouse.location}")
     print(f"{'table':34} {'rows':>10}  days")
     for name, spec in TABLES.items():
@@ -231,6 +238,8 @@ def _export(argv: list[str]) -> int:
     except ExportError as error:
         print(f"video-assets export: {error}", file=sys.stderr)
         return 1
+    finally:
+        resources["spark"].release()
     print(f"Wrote {result.rows} rows of {result.table} ({result.days}) as {result.file_format} to {result.path}")
     return 0
 

@@ -167,6 +167,7 @@ class SparkResource(dg.ConfigurableResource):
     _session = PrivateAttr(default=None)
     _started_here = PrivateAttr(default=False)  # a classic session this process started (or joined locally)
     _compiled_settings = PrivateAttr(default=None)  # its code-generation settings, read before the first switch
+    _opened_connect = PrivateAttr(default=False)  # a Spark Connect session this resource opened (remote or Databricks)
 
     def settings(self) -> dict[str, str]:
         """Every Spark setting this resource applies when it starts a session."""
@@ -214,14 +215,30 @@ class SparkResource(dg.ConfigurableResource):
         if self._session is None:
             if self.databricks_connect is not None:
                 self._session = databricks_connect_session(self.databricks_connect, self.remote, self.session_settings())
+                self._opened_connect = True
             elif self.remote:
                 self._session = connect_to_spark(self.remote, self.session_settings())
+                self._opened_connect = True
             elif compute_provides_session():
                 self._session = provided_session(self.session_settings())
             else:
                 self._session = start_spark_session(self.settings())
                 self._started_here = True
         return self._session
+
+    def teardown_after_execution(self, context) -> None:
+        """At the end of the step (or of an in-process run): the Spark Connect session is released."""
+        self.release()
+
+    def release(self) -> None:
+        """Releases the Spark Connect session this resource opened. A Connect server keeps a session its client
+        left without releasing it, with its settings, views and plans, until its idle timeout (an hour on
+        open-source Spark), and every process that runs steps opens one. A session this process started (classic)
+        or one the compute provided is left alone."""
+        if self._opened_connect and self._session is not None:
+            self._session.stop()  # best effort and idempotent: a server already gone is not an error
+            self._session = None
+            self._opened_connect = False
 
     def interprets_small_runs(self) -> bool:
         """Whether steps may switch this process's session to interpreted queries (``use_interpreted``)."""

@@ -31,7 +31,10 @@ def test_the_whole_graph_on_spark_connect_equals_the_classic_run(spark, spark_co
         VIDEO_ASSETS_SPARK_REMOTE=spark_connect_address,
         JAVA_HOME=str(tmp_path / "no-java-here"),  # Spark's launcher runs $JAVA_HOME/bin/java
     )
+    sessions_before = open_connect_sessions(spark)
     connect = run_in_child(Path(sys.executable), environment, tmp_path, default_run.landing)
+    # Each step released the Connect session it opened: the server holds none of them for its idle hour.
+    assert open_connect_sessions(spark) - sessions_before == set()
 
     assert len(connect.checks) >= 30
     # The pictures and the MERGE's metrics were made on Connect too.
@@ -43,3 +46,11 @@ def test_the_whole_graph_on_spark_connect_equals_the_classic_run(spark, spark_co
     assert {p.name for p in connect.warehouse.iterdir() if (p / "_delta_log").is_dir()} == set(TABLES)
     assert default_run.rows(spark, "raw_video_events_quarantine"), "the landing's bad lines must reach the quarantine"
     same_as_default(spark, default_run, connect)
+
+
+def open_connect_sessions(spark) -> set[str]:
+    """The ids of the sessions the shared JVM's Spark Connect server holds open now."""
+    service = getattr(spark._jvm.org.apache.spark.sql.connect.service, "SparkConnectService$")  # Scala's object
+    manager = getattr(service, "MODULE$").sessionManager()
+    sessions = manager.listActiveSessions()
+    return {sessions.apply(index).sessionId() for index in range(sessions.length())}
