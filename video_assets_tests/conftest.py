@@ -1,6 +1,7 @@
 """Shared fixtures: one SparkSession for the whole test session, isolated folders per test."""
 
 import os
+import sys
 
 import pytest
 
@@ -33,6 +34,21 @@ def spark_resource():
 def spark(spark_resource):
     """The one SparkSession (local[*], Delta) every test shares."""
     return spark_resource.get_session()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def release_cached_frames():
+    """After each module, the frames its tests cached are released. Each cached frame keeps its plan and a
+    clone of the session in Spark's cache manager until released: 56 of them held much of the shared JVM's
+    1.3 GB of plans by the end of the suite (docs/performance.md, "What holds the tests' heap, found")."""
+    yield
+    if "pyspark" not in sys.modules:  # no Spark in this process yet: nothing to release, and none to start
+        return
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    if SparkContext._active_spark_context is not None:
+        SparkSession.builder.getOrCreate().catalog.clearCache()
 
 
 @pytest.fixture(scope="session")
