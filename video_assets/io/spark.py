@@ -167,7 +167,6 @@ class SparkResource(dg.ConfigurableResource):
     _session = PrivateAttr(default=None)
     _started_here = PrivateAttr(default=False)  # a classic session this process started (or joined locally)
     _compiled_settings = PrivateAttr(default=None)  # its code-generation settings, read before the first switch
-    _opened_connect = PrivateAttr(default=False)  # a Spark Connect session this resource opened (remote or Databricks)
 
     def settings(self) -> dict[str, str]:
         """Every Spark setting this resource applies when it starts a session."""
@@ -215,10 +214,8 @@ class SparkResource(dg.ConfigurableResource):
         if self._session is None:
             if self.databricks_connect is not None:
                 self._session = databricks_connect_session(self.databricks_connect, self.remote, self.session_settings())
-                self._opened_connect = True
             elif self.remote:
                 self._session = connect_to_spark(self.remote, self.session_settings())
-                self._opened_connect = True
             elif compute_provides_session():
                 self._session = provided_session(self.session_settings())
             else:
@@ -235,10 +232,10 @@ class SparkResource(dg.ConfigurableResource):
         left without releasing it, with its settings, views and plans, until its idle timeout (an hour on
         open-source Spark), and every process that runs steps opens one. A session this process started (classic)
         or one the compute provided is left alone."""
-        if self._opened_connect and self._session is not None:
+        opened_connect = self.databricks_connect is not None or bool(self.remote)  # get_session's first two cases
+        if opened_connect and self._session is not None:
             self._session.stop()  # best effort and idempotent: a server already gone is not an error
             self._session = None
-            self._opened_connect = False
 
     def interprets_small_runs(self) -> bool:
         """Whether steps may switch this process's session to interpreted queries (``use_interpreted``)."""
