@@ -131,11 +131,9 @@ def main() -> int:
     floor_command = [python, str(HERE / "whole_graph.py"), "--floor-only", "--events", str(args.events),
                      "--days", str(args.days), "--seed", str(args.seed), "--start-date", args.start_date,
                      "--videos", str(args.videos), "--bad-line-share", str(args.bad_line_share),
-                     "--duplicate-share", str(args.duplicate_share)]
-    floor = None
-    if not args.short_lines:
-        _, floor_out = timed(floor_command, env)
-        floor = float(re.search(r"floor=([0-9.]+)", floor_out).group(1))
+                     "--duplicate-share", str(args.duplicate_share), "--landing", str(landing)]
+    _, floor_out = timed(floor_command, env)
+    floor = float(re.search(r"floor=([0-9.]+)", floor_out).group(1))
 
     print(f"\nlanding: {landing} ({len(sizes)} files, {sum(sizes) / 2**20:.0f} MiB)")
     print(notebook_out.strip())
@@ -143,20 +141,18 @@ def main() -> int:
     print(f"{'graph ranged run, cold process':44} {graph:8.1f} s")
     for step, seconds in steps.items():
         print(f"    {step:40} {seconds:8.1f} s")
-    if floor is not None:
-        print(f"{'floor (warm, same lines)':44} {floor:8.1f} s")
+    print(f"{'floor (warm, same lines)':44} {floor:8.1f} s")
     ratio = graph / notebook
     must = next((goal for size, goal in sorted(TARGETS.items(), reverse=True) if args.events >= size), None)
     verdict = "" if must is None else f"   target <= {must}x: {'met' if ratio <= must else 'NOT met'}"
     print(f"\ngraph / notebook: {ratio:.2f}x{verdict}   (aim <= 1.0x)")
-    if floor is not None:
-        raw = steps.get("raw_video_events", 0.0)
-        sessions = steps.get("video_sessions", 0.0)
-        rest = sum(v for k, v in steps.items() if k not in ("raw_video_events", "video_sessions"))
-        print(f"raw stage / floor: {raw / floor:.2f}x   session stage / floor: {sessions / floor:.2f}x   "
-              f"the other steps together: {rest:.1f} s")
+    raw = steps.get("raw_video_events", 0.0)
+    sessions = steps.get("video_sessions", 0.0)
+    rest = sum(v for k, v in steps.items() if k not in ("raw_video_events", "video_sessions"))
+    print(f"raw stage / floor: {raw / floor:.2f}x   session stage / floor: {sessions / floor:.2f}x   "
+          f"the other steps together: {rest:.1f} s")
     print(f"\nRESULT events={args.events} days={args.days} short={args.short_lines} notebook={notebook:.1f} "
-          f"graph={graph:.1f} ratio={ratio:.2f} floor={floor or 0:.1f}")
+          f"graph={graph:.1f} ratio={ratio:.2f} floor={floor:.1f}")
     return 0
 
 

@@ -258,11 +258,11 @@ def stage_targets(events: int, floor: float, whole: float, steps: dict[str, floa
 
 
 def floor_only(args) -> int:
-    """The floor alone (the landing is generated first if it is not kept)."""
-    landing = landing_for(args.events, args.days, args.seed, args.start_date, _shape(args))
+    """The floor alone, over ``--landing`` or the generated landing (generated first if it is not kept)."""
+    landing = args.landing or landing_for(args.events, args.days, args.seed, args.start_date, _shape(args))
     spark, line_count = _spark_and_lines(landing)
     with PeakMemory() as memory:
-        floor = floor_seconds(spark, landing, landing.parent / "floor")
+        floor = floor_seconds(spark, landing, landing.parent / f"floor-{landing.name}")
     print(f"\nlanding lines: {line_count:,} over {args.days} days")
     print(f"{'floor (read, parse, sort, write)':44} {floor:9.1f} {line_count / floor:12,.0f}")
     print(memory.report())
@@ -365,6 +365,7 @@ def main() -> int:
     parser.add_argument("--lifetime-history", action="store_true", help="measure the all-time step vs history")
     parser.add_argument("--events-per-day", type=int, default=100_000)
     parser.add_argument("--floor-only", action="store_true", help="run only the floor job")
+    parser.add_argument("--landing", type=Path, help="with --floor-only: an existing landing (its events/ folder)")
     args = parser.parse_args()
     if args.lifetime_history:
         return lifetime_history(args)
