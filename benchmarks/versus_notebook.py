@@ -128,10 +128,8 @@ def main() -> int:
     timed([*me, "--child", "catalog"], env)
     graph, graph_out = timed([*me, "--child", "range"], env)
     steps = json.loads(re.search(r"^STEPS (.*)$", graph_out, re.M).group(1))
-    floor_command = [python, str(HERE / "whole_graph.py"), "--floor-only", "--events", str(args.events),
-                     "--days", str(args.days), "--seed", str(args.seed), "--start-date", args.start_date,
-                     "--videos", str(args.videos), "--bad-line-share", str(args.bad_line_share),
-                     "--duplicate-share", str(args.duplicate_share), "--landing", str(landing)]
+    floor_command = [python, str(HERE / "whole_graph.py"), "--floor-only", "--landing", str(landing),
+                     "--days", str(args.days)]
     _, floor_out = timed(floor_command, env)
     floor = float(re.search(r"floor=([0-9.]+)", floor_out).group(1))
 
