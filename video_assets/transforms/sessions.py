@@ -70,6 +70,12 @@ def plus_seconds(moment: Column, seconds: float) -> Column:
     return F.timestamp_micros(F.unix_micros(moment) + F.lit(int(round(seconds * 1_000_000))))
 
 
+def _session_id(user_id: Column, video_id: Column, session_start_ts: Column) -> Column:
+    """A session's id: 32 hex characters of the SHA-256 of user, video and first event time (to the microsecond)."""
+    first_ts = F.date_format(session_start_ts, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
+    return F.substring(F.sha2(F.concat_ws("|", user_id, video_id, first_ts), 256), 1, 32)
+
+
 def ratio(numerator: Column, denominator: Column) -> Column:
     """numerator / denominator, 0 when the denominator is 0 (an inferred duration of 0 s)."""
     return F.when(denominator > 0, numerator / denominator).otherwise(F.lit(0.0))
@@ -116,6 +122,14 @@ def assign_sessions(events: DataFrame, settings: EngagementSettings, first_day: 
     earlier than the day before the session's date are cut, exactly as a
     single-day run (which reads only D-1 and D) would never see them; so a
     range run and day-by-day runs give the same sessions.
+
+    Besides its session (``session_seq``, ``session_date``, ``window_start``),
+    each event carries what ``annotate_events`` needs of its neighbours in
+    (user, video) order: ``_previous_ts`` and ``_previous_position_seconds``
+    (of the event before it, whatever its session), ``_event_number`` (its
+    1-based place among the user-video's events), ``_first_in_session``
+    (the first event kept of its session) and ``is_last`` (its session's last
+    event).
     """
     timeout = settings.session_timeout_seconds
     # One shuffle by user serves every window below: (user) and (user, video) are both clustered by a hash of
@@ -125,50 +139,63 @@ def assign_sessions(events: DataFrame, settings: EngagementSettings, first_day: 
     ordered = events.repartition("user_id").withColumn("_tie_rank", _tie_rank(F.col("event_name")))
     by_user = Window.partitionBy("user_id").orderBy(*event_order())
     by_user_video = Window.partitionBy("user_id", "video_id").orderBy(*event_order())
-    up_to_here = by_user_video.rowsBetween(Window.unboundedPreceding, 0)
-    from_here = by_user_video.rowsBetween(0, Window.unboundedFollowing)
 
-    # The user's next event on any video decides between a video switch and a browser close.
-    with_next = ordered.select(
+    # Each select below is one pass over the sorted rows: every window in it reads only columns made before
+    # it. The next event decides both whether this one ends its session and whether the next one starts one,
+    # so the session boundaries need no window over a window.
+    with_neighbours = ordered.select(
         "*",
+        # The user's next event on any video decides between a video switch and a browser close.
         F.lead("event_ts").over(by_user).alias("next_user_event_ts"),
         F.lead("video_id").over(by_user).alias("next_user_video_id"),
+    ).select(
+        "*",
+        F.lag("event_ts").over(by_user_video).alias("_previous_ts"),
+        F.lag("event_name").over(by_user_video).alias("_previous_name"),
+        F.lag("position_seconds").over(by_user_video).alias("_previous_position_seconds"),
+        F.lead("event_ts").over(by_user_video).alias("_next_ts"),
+        F.lead("event_name").over(by_user_video).alias("_next_name"),
+        F.row_number().over(by_user_video).alias("_event_number"),
     )
-    previous_ts = F.lag("event_ts").over(by_user_video)
-    starts_session = (
-        previous_ts.isNull()
-        | (seconds_between(previous_ts, F.col("event_ts")) > timeout)
-        | ((F.col("event_name") == PLAY) & (F.lag("event_name").over(by_user_video) == END))
+
+    def opens_after(previous_ts: Column, previous_name: Column, ts: Column, name: Column) -> Column:
+        """Whether an event (ts, name) right after the user-video's event (previous_ts, previous_name) starts a
+        session; when either is missing (no event before, or none after), the run of events breaks there."""
+        return (
+            previous_ts.isNull()
+            | ts.isNull()
+            | (seconds_between(previous_ts, ts) > timeout)
+            | ((name == PLAY) & (previous_name == END))
+        )
+
+    event_ts, event_name = F.col("event_ts"), F.col("event_name")
+    starts_session = opens_after(F.col("_previous_ts"), F.col("_previous_name"), event_ts, event_name)
+    next_starts_session = opens_after(event_ts, event_name, F.col("_next_ts"), F.col("_next_name"))
+    bounded = with_neighbours.select(
+        "*", starts_session.alias("_starts_session"), next_starts_session.alias("is_last")
     )
-    sequenced = (
-        with_next.withColumn("_starts_session", starts_session.cast("int"))
-        .withColumn("session_seq", F.sum("_starts_session").over(up_to_here))
-        # A session's last event is the one before the next start; its time is the session's latest.
-        .withColumn("_ends_session", F.lead("_starts_session", 1, 1).over(by_user_video) == 1)
-        .withColumn("_last_ts", F.first(F.when(F.col("_ends_session"), F.col("event_ts")), True).over(from_here))
+    # A session's last event is the one before the next start; its time is the session's latest.
+    sequenced = bounded.select(
+        "*",
+        F.sum(F.col("_starts_session").cast("int")).over(by_user_video.rowsBetween(Window.unboundedPreceding, 0))
+        .alias("session_seq"),
+        F.first(F.when(F.col("is_last"), event_ts), True)
+        .over(by_user_video.rowsBetween(0, Window.unboundedFollowing))
+        .alias("_last_ts"),
     )
     closes_at = plus_seconds(F.col("_last_ts"), timeout)
     dated = sequenced.withColumn("session_date", F.to_date(closes_at)).withColumn(
         "window_start", F.to_timestamp(F.date_sub("session_date", 1))
     )
     kept = dated.where(
-        F.col("session_date").between(F.lit(first_day), F.lit(last_day)) & (F.col("event_ts") >= F.col("window_start"))
-    ).withColumn(
-        "_first_in_session", F.coalesce(F.lag("session_seq").over(by_user_video) != F.col("session_seq"), F.lit(True))
+        F.col("session_date").between(F.lit(first_day), F.lit(last_day)) & (event_ts >= F.col("window_start"))
     )
-    first_ts = F.col("session_start_ts")
-    return kept.withColumn(
-        "session_start_ts", F.max(F.when(F.col("_first_in_session"), F.col("event_ts"))).over(up_to_here)
-    ).withColumn(
-        "session_id",
-        F.substring(
-            F.sha2(F.concat_ws("|", "user_id", "video_id", F.date_format(first_ts, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")), 256),
-            1,
-            32,
-        ),
-    ).withColumn(
-        "session_truncated", first_ts < plus_seconds(F.col("window_start"), timeout)
-    ).drop("_starts_session", "_ends_session", "_last_ts")
+    # The events kept of a session are its events from window_start on: the first of them starts the session,
+    # or follows an event that was cut.
+    first_kept = F.col("_starts_session") | (F.col("_previous_ts") < F.col("window_start"))
+    return kept.withColumn("_first_in_session", first_kept).drop(
+        "_previous_name", "_next_ts", "_next_name", "_starts_session", "_last_ts"
+    )
 
 
 def _segment(kind: Column, start: Column, end: Column, wall_start: Column, wall_end: Column) -> Column:
@@ -211,35 +238,42 @@ def annotate_events(
         # least/greatest skip nulls; an absent position must stay absent.
         return F.when(position.isNotNull(), F.least(F.greatest(position, F.lit(0.0)), duration))
 
-    def previous_in_session(value: Column) -> Column:
-        """The previous event's value within the session; null at the session's first event."""
-        return F.when(~first_in_session, F.lag(value).over(by_user_video))
+    def when_not_first(value: Column) -> Column:
+        """The value, at every event of its session but the first (null there)."""
+        return F.when(~first_in_session, value)
+
+    def plays(state: Column) -> Column:
+        """Whether a state (the session and name of a non-seek event, or null) is this session's and playing."""
+        return F.coalesce(
+            F.when(state["seq"] == F.col("session_seq"), state["name"].isin(*STARTS_PLAYBACK)), F.lit(False)
+        )
 
     # A seek keeps the state it found, so the state after an event is set by the last non-seek event of the
-    # session so far (carried with its session, so that another session's state never leaks in).
+    # session so far (carried with its session, so that another session's state never leaks in); the state an
+    # event found, by the last one before it. One pass: every window here reads only assign_sessions' columns.
     state = F.struct(F.col("session_seq").alias("seq"), F.col("event_name").alias("name"))
-    last_state = F.last(F.when(F.col("event_name") != SEEK, state), ignorenulls=True).over(up_to_here)
+    last_state = F.last(F.when(F.col("event_name") != SEEK, state), ignorenulls=True)
+    of_first_in_session = F.when(first_in_session, F.struct(F.col("event_ts"), F.col("_event_number")))
     frame = frame.select(
         "*",
         clip(F.col("position_seconds")).alias("position"),
         (F.col("position_seconds") > duration + tolerance).alias("beyond_duration"),
-        F.row_number().over(by_user_video).alias("_row"),
-        last_state.alias("_state"),
+        last_state.over(up_to_here).alias("_state"),
+        last_state.over(by_user_video.rowsBetween(Window.unboundedPreceding, -1)).alias("_state_before"),
+        F.max(of_first_in_session).over(up_to_here).alias("_session_first"),
     )
+    session_start_ts = F.col("_session_first.event_ts")
     frame = frame.select(
         "*",
-        (F.col("_row") - F.max(F.when(first_in_session, F.col("_row"))).over(up_to_here) + 1).alias("event_index"),
-        F.coalesce(
-            F.when(F.col("_state.seq") == F.col("session_seq"), F.col("_state.name").isin(*STARTS_PLAYBACK)),
-            F.lit(False),
-        ).alias("playing_after"),
-    )
-    frame = frame.select(
-        "*",
-        F.coalesce(previous_in_session(F.col("playing_after")), F.lit(False)).alias("playing_before"),
-        previous_in_session(F.col("position")).alias("previous_position"),
-        previous_in_session(F.col("event_ts")).alias("previous_ts"),
-        F.coalesce(F.lead("session_seq").over(by_user_video) != F.col("session_seq"), F.lit(True)).alias("is_last"),
+        session_start_ts.alias("session_start_ts"),
+        (session_start_ts < plus_seconds(F.col("window_start"), timeout)).alias("session_truncated"),
+        (F.col("_event_number") - F.col("_session_first._event_number") + 1).alias("event_index"),
+        plays(F.col("_state")).alias("playing_after"),
+        # Within a session the event before is the one before in (user, video) order, and the same video and
+        # session date give it the same duration.
+        (~first_in_session & plays(F.col("_state_before"))).alias("playing_before"),
+        when_not_first(clip(F.col("_previous_position_seconds"))).alias("previous_position"),
+        when_not_first(F.col("_previous_ts")).alias("previous_ts"),
     )
 
     is_first = F.col("event_index") == 1
@@ -304,7 +338,6 @@ def annotate_events(
     ).otherwise("pause")
 
     return frame.select(
-        "session_id",
         *SESSION_KEY,
         "session_date",
         "session_start_ts",
@@ -331,11 +364,6 @@ def annotate_events(
         ((F.col("event_name") == HEARTBEAT) & ~F.col("playing_before")).alias("implicit_resume"),
         ended_by.alias("ended_by"),
     )
-
-
-def _watched_end(segment: str) -> Column:
-    """Where a segment that watched something ended; null for a segment with nothing watched (no interval)."""
-    return F.when(F.col(f"{segment}.watched_seconds") > 0, F.col(f"{segment}.end_position_seconds"))
 
 
 def _count_of(name: str) -> Column:
@@ -371,19 +399,18 @@ def _platform_of_first_event_with_one() -> Column:
     return F.coalesce(F.min_by(platform, F.when(platform.isNotNull(), F.col("event_index"))), F.lit(UNKNOWN_PLATFORM))
 
 
-def _watched_segments_of(segment: str, sub_order: int) -> Column:
-    """A session's segments of one column (segment or switch_segment) that watched something, with their order.
+def _watched_segment(segment: str, sub_order: int) -> Column:
+    """An event's segment of one column (segment or switch_segment) with its order, if it watched something.
 
     segment_order = 2 * event_index + sub_order: an event's own segment comes before the switch credit after it.
     """
-    watched = F.when(
+    return F.when(
         F.col(f"{segment}.watched_seconds") > 0,
         F.struct(
             (F.col("event_index") * 2 + sub_order).alias("segment_order"),
             *[F.col(f"{segment}.{field}").alias(field) for field in SEGMENT_FIELDS],
         ),
     )
-    return F.collect_list(watched)
 
 
 def summarize_sessions(annotated: DataFrame) -> DataFrame:
@@ -396,14 +423,26 @@ def summarize_sessions(annotated: DataFrame) -> DataFrame:
     (the highest event_index the replay gave) and ``latest_session_date``
     are for the events_in_sessions check: they must equal event_count and
     session_date. ``annotated`` arrives clustered by user, so grouping it
-    needs no shuffle.
+    needs no shuffle; each session's ``session_id`` is hashed here, once per
+    session rather than once per event.
     """
     watched = F.coalesce(F.col("segment.watched_seconds"), F.lit(0.0)) + F.coalesce(
         F.col("switch_segment.watched_seconds"), F.lit(0.0)
     )
-    furthest = F.greatest(_watched_end("segment"), _watched_end("switch_segment"))
-    jumps = F.array_compact(F.array("segment_jump", "event_jump"))
-    summaries = annotated.withColumn("_jumps", jumps).groupBy("session_id", *SESSION_KEY).agg(
+    jumps = (F.col("segment_jump"), F.col("event_jump"))
+    # greatest() skips nulls: an event without a jump adds 0 seconds.
+    forward = sum((F.greatest(jump, F.lit(0.0)) for jump in jumps), F.lit(0.0))
+    backward = sum((F.greatest(-jump, F.lit(0.0)) for jump in jumps), F.lit(0.0))
+    jump_count = sum((jump.isNotNull().cast("long") for jump in jumps), F.lit(0))
+    # The watched segments are made in the projection before the aggregate, which is compiled; each is read
+    # twice below, so the optimizer keeps them there rather than in the aggregate's row-by-row updates.
+    own, switch = F.col("_own_segment"), F.col("_switch_segment")
+    with_segments = annotated.select(
+        "*",
+        _watched_segment("segment", 0).alias("_own_segment"),
+        _watched_segment("switch_segment", 1).alias("_switch_segment"),
+    )
+    summaries = with_segments.groupBy(*SESSION_KEY).agg(
         F.min("session_date").alias("session_date"),
         F.max("session_date").alias("latest_session_date"),
         F.max("event_index").alias("numbered_events"),
@@ -419,14 +458,13 @@ def summarize_sessions(annotated: DataFrame) -> DataFrame:
         F.min_by("position", "event_index").alias("start_position_seconds"),
         F.max_by("position", "event_index").alias("end_position_seconds"),
         F.sum(watched).alias("watched_seconds"),
-        F.coalesce(F.max(furthest), F.lit(0.0)).alias("max_position_seconds"),
-        F.sum(F.size("_jumps")).alias("jump_count"),
-        F.sum(F.aggregate("_jumps", F.lit(0.0), lambda acc, d: acc + F.greatest(d, F.lit(0.0)))).alias(
-            "skipped_forward_seconds"
-        ),
-        F.sum(F.aggregate("_jumps", F.lit(0.0), lambda acc, d: acc + F.greatest(-d, F.lit(0.0)))).alias(
-            "skipped_backward_seconds"
-        ),
+        # The furthest position a watched segment reached.
+        F.coalesce(
+            F.max(F.greatest(own["end_position_seconds"], switch["end_position_seconds"])), F.lit(0.0)
+        ).alias("max_position_seconds"),
+        F.sum(jump_count).alias("jump_count"),
+        F.sum(forward).alias("skipped_forward_seconds"),
+        F.sum(backward).alias("skipped_backward_seconds"),
         F.max_by("ended_by", "event_index").alias("ended_by"),
         F.first("session_truncated").alias("session_truncated"),
         F.max(F.col("implicit_resume").cast("int")).alias("_implicit_resume"),
@@ -436,12 +474,16 @@ def summarize_sessions(annotated: DataFrame) -> DataFrame:
         F.first("video_title", ignorenulls=True).alias("video_title"),
         *[_of_first_event_with(column).alias(column) for column in ("player_session_id", "device_id", "platform")],
         _platform_of_first_event_with_one().alias("normalized_platform"),
-        _watched_segments_of("segment", 0).alias("_own_segments"),
-        _watched_segments_of("switch_segment", 1).alias("_switch_segments"),
+        F.collect_list(own).alias("_own_segments"),
+        F.collect_list(switch).alias("_switch_segments"),
     )
     # Sorted by segment_order, the struct's first field, unique within a session.
     in_order = F.array_sort(F.concat("_own_segments", "_switch_segments"))
-    return summaries.withColumn("watched_segments", in_order).drop("_own_segments", "_switch_segments")
+    return summaries.select(
+        _session_id(F.col("user_id"), F.col("video_id"), F.col("first_event_ts")).alias("session_id"),
+        "*",
+        in_order.alias("watched_segments"),
+    ).drop("_own_segments", "_switch_segments")
 
 
 def video_sessions(summaries: DataFrame, settings: EngagementSettings) -> DataFrame:
