@@ -29,8 +29,9 @@ TEST_SPARK_SETTINGS = {
 
 # For a JVM that lives a few minutes (a runtime-matrix run or Connect server): the JIT's first tier only. C2's
 # compilations cost more CPU than they save before such a JVM ends (a Spark 4.0 Connect server through the
-# small graph: 94 CPU s with both tiers, 61-70 s with the first only).
-SHORT_LIVED_JVM_SETTINGS = {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"}
+# small graph: 94 CPU s with both tiers, 61-70 s with the first only). The JVM's default options, because the
+# project's SparkResource sets its extra options itself, and an explicit setting wins over spark-defaults.conf.
+SHORT_LIVED_JVM_SETTINGS = {"spark.driver.defaultJavaOptions": "-XX:TieredStopAtLevel=1"}
 
 
 def spark_defaults_dir(directory: Path, extra: dict[str, str] | None = None) -> Path:

@@ -196,6 +196,11 @@ class SparkResource(dg.ConfigurableResource):
             # default spills such a group to disk beyond 4,096 rows, which made the stage 1.5x slower on
             # the benchmark. 128k rows of a few hundred bytes stay far below a task's memory.
             "spark.sql.windowExec.buffer.in.memory.threshold": "131072",
+            # The JVM's compiler skips methods over 8,000 bytes of bytecode, and the code Spark generates for
+            # a stage of many columns (the session stage's windows, the raw stage's parse) is larger: such a
+            # stage ran in Java's bytecode interpreter, a quarter of the session stage's CPU
+            # (docs/performance.md). Only a JVM this process starts reads it.
+            "spark.driver.extraJavaOptions": "-XX:-DontCompileHugeMethods",
             # What SparkContext.setLogLevel did, as a setting: a Spark Connect client has no SparkContext.
             "spark.log.level": "WARN",
             **_DELTA_EXTENSIONS,
