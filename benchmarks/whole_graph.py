@@ -192,6 +192,16 @@ def step_seconds(instance, run_id: str) -> dict[str, float]:
     return durations
 
 
+def timed_parts(instance, run_id: str) -> dict[str, list[str]]:
+    """Per step, the parts it timed itself (its log's "<part>: finished in N s" lines), in order."""
+    parts: dict[str, list[str]] = {}
+    for entry in instance.all_logs(run_id):
+        message = entry.user_message or ""
+        if entry.step_key and ": finished in " in message:
+            parts.setdefault(entry.step_key, []).append(message)
+    return parts
+
+
 def check_seconds(result) -> dict[str, float]:
     """Seconds each step spent evaluating checks after its writes (the materializations' check_seconds).
 
@@ -304,8 +314,11 @@ def whole_graph(args) -> int:
     print(f"\nlanding lines: {line_count:,} over {args.days} days")
     print(f"{'step':44} {'seconds':>9} {'lines/s':>12}")
     steps = step_seconds(instance, result.run_id)
+    parts = timed_parts(instance, result.run_id)
     for step, seconds in steps.items():
         print(f"{step:44} {seconds:9.1f} {line_count / seconds:12,.0f}")
+        for part in parts.get(step, []):
+            print(f"    {part}")
     print(f"{'whole graph (one run, checks included)':44} {whole:9.1f} {line_count / whole:12,.0f}")
     print(f"{'  of which checks (after the writes)':44} {checks:9.1f}")
     for table, seconds in sorted(per_table.items(), key=lambda item: -item[1]):
