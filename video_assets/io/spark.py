@@ -197,9 +197,9 @@ class SparkResource(dg.ConfigurableResource):
             # the benchmark. 128k rows of a few hundred bytes stay far below a task's memory.
             "spark.sql.windowExec.buffer.in.memory.threshold": "131072",
             # The JVM's compiler skips methods over 8,000 bytes of bytecode, and the code Spark generates for
-            # a stage of many columns (the session stage's windows, the raw stage's parse) is larger: such a
-            # stage ran in Java's bytecode interpreter, a quarter of the session stage's CPU
-            # (docs/performance.md). Only a JVM this process starts reads it.
+            # a stage of many columns can be larger: the session stage's pass after its last window ran in
+            # Java's bytecode interpreter, a quarter of its CPU samples (docs/performance.md). Only a JVM this
+            # process starts reads it.
             "spark.driver.extraJavaOptions": "-XX:-DontCompileHugeMethods",
             # What SparkContext.setLogLevel did, as a setting: a Spark Connect client has no SparkContext.
             "spark.log.level": "WARN",
