@@ -276,7 +276,6 @@ def annotate_events(
         when_not_first(F.col("_previous_ts")).alias("previous_ts"),
     )
 
-    is_first = F.col("event_index") == 1
     wall = seconds_between(F.col("previous_ts"), F.col("event_ts"))
     previous = F.col("previous_position")
     position = F.col("position")
@@ -287,7 +286,7 @@ def annotate_events(
     moved = closing - previous
     continuous_limit = rate * wall + tolerance
     segment_kind = (
-        F.when(~F.col("playing_before") | is_first, None)
+        F.when(~F.col("playing_before") | first_in_session, None)
         .when((moved >= 0) & (moved <= continuous_limit), "continuous")
         .when(moved > continuous_limit, "forward_jump")
         .when(moved < -tolerance, "backward_jump")
@@ -328,7 +327,7 @@ def annotate_events(
         & (F.abs(position - previous) > tolerance)
     )
     event_jump = (
-        F.when(is_first, None)
+        F.when(first_in_session, None)
         .when(is_seek & F.col("playing_before"), position - closing)
         .when(is_seek, position - previous)
         .when(finds_paused_elsewhere, position - previous)
