@@ -16,7 +16,7 @@ from video_assets.assets.common import (
     write_checked,
 )
 from video_assets.checks.in_step import selected_checks
-from video_assets.checks.raw_stage import RawCounts, line_counters, raw_stage_results, valid_counters
+from video_assets.checks.raw_stage import RawCounts, line_counters, raw_stage_results, reason_counters
 from video_assets.checks.results import (
     CATALOG_ROWS_VALID,
     DEFAULT_MAX_QUARANTINE_SHARE,
@@ -202,7 +202,7 @@ def raw_video_events(
         with timed_step(context, "landing lines: read, parse, classify (one pass)") as parse_timing:
             line_totals = scratch.write(
                 _kept_for_the_tables(events.classify_lines(read.lines)), QUARANTINED,
-                observe=line_counters(days, events.QUARANTINE_REASONS),
+                observe=line_counters(days),
             )
         # The rest of the step (both writes and their checks) works on these lines only.
         lines = int(line_totals.get("lines", 0))
@@ -211,11 +211,12 @@ def raw_video_events(
             quarantine_write, quarantine_checks = write_checked(
                 context, warehouse, QUARANTINE,
                 events.quarantined_records(scratch.read().where(F.col(QUARANTINED))), engagement, days,
+                observe=reason_counters(events.QUARANTINE_REASONS),
             )
         with timed_step(context, "raw_video_events: de-duplicate, write") as clean_timing:
             clean_write, clean_checks = write_checked(
                 context, warehouse, CLEAN, events.clean_events(scratch.read().where(~F.col(QUARANTINED))),
-                engagement, days, observe=valid_counters(days),
+                engagement, days,
             )
     counts = RawCounts.observed(line_totals, quarantine_write, clean_write, days)
     duplicates = sum(counts.duplicates(day) for day in days)
@@ -233,7 +234,9 @@ def raw_video_events(
         "duplicates_dropped": duplicates, "quarantined": quarantine_write.rows_written,
         "parse_seconds": parse_timing["seconds"], "compute_seconds": clean_timing["seconds"],
     }
-    by_reason = {reason: int(line_totals.get(f"reason:{reason}", 0)) for reason in events.QUARANTINE_REASONS}
+    by_reason = {
+        reason: int(quarantine_write.observed.get(f"reason:{reason}") or 0) for reason in events.QUARANTINE_REASONS
+    }
     quarantine = {
         **quarantine_write.metadata, **common, "quarantined": quarantine_write.rows_written,
         "quarantined_by_reason": by_reason, "compute_seconds": quarantine_timing["seconds"],

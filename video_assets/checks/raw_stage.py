@@ -51,26 +51,28 @@ class RawCounts:
             lines=per_day(lines, "lines:", days),
             quarantined=per_day(quarantine_write.observed, f"{QUARANTINE_TABLE}:day:", days),
             candidates=per_day(lines, "candidates:", days),
-            valid=per_day(clean_write.observed, "valid:", days),
+            valid=per_day(clean_write.observed, f"{CLEAN_TABLE}:day:", days),
             rows_written={CLEAN_TABLE: clean_write.rows_written, QUARANTINE_TABLE: quarantine_write.rows_written},
         )
 
 
-def line_counters(days: list[str], reasons: tuple[str, ...]) -> dict:
+def line_counters(days: list[str]) -> dict:
     """The aggregates observed on the one pass that classifies the landing lines: lines and candidates per
-    day, and lines per quarantine reason. The two writes count what they write (``valid:`` per day on the
-    clean table, rows per day on the quarantine): the reconciliation adds up three independent counts."""
+    day. The two writes count what they write (rows per day, which the contract checks observe on every
+    write, and rows per reason on the quarantine): the reconciliation adds up three independent counts."""
     return {
         "lines": F.count(F.lit(1)),
         **rows_per_day("partition_date", days, "lines:"),
         **rows_per_day("partition_date", days, "candidates:", F.col("reason").isNull()),
-        **{f"reason:{reason}": F.count_if(F.col("reason") == reason) for reason in reasons},
     }
 
 
-def valid_counters(days: list[str]) -> dict:
-    """Clean rows per event day, observed on the clean table's write (``RawCounts.valid``)."""
-    return rows_per_day("event_date", days, "valid:")
+def reason_counters(reasons: tuple[str, ...]) -> dict:
+    """Quarantined rows per reason, observed on the quarantine table's write.
+
+    There, not on the parse: an aggregate observed on every landing line costs about 0.2 s per 10M lines.
+    """
+    return {f"reason:{reason}": F.count_if(F.col("reason") == reason) for reason in reasons}
 
 
 def reconcile_lines(counts: RawCounts, days: list[str]) -> Comparison:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date
 from functools import reduce
 from pathlib import Path
 
@@ -235,35 +236,46 @@ def _empty_files(spark: SparkSession, paths: list[str]) -> list[str]:
     return [path for path in paths if same_file(path) not in non_empty]
 
 
-def _parquet_file_json(spark: SparkSession, path: str) -> DataFrame:
-    """One Parquet file's rows as (source_file, JSON text). Reading its schema reads its footer only."""
+def _parquet_file_json(spark: SparkSession, path: str, day: str) -> DataFrame:
+    """One Parquet file's rows as (partition_date, source_file, JSON text). Reading its schema reads its footer only."""
     frame = spark.read.parquet(readable_path(path))
     frame.schema  # noqa: B018 - resolves now, on Spark Connect too: a corrupt footer fails here, not in the write
     return frame.select(
-        F.col("_metadata.file_path").alias("source_file"), F.to_json(F.struct("*")).alias("_text")
+        _day_literal(day), F.col("_metadata.file_path").alias("source_file"), F.to_json(F.struct("*")).alias("_text")
     )
+
+
+def _day_literal(day: str) -> Column:
+    # The day the files were listed for: their folder's date, not worked out again from each line's file path.
+    return F.lit(date.fromisoformat(day)).alias("partition_date")
 
 
 def _text_source(spark: SparkSession, paths: list[str]) -> DataFrame:
-    """(source_file, _text): every line of the text files, split on \\n only."""
-    return spark.read.option("lineSep", "\n").text([readable_path(path) for path in paths]).select(
-        F.col("_metadata.file_path").alias("source_file"), F.col("value").alias("_text")
+    """(partition_date, source_file, _text): every non-blank line of the text files, split on \\n only.
+
+    partition_date is the date of the file's folder (``date=YYYY-MM-DD``), which Spark's partition discovery
+    attaches to each file's rows: one value per file, not a path taken apart per line, and one scan (and one
+    compiled reader) for all the days.
+    """
+    by_root: dict[str, list[str]] = {}
+    for path in paths:
+        by_root.setdefault(path.rsplit("/", 2)[0], []).append(readable_path(path))  # <root>/date=<day>/<file>
+    reads = [
+        spark.read.schema("value string, date date").option("basePath", readable_path(root))
+        .option("lineSep", "\n").text(files)
+        for root, files in by_root.items()
+    ]
+    lines = reduce(DataFrame.unionByName, reads).select(
+        F.col("date").alias("partition_date"), F.col("_metadata.file_path").alias("source_file"),
+        F.col("value").alias("_text"),
     )
-
-
-def _non_blank(lines: DataFrame) -> DataFrame:
-    # A line that starts with "{" (nearly all) is not blank: no regular expression, nor the line as a Java string.
-    return lines.where(F.startswith("raw_line", F.lit("{")) | ~F.col("raw_line").rlike(_BLANK_LINE))
-
-
-def _folder_date(path: Column) -> Column:
-    """The date of a landing file's folder (.../date=YYYY-MM-DD/file), null when its folder is not one."""
-    folder = F.substring_index(F.substring_index(path, "/", -2), "/", 1)
-    return F.when(folder.rlike(r"^date=\d{4}-\d{2}-\d{2}$"), F.to_date(F.substr(folder, F.lit(6))))
+    # A line that starts with "{" (nearly all) is not blank: no regular expression, no UTF-8 validation, nor the
+    # line as a Java string. Invalid bytes are not white space, so validating the rest first changes no answer.
+    return lines.where(F.startswith("_text", F.lit("{")) | ~F.make_valid_utf8("_text").rlike(_BLANK_LINE))
 
 
 def _lines_from_text(frame: DataFrame) -> DataFrame:
-    """(source_file, _text) -> the line columns; ``_text`` holds the line's bytes as read."""
+    """(partition_date, source_file, _text) -> the line columns; ``_text`` holds the line's bytes as read."""
     original = F.col("_text").cast("binary")
     # A line ends at \n; the \r of a \r\n ending is not part of it (a \r elsewhere is).
     line_bytes = F.when(
@@ -271,7 +283,7 @@ def _lines_from_text(frame: DataFrame) -> DataFrame:
     ).otherwise(original)
     text = line_bytes.cast("string")
     return frame.select(
-        _folder_date(F.col("source_file")).alias("partition_date"),
+        "partition_date",
         "source_file",
         F.make_valid_utf8(text).alias("raw_line"),
         F.when(~F.is_valid_utf8(text), line_bytes).alias("raw_bytes"),
@@ -291,7 +303,7 @@ def day_has_records(spark: SparkSession, files: DayFiles) -> bool:
     if files.outside_files or files.folder_files:
         return True
     try:
-        if files.text_files and _non_blank(_lines_from_text(_text_source(spark, list(files.text_files)))).take(1):
+        if files.text_files and _text_source(spark, list(files.text_files)).take(1):
             return True
         if any(spark.read.parquet(readable_path(path)).take(1) for path in files.parquet_files):
             return True
@@ -330,16 +342,16 @@ def read_landing_lines(spark: SparkSession, days: list[DayFiles]) -> DataFrame:
     readable_text = [f for f in text_files if f not in unreadable]
     if readable_text:
         sources.append(_text_source(spark, readable_text))
-    for path in (f for day in days for f in day.parquet_files):
-        try:
-            sources.append(_parquet_file_json(spark, path))
-        except spark_errors() as error:
-            unreadable[path] = f"cannot read Parquet file {_file_name(path)}: {_error_text(error)}"
+    for day in days:
+        for path in day.parquet_files:
+            try:
+                sources.append(_parquet_file_json(spark, path, day.day))
+            except spark_errors() as error:
+                unreadable[path] = f"cannot read Parquet file {_file_name(path)}: {_error_text(error)}"
 
     frames = []
     if sources:
-        lines = _lines_from_text(reduce(DataFrame.unionByName, sources))
-        frames.append(_non_blank(lines))
+        frames.append(_lines_from_text(reduce(DataFrame.unionByName, sources)))
     day_of = {
         f: day.day
         for day in days
