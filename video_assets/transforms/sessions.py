@@ -14,7 +14,7 @@ from datetime import date
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.window import Window
+from pyspark.sql.window import Window, WindowSpec
 
 from video_assets.settings import EngagementSettings
 from video_assets.sql_names import quote_identifier, string_literal
@@ -59,6 +59,12 @@ def event_order() -> list[Column]:
         F.col("event_id").asc_nulls_last(),
         F.col("event_key"),
     ]
+
+
+def user_video_order() -> WindowSpec:
+    """A user's events on one video in section 3 order. assign_sessions and annotate_events both use it, so the
+    second finds the rows already sorted for it."""
+    return Window.partitionBy("user_id", "video_id").orderBy(*event_order())
 
 
 def seconds_between(earlier: Column, later: Column) -> Column:
@@ -138,7 +144,7 @@ def assign_sessions(events: DataFrame, settings: EngagementSettings, first_day: 
     # events in that order, so no window needs to partition by it).
     ordered = events.repartition("user_id").withColumn("_tie_rank", _tie_rank(F.col("event_name")))
     by_user = Window.partitionBy("user_id").orderBy(*event_order())
-    by_user_video = Window.partitionBy("user_id", "video_id").orderBy(*event_order())
+    by_user_video = user_video_order()
 
     # Each select below is one pass over the sorted rows: every window in it reads only columns made before
     # it. The next event decides both whether this one ends its session and whether the next one starts one,
@@ -230,7 +236,7 @@ def annotate_events(
 
     duration = F.col("video_duration_seconds")
     # The order assign_sessions left the rows in (the broadcast join keeps it): no window here sorts again.
-    by_user_video = Window.partitionBy("user_id", "video_id").orderBy(*event_order())
+    by_user_video = user_video_order()
     up_to_here = by_user_video.rowsBetween(Window.unboundedPreceding, 0)
     first_in_session = F.col("_first_in_session")
 
