@@ -143,7 +143,8 @@ def _text(value: Column) -> Column:
 
 def _number(value: Column) -> Column:
     number = value.try_cast("double")
-    return F.when(F.isnan(number) | (F.abs(number) == float("inf")), None).otherwise(number)
+    # + 0.0 turns -0.0 into 0.0: "-0" is the position 0, stored and matched as such (docs/semantics-decisions.md).
+    return F.when(F.isnan(number) | (F.abs(number) == float("inf")), None).otherwise(number + F.lit(0.0))
 
 
 def _epoch_milliseconds(milliseconds: Column) -> Column:
@@ -250,9 +251,9 @@ def classify_lines(lines: DataFrame) -> DataFrame:
     """Parse every landing line and give it a ``reason``: a quarantine reason code, or null for a candidate.
 
     Input: LINE_COLUMNS (raw_bytes and read_error may be absent). Output: the
-    raw-event columns (event_key set for candidates only) plus partition_date,
-    source_file, raw_line, raw_bytes and reason. No shuffle: duplicates are
-    found later, in ``clean_events``.
+    raw-event columns but event_key, plus partition_date, source_file,
+    raw_line, raw_bytes and reason. No shuffle: duplicates are found later, in
+    ``clean_events``, which also gives the kept rows their event_key.
     """
     lines = _with_line_columns(lines)
     raw_line = F.col("raw_line")
@@ -316,26 +317,8 @@ def classify_lines(lines: DataFrame) -> DataFrame:
         .when(F.col("event_name").isNull(), "unknown_event_name")
         .when(F.col("event_date") != F.col("partition_date"), "wrong_partition")
     )
-    # Same eventId when present; otherwise same (user, video, canonical name, timestamp, position).
-    event_key = F.when(F.col("event_id").isNotNull(), F.concat(F.lit("id:"), F.col("event_id"))).otherwise(
-        F.concat(
-            F.lit("content:"),
-            F.sha2(
-                F.concat_ws(
-                    "\u0001",
-                    "user_id",
-                    "video_id",
-                    "event_name",
-                    F.unix_micros("event_ts").cast("string"),
-                    F.col("position_seconds").cast("string"),
-                ),
-                256,
-            ),
-        )
-    )
     return (
         parsed.withColumn("reason", reason)
-        .withColumn("event_key", F.when(F.col("reason").isNull(), event_key))
         .drop("_timestamp_text", "_position_text", "_malformed", "read_error")
     )
 
@@ -352,14 +335,49 @@ COPY_ORDER = (
 )
 
 
+# What makes two candidates copies of one event (SEMANTICS.md 2): the same eventId when present; otherwise the
+# same (user, video, canonical name, timestamp, position). An event with an eventId never matches one without.
+_CONTENT_COLUMNS = ("user_id", "video_id", "event_name", "event_ts", "position_seconds")
+
+
+def copy_identity() -> list[Column]:
+    """The columns equal for every copy of one event (within a partition date), and for no two different events."""
+    no_event_id = F.col("event_id").isNull()
+    return [F.col("event_id"), *[F.when(no_event_id, F.col(c)).alias(c) for c in _CONTENT_COLUMNS]]
+
+
+def event_key() -> Column:
+    """The stored key of a kept event: ``id:<eventId>``, or ``content:<SHA-256 of its content, hex>``.
+
+    The content is hashed as ``len(user)␁user␁len(video)␁video␁name␁timestamp µs␁position`` (␁ = U+0001):
+    the lengths keep two different (user, video) pairs from giving one text, whatever characters they hold.
+    """
+    content = F.concat_ws(
+        "\u0001",
+        F.length("user_id").cast("string"),
+        "user_id",
+        F.length("video_id").cast("string"),
+        "video_id",
+        "event_name",
+        F.unix_micros("event_ts").cast("string"),
+        F.col("position_seconds").cast("string"),
+    )
+    return F.when(F.col("event_id").isNotNull(), F.concat(F.lit("id:"), F.col("event_id"))).otherwise(
+        F.concat(F.lit("content:"), F.sha2(content, 256))
+    )
+
+
 def clean_events(classified: DataFrame) -> DataFrame:
-    """raw_video_events: one row per candidate event key and partition_date (columns: RAW_EVENT_COLUMNS).
+    """raw_video_events: one row per candidate event and partition_date (columns: RAW_EVENT_COLUMNS).
 
     Of several copies the first by COPY_ORDER is kept. One shuffle, one sort.
+    Copies are matched on their columns (``copy_identity``), and only the
+    kept rows get their 72-character ``event_key``: carried through the
+    shuffle it made up most of its bytes (10M events: docs/performance.md).
     """
     # By event_date, the table's partition column, which a candidate shares with its partition_date: the rows then
     # leave the window in the order the partitioned write needs, which would otherwise sort them once more.
-    copies_in_order = Window.partitionBy("event_date", "event_key").orderBy(*COPY_ORDER)
+    copies_in_order = Window.partitionBy("event_date", *copy_identity()).orderBy(*COPY_ORDER)
     # The first copy is the one with no copy before it. Not `row_number() == 1`: Spark turns that filter into a
     # per-group limit applied before the shuffle as well, which sorts every row once more for keys that almost
     # never repeat (10M events: the clean write 59-69 s -> 52-57 s, docs/performance.md).
@@ -367,6 +385,7 @@ def clean_events(classified: DataFrame) -> DataFrame:
         classified.where(F.col("reason").isNull())
         .withColumn("_earlier_copy", F.lag(F.lit(True)).over(copies_in_order))
         .where(F.col("_earlier_copy").isNull())
+        .withColumn("event_key", event_key())
         .select(*RAW_EVENT_COLUMNS)
     )
 
@@ -388,7 +407,7 @@ def status_counts(classified: DataFrame) -> DataFrame:
     )
     copies = (
         classified.where(F.col("reason").isNull())
-        .groupBy("partition_date", "event_key")
+        .groupBy("partition_date", *copy_identity())
         .agg(F.count(F.lit(1)).alias("copies"))
     )
     valid = copies.groupBy("partition_date").agg(F.lit(VALID).alias("status"), F.count(F.lit(1)).alias("count"))

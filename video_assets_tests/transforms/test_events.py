@@ -1,7 +1,9 @@
 """Stage 1 (SEMANTICS.md 1-2): parsing, aliases, quarantine reasons, duplicates, reconciliation."""
 
 import gzip
+import hashlib
 import json
+import math
 from datetime import date, datetime
 
 import pyarrow as pa
@@ -101,6 +103,34 @@ def test_duplicates_by_event_id_and_by_content(spark):
     assert counts == {"valid": 3, "duplicate": 3}
     kept = rows_of(events.clean_events(classified), ["event_key"])
     assert sorted(r["position_seconds"] for r in kept) == [1.0, 5.0, 6.0]
+
+
+def test_content_keys_are_the_hash_of_user_video_name_time_and_position(spark):
+    # Copies are matched on the columns themselves; only the kept row gets the key, worked out here by hand.
+    [kept] = rows_of(events.clean_events(classify(spark, [line(currentTime=5), line(currentTime=5)])))
+    micros = 1705312800 * 1_000_000  # 2024-01-15T10:00:00Z
+    content = "\u0001".join(["1", "u", "1", "v", "video_play", str(micros), "5.0"])
+    assert kept["event_key"] == "content:" + hashlib.sha256(content.encode()).hexdigest()
+    [with_id] = rows_of(events.clean_events(classify(spark, [line(eventId="e-1")])))
+    assert with_id["event_key"] == "id:e-1"
+
+
+def test_user_and_video_ids_holding_the_separator_are_different_events(spark):
+    # ("a␁b", "c") and ("a", "b␁c") joined by ␁ give one text: the keys' length prefixes keep them apart.
+    lines = [line(userId="a\u0001b", videoId="c"), line(userId="a", videoId="b\u0001c")]
+    kept = rows_of(events.clean_events(classify(spark, lines)))
+    assert sorted(r["user_id"] for r in kept) == ["a", "a\u0001b"]
+    assert len({r["event_key"] for r in kept}) == 2
+
+
+def test_a_position_of_minus_zero_is_position_zero_and_a_copy_of_it(spark):
+    lines = [line(currentTime=0), json.dumps({**json.loads(line()), "currentTime": -0.0})]
+    assert '"currentTime": -0.0' in lines[1]
+    classified = classify(spark, lines)
+    counts = {r["status"]: r["count"] for r in rows_of(events.status_counts(classified))}
+    assert counts == {"valid": 1, "duplicate": 1}
+    [kept] = rows_of(events.clean_events(classified))
+    assert math.copysign(1.0, kept["position_seconds"]) == 1.0
 
 
 def test_of_copies_of_one_event_id_the_earliest_is_kept(spark):
