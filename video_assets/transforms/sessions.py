@@ -77,9 +77,13 @@ def plus_seconds(moment: Column, seconds: float) -> Column:
 
 
 def _session_id(user_id: Column, video_id: Column, session_start_ts: Column) -> Column:
-    """A session's id: 32 hex characters of the SHA-256 of user, video and first event time (to the microsecond)."""
+    """A session's id: 32 hex characters of the SHA-256 of ``len(user)|user|video|first event time (µs)``.
+
+    The user's length keeps ("a|b", "c") and ("a", "b|c") apart: ids such as ``auth0|123`` hold the separator.
+    """
     first_ts = F.date_format(session_start_ts, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
-    return F.substring(F.sha2(F.concat_ws("|", user_id, video_id, first_ts), 256), 1, 32)
+    text = F.concat_ws("|", F.length(user_id).cast("string"), user_id, video_id, first_ts)
+    return F.substring(F.sha2(text, 256), 1, 32)
 
 
 def ratio(numerator: Column, denominator: Column) -> Column:

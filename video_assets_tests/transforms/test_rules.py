@@ -5,6 +5,8 @@ different user, so no scenario can influence another (a video switch only
 looks at the same user's next event).
 """
 
+import hashlib
+
 import pytest
 
 from video_assets_tests.builders import day, event, rows_of, run_engagement
@@ -103,6 +105,9 @@ SCENARIOS = {
     ]),
     "midnight_stays": timeline("midnight_stays", "long", [("23:00:00", "play", 0), ("23:20:00", "pause", 1200)]),
     "midnight_moves": timeline("midnight_moves", "long", [("23:10:00", "play", 0), ("23:40:00", "pause", 1800)]),
+    # Joined by "|", user "sep|a" on video "b" and user "sep" on video "a|b" give one text.
+    "separator_in_ids": timeline("sep|a", "b", [("10:00:00", "play", 0), ("10:01:00", "pause", 60)])
+    + timeline("sep", "a|b", [("10:00:00", "play", 0), ("10:01:00", "pause", 60)]),
 }
 
 
@@ -125,11 +130,11 @@ def sessions_of(tables, user):
     return [s for s in tables["sessions"] if s["user_id"] == user]
 
 
-def spans_of(tables, user):
+def spans_of(tables, user, video=None):
     return [
         (i["start_position_seconds"], i["end_position_seconds"], i["watched_seconds"])
         for i in tables["intervals"]
-        if i["user_id"] == user
+        if i["user_id"] == user and video in (None, i["video_id"])
     ]
 
 
@@ -242,7 +247,7 @@ def test_an_interval_is_a_run_of_segments_each_starting_where_the_previous_ended
 def test_video_switch_credits_the_time_until_the_next_video(tables):
     first = metric(tables, "switch", "v")
     assert (first["total_watch_seconds"], first["video_switch_count"], first["browser_close_count"]) == (40.0, 1, 0)
-    assert spans_of(tables, "switch")[0] == (0.0, 40.0, 40.0)
+    assert spans_of(tables, "switch", "v") == [(0.0, 40.0, 40.0)]
     assert [i["derivation"] for i in tables["intervals"] if i["video_id"] == "v" and i["user_id"] == "switch"] == [
         "switch_credit"
     ]
@@ -295,3 +300,11 @@ def test_session_closing_after_midnight_belongs_to_the_next_day(spark, tables):
     [session] = rows_of(next_day["video_sessions"])
     assert session["session_date"] == day("2025-01-16")
     assert session["quality_flags"] == []
+
+
+def test_session_ids_hash_the_user_length_user_video_and_start_and_keep_ids_holding_the_separator_apart(tables):
+    """docs/semantics-decisions.md: sha256("len(user)|user|video|start µs"), first 32 hex characters."""
+    ids = {s["user_id"]: s["session_id"] for s in tables["sessions"] if s["user_id"] in ("sep|a", "sep")}
+    text = f"5|sep|a|b|{D}T10:00:00.000000"
+    assert ids["sep|a"] == hashlib.sha256(text.encode()).hexdigest()[:32]
+    assert ids["sep"] != ids["sep|a"]
