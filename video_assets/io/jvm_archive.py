@@ -11,7 +11,9 @@ and read, 22.5-23.4 s without the archive, 17.1-19.4 s with it.
 video_assets.io.jvm_archive``: a JVM runs a small Delta workload and writes the
 classes it loaded when it exits, about 30 s). It is named after what it was
 built for (pyspark, the Java runtime, the Delta jars), so another pyspark or
-Java never uses it; where it is missing, Spark starts as it always did.
+Java never uses it; where it is missing, Spark starts as it always did. Each
+virtualenv has its own (about 200 MB); the next build deletes those whose
+virtualenv or Java is gone (``remove_stale``).
 Only a JVM this process launches (local master) uses it: Spark Connect,
 Databricks Connect and Databricks' own sessions are started elsewhere.
 """
@@ -47,17 +49,47 @@ def _java_identity() -> str:
     return os.path.realpath(java) if java else ""
 
 
-def archive_path(settings: dict[str, str]) -> Path:
-    """Where the archive for a JVM started with ``settings`` lives (whether or not it exists)."""
+def _identity(settings: dict[str, str]) -> dict:
     import pyspark  # noqa: PLC0415 - only where Spark starts
 
-    identity = {
+    return {
         "pyspark": [pyspark.__version__, os.path.dirname(pyspark.__file__)],
         "java": _java_identity(),
         **{key: settings.get(key, "") for key in _JAR_SETTINGS},
     }
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def archive_path(settings: dict[str, str]) -> Path:
+    """Where the archive for a JVM started with ``settings`` lives (whether or not it exists)."""
+    digest = hashlib.sha256(json.dumps(_identity(settings), sort_keys=True).encode()).hexdigest()[:16]
     return archive_folder() / f"spark-{digest}.jsa"
+
+
+def _record(archive: Path) -> Path:
+    """Beside each archive, what it was built for (its pyspark folder and Java): how a stale one is known."""
+    return archive.with_suffix(".json")
+
+
+def remove_stale(folder: Path) -> list[Path]:
+    """Deletes the archives (about 200 MB each) built for a pyspark folder or a Java that no longer exists.
+
+    Each virtualenv gets its own archive, so every fresh clone adds one. Only an archive with a record
+    (``spark-<digest>.json``, written by ``build``) is ever deleted; returns the archives deleted.
+    """
+    removed = []
+    for record in sorted(folder.glob("spark-*.json")):
+        archive = record.with_suffix(".jsa")
+        try:
+            identity = json.loads(record.read_text())
+            pyspark_folder, java = identity["pyspark"][1], identity["java"]
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            continue
+        if Path(pyspark_folder).is_dir() and (not java or Path(java).exists()):
+            continue
+        archive.unlink(missing_ok=True)
+        record.unlink(missing_ok=True)
+        removed.append(archive)
+    return removed
 
 
 def with_archive(settings: dict[str, str]) -> dict[str, str]:
@@ -105,8 +137,13 @@ def build() -> Path | None:
     """Builds the archive for the local default settings unless it exists; returns its path (None: not built)."""
     from video_assets.io.spark import SparkResource  # noqa: PLC0415
 
-    archive = archive_path(SparkResource().settings())
+    settings = SparkResource().settings()
+    archive = archive_path(settings)
+    for stale in remove_stale(archive.parent) if archive.parent.is_dir() else []:
+        print(f"JVM class archive removed: {stale} (its virtualenv or Java is gone)")
     if archive.is_file():
+        if not _record(archive).is_file():  # built before records were kept
+            _record(archive).write_text(json.dumps(_identity(settings), sort_keys=True))
         print(f"JVM class archive: {archive} (already built)")
         return archive
     if not _PLAIN_PATH.match(str(archive)):
@@ -126,6 +163,7 @@ def build() -> Path | None:
         if done.returncode != 0 or not partial.is_file():
             print(f"JVM class archive not built (Spark starts without it): {done.stderr.strip()[-600:]}")
             return None
+        _record(archive).write_text(json.dumps(_identity(settings), sort_keys=True))
         partial.replace(archive)
     finally:
         partial.unlink(missing_ok=True)
