@@ -70,6 +70,10 @@ def _record(archive: Path) -> Path:
     return archive.with_suffix(".json")
 
 
+def _write_record(archive: Path, settings: dict[str, str]) -> None:
+    _record(archive).write_text(json.dumps(_identity(settings), sort_keys=True))
+
+
 def remove_stale(folder: Path) -> list[Path]:
     """Deletes the archives (about 200 MB each) built for a pyspark folder or a Java that no longer exists.
 
@@ -143,7 +147,7 @@ def build() -> Path | None:
         print(f"JVM class archive removed: {stale} (its virtualenv or Java is gone)")
     if archive.is_file():
         if not _record(archive).is_file():  # built before records were kept
-            _record(archive).write_text(json.dumps(_identity(settings), sort_keys=True))
+            _write_record(archive, settings)
         print(f"JVM class archive: {archive} (already built)")
         return archive
     if not _PLAIN_PATH.match(str(archive)):
@@ -163,7 +167,7 @@ def build() -> Path | None:
         if done.returncode != 0 or not partial.is_file():
             print(f"JVM class archive not built (Spark starts without it): {done.stderr.strip()[-600:]}")
             return None
-        _record(archive).write_text(json.dumps(_identity(settings), sort_keys=True))
+        _write_record(archive, settings)
         partial.replace(archive)
     finally:
         partial.unlink(missing_ok=True)
