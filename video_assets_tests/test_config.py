@@ -325,6 +325,7 @@ def test_pyproject_lists_every_package_and_ships_the_yaml_as_package_data():
     assert setuptools["package-data"] == {config.RESOURCES_PACKAGE: ["*.yaml"]}
 
 
+@pytest.mark.slow  # pip builds a wheel in a subprocess
 def test_a_built_wheel_carries_the_yaml_and_finds_it_without_the_source_tree(tmp_path):
     """A non-editable install: build the wheel from a copy of the sources, unpack it, load both YAMLs from it."""
     source = tmp_path / "source"

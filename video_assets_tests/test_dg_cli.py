@@ -18,6 +18,9 @@ import yaml
 
 from video_assets.definitions import defs
 
+# Two `dg` processes, each importing dagster and the project: a check of the CLI, not of the data.
+pytestmark = pytest.mark.slow
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The `dg` script of the interpreter running the tests (not resolved: .venv/bin/python is a symlink).
 DG = Path(sys.executable).parent / "dg"

@@ -133,6 +133,7 @@ def warehouse(spark, tmp_path_factory):
     return location
 
 
+@pytest.mark.slow  # a Spark warehouse of six Delta tables, then the CLI over it
 def test_report_command_writes_the_page_and_prints_its_path(warehouse, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VIDEO_ASSETS_WAREHOUSE_DIR", str(warehouse))
     out = tmp_path / "out" / "report.html"
@@ -153,6 +154,7 @@ def test_report_command_writes_the_page_and_prints_its_path(warehouse, tmp_path,
 
 
 
+@pytest.mark.slow  # a Spark warehouse of six Delta tables, then the CLI over it
 def test_report_command_refuses_a_range_without_data(warehouse, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VIDEO_ASSETS_WAREHOUSE_DIR", str(warehouse))
     out = tmp_path / "report.html"
