@@ -83,8 +83,8 @@ def watch_intervals(summaries: DataFrame, settings: EngagementSettings) -> DataF
             F.array_max(run["wall_end_ts"]).alias("wall_end_ts"),
             F.size(run).cast("long").alias("segment_count"),
             F.array_distinct(run["kind"]).alias("kinds"),
-            # (start, end) pairs by position: the cast names the zipped fields.
-            F.array_sort(F.arrays_zip(run["start_position_seconds"], run["end_position_seconds"]).cast(_RANGES)).alias(
+            # (start, end) pairs by position: the cast names the zipped fields. sort_array, as in sessions.py.
+            F.sort_array(F.arrays_zip(run["start_position_seconds"], run["end_position_seconds"]).cast(_RANGES)).alias(
                 "segments"
             ),
         )

@@ -486,8 +486,9 @@ def summarize_sessions(annotated: DataFrame) -> DataFrame:
         F.collect_list(own).alias("_own_segments"),
         F.collect_list(switch).alias("_switch_segments"),
     )
-    # Sorted by segment_order, the struct's first field, unique within a session.
-    in_order = F.array_sort(F.concat("_own_segments", "_switch_segments"))
+    # Sorted by segment_order, the struct's first field, unique within a session. sort_array, not array_sort:
+    # array_sort compares through a lambda, evaluated without generated code; no element is null, so both agree.
+    in_order = F.sort_array(F.concat("_own_segments", "_switch_segments"))
     return summaries.select(
         _session_id(F.col("user_id"), F.col("video_id"), F.col("first_event_ts")).alias("session_id"),
         "*",
