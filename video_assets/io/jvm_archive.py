@@ -143,7 +143,7 @@ def build() -> Path | None:
 
     settings = SparkResource().settings()
     archive = archive_path(settings)
-    for stale in remove_stale(archive.parent) if archive.parent.is_dir() else []:
+    for stale in remove_stale(archive.parent):  # a folder not made yet holds nothing to remove
         print(f"JVM class archive removed: {stale} (its virtualenv or Java is gone)")
     if archive.is_file():
         if not _record(archive).is_file():  # built before records were kept
