@@ -67,6 +67,19 @@ def test_a_duplicate_key_is_counted_with_every_copy(good_tables, with_rules):
     assert report.rules.failures == {}
 
 
+def test_keys_that_share_a_hash_are_not_duplicates(good_tables, monkeypatch):
+    """Copies are counted by a 64-bit hash of the key first: when every key hashes alike, the exact recount decides."""
+    from video_assets.checks import evaluation
+
+    monkeypatch.setattr(evaluation, "_key_hash", lambda key_columns: F.lit(7).cast("bigint"))
+    metrics = good_tables["user_video_metrics"]
+    assert metrics.count() > 1
+    assert evaluate_table(metrics, "user_video_metrics", SETTINGS).key.duplicate_rows == 0
+    broken = evaluate_table(metrics.unionByName(peter(metrics)), "user_video_metrics", SETTINGS).key
+    assert (broken.duplicate_rows, broken.duplicated_keys) == (2, 1)
+    assert broken.sample == [{"metric_date": "2025-01-15", "user_id": "peter", "video_id": "video_001", "copies": 2}]
+
+
 def test_unique_above_total_fails_beyond_the_tolerance_only(good_tables):
     metrics = good_tables["user_video_metrics"]
     total = peter(metrics).first()["total_watch_seconds"]
