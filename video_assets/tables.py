@@ -530,6 +530,21 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
+# Tables one step writes from one pass over its input. Dagster runs such a step whole, so a selection that
+# names one of them must name the others (it refuses the run otherwise).
+WRITTEN_TOGETHER: tuple[tuple[str, ...], ...] = (
+    ("raw_video_events", "raw_video_events_quarantine"),
+    ("video_sessions", "watch_intervals"),
+)
+
+
+def rewrite_selection(name: str) -> str:
+    """What ``dagster asset materialize --select`` takes to rewrite ``name`` and everything downstream of it:
+    the table with its downstream assets (``name*``), plus the tables its step writes with it."""
+    together = next((group for group in WRITTEN_TOGETHER if name in group), (name,))
+    return ",".join([f"{table_spec(name).name}*", *(table for table in together if table != name)])
+
+
 def table_spec(name: str) -> TableSpec:
     try:
         return TABLES[name]

@@ -1,9 +1,10 @@
 """The Definitions load, and the graph reads as the contract says."""
 
 import dagster as dg
+import pytest
 
 from video_assets.definitions import defs
-from video_assets.tables import TABLES
+from video_assets.tables import TABLES, WRITTEN_TOGETHER, rewrite_selection
 
 
 def test_definitions_load_with_every_table_as_an_asset():
@@ -102,3 +103,35 @@ def test_a_backfill_of_the_main_job_is_one_run_over_the_range():
     assert job.backfill_policy == dg.BackfillPolicy.single_run()
     assert isinstance(job.partitions_def, dg.DailyPartitionsDefinition)
     assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == set(TABLES)
+
+
+def test_the_tables_written_together_are_the_steps_that_run_whole():
+    whole_steps = {
+        frozenset(key.to_user_string() for key in assets.keys)
+        for assets in defs.get_repository_def().assets_defs_by_key.values()
+        if len(assets.keys) > 1 and not assets.can_subset
+    }
+    assert whole_steps == {frozenset(group) for group in WRITTEN_TOGETHER}
+
+
+@pytest.mark.parametrize("table", sorted(name for name, spec in TABLES.items() if spec.partition_column))
+def test_the_rewrite_command_we_print_is_one_the_dagster_cli_accepts(table):
+    """What `dagster asset materialize --select S --partition-range A...B` checks before it runs anything."""
+    repository = defs.get_repository_def()
+    selection = rewrite_selection(table)
+    keys = dg.AssetSelection.from_coercible(selection.split(",")).resolve(repository.asset_graph)
+    assert dg.AssetKey(table) in keys
+    job = repository.get_implicit_job_def_for_assets(keys)
+    assert all(job.asset_layer.get(key).backfill_policy == dg.BackfillPolicy.single_run() for key in keys)
+    job.get_subset(asset_selection=keys)  # raises DagsterInvalidSubsetError for half of a step
+
+
+def test_a_selection_without_the_steps_other_table_is_refused():
+    """Why rewrite_selection adds the quarantine: `raw_video_events*` alone names half of the raw step."""
+    repository = defs.get_repository_def()
+    keys = dg.AssetSelection.from_coercible(["raw_video_events*"]).resolve(repository.asset_graph)
+    with pytest.raises(dg.DagsterInvalidSubsetError):
+        repository.get_implicit_job_def_for_assets(keys).get_subset(asset_selection=keys)
+    assert rewrite_selection("raw_video_events") == "raw_video_events*,raw_video_events_quarantine"
+    assert rewrite_selection("raw_video_events_quarantine") == "raw_video_events_quarantine*,raw_video_events"
+    assert rewrite_selection("engagement_tier_summary") == "engagement_tier_summary*"

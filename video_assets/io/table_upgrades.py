@@ -25,7 +25,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from video_assets.sql_names import quote_identifier, string_literal
-from video_assets.tables import table_spec
+from video_assets.tables import rewrite_selection, table_spec
 
 BACKFILL_PROPERTY = "video_assets.backfill"
 
@@ -52,7 +52,7 @@ class Backfill:
         if self.all_rows:
             return f"dagster asset materialize -m video_assets.definitions --select {self.table}"
         return (
-            f"dagster asset materialize -m video_assets.definitions --select '{self.table}*' "
+            f"dagster asset materialize -m video_assets.definitions --select '{rewrite_selection(self.table)}' "
             f"--partition-range {self.days[0]}...{self.days[-1]}"
         )
 
@@ -187,5 +187,8 @@ def _type(data_type) -> str:
 
 def _rebuild_command(name: str) -> str:
     if table_spec(name).partition_column:
-        return f"dagster asset materialize -m video_assets.definitions --select '{name}*' --partition-range FIRST...LAST"
+        return (
+            f"dagster asset materialize -m video_assets.definitions --select '{rewrite_selection(name)}' "
+            "--partition-range FIRST...LAST"
+        )
     return f"dagster asset materialize -m video_assets.definitions --select {name}"
