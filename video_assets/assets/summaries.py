@@ -259,7 +259,7 @@ def run_days(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
         VIDEO_LIFETIME: {dg.AssetKey(LIFETIME)},
     },
     check_specs=[*contract_specs(LIFETIME), *contract_specs(VIDEO_LIFETIME)],
-    # Unpartitioned, but part of ranged runs (`--select 'raw_video_events*,raw_video_events_quarantine' --partition-range …`).
+    # Unpartitioned, but part of ranged runs (README's `dagster asset materialize … --partition-range …`).
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="writes_user_video_engagement",
     # One step (one launch) for both all-time tables; either can run alone.
