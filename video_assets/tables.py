@@ -541,8 +541,9 @@ WRITTEN_TOGETHER: tuple[tuple[str, ...], ...] = (
 def rewrite_selection(name: str) -> str:
     """What ``dagster asset materialize --select`` takes to rewrite ``name`` and everything downstream of it:
     the table with its downstream assets (``name*``), plus the tables its step writes with it."""
+    table_spec(name)  # a table of the contract, or a KeyError naming the known ones
     together = next((group for group in WRITTEN_TOGETHER if name in group), (name,))
-    return ",".join([f"{table_spec(name).name}*", *(table for table in together if table != name)])
+    return ",".join([f"{name}*", *(table for table in together if table != name)])
 
 
 def table_spec(name: str) -> TableSpec:

@@ -49,12 +49,7 @@ class Backfill:
 
     def command(self) -> str:
         """What fills the NULLs: a backfill of the days, or a full rebuild of an all-time table."""
-        if self.all_rows:
-            return f"dagster asset materialize -m video_assets.definitions --select {self.table}"
-        return (
-            f"dagster asset materialize -m video_assets.definitions --select '{rewrite_selection(self.table)}' "
-            f"--partition-range {self.days[0]}...{self.days[-1]}"
-        )
+        return materialize_command(self.table, None if self.all_rows else f"{self.days[0]}...{self.days[-1]}")
 
     def describe(self) -> str:
         held = "every row written before the upgrade holds" if self.all_rows else f"the days {day_ranges(self.days)} hold"
@@ -186,9 +181,13 @@ def _type(data_type) -> str:
 
 
 def _rebuild_command(name: str) -> str:
-    if table_spec(name).partition_column:
-        return (
-            f"dagster asset materialize -m video_assets.definitions --select '{rewrite_selection(name)}' "
-            "--partition-range FIRST...LAST"
-        )
-    return f"dagster asset materialize -m video_assets.definitions --select {name}"
+    return materialize_command(name, "FIRST...LAST" if table_spec(name).partition_column else None)
+
+
+def materialize_command(name: str, partition_range: str | None) -> str:
+    """The Dagster CLI command that rewrites ``name``: over ``partition_range`` (``A...B``) with what is
+    downstream of it, or whole (an unpartitioned table, None)."""
+    select = "dagster asset materialize -m video_assets.definitions --select"
+    if partition_range is None:
+        return f"{select} {name}"
+    return f"{select} '{rewrite_selection(name)}' --partition-range {partition_range}"
